@@ -1,0 +1,179 @@
+/**
+ * Ingest: raw COPY of N log entries into the entries table, against the full sync path (HTTP,
+ * validation, fold, read model, device high-water mark) for the same N actions in batches of 100,
+ * from 1, 8 and 64 concurrent devices. Prints rates and their ratio to COPY, all measured here.
+ *
+ *   npx tsx bench/ingest.ts     (BENCH_N=20000 actions, BENCH_DEVICES=1,8,64 by default)
+ */
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { v7 as uuidv7 } from 'uuid';
+import { startBenchServer, startCluster, table, type Cluster } from './support.js';
+
+const N = Number(process.env['BENCH_N'] ?? 20_000);
+const BATCH = 100;
+const DEVICES = (process.env['BENCH_DEVICES'] ?? '1,8,64').split(',').map(Number);
+
+/** One record's worth of actions: CREATE, NOTIFY, UPDATE, DECLARE (all accepted for an agent). */
+function recordActions(i: number): Record<string, unknown>[] {
+  const recordId = uuidv7();
+  const at = new Date(Date.UTC(2026, 10, 20, 8, 0, i % 60)).toISOString();
+  return [
+    { id: uuidv7(), recordId, type: 'CREATE', recordType: 'birth', occurredAt: at },
+    {
+      id: uuidv7(),
+      recordId,
+      type: 'NOTIFY',
+      occurredAt: at,
+      baseSeq: 1,
+      declaration: {
+        'child.firstName': `Chanda${i % 997}`,
+        'child.surname': 'Mwale',
+        'child.sex': 'male',
+      },
+    },
+    {
+      id: uuidv7(),
+      recordId,
+      type: 'UPDATE',
+      occurredAt: at,
+      baseSeq: 2,
+      declaration: {
+        'mother.firstName': 'Mutale',
+        'mother.surname': 'Mwale',
+        'informant.phone': '+260971234567',
+      },
+    },
+    {
+      id: uuidv7(),
+      recordId,
+      type: 'DECLARE',
+      occurredAt: at,
+      baseSeq: 3,
+      declaration: {
+        'child.dob': '2026-10-01',
+        'child.placeOfBirth': { province: 'central', district: 'ibombo' },
+      },
+    },
+  ];
+}
+
+function batches(total: number): Record<string, unknown>[][] {
+  const all: Record<string, unknown>[] = [];
+  for (let i = 0; all.length < total; i++) all.push(...recordActions(i));
+  const out: Record<string, unknown>[][] = [];
+  for (let i = 0; i < total; i += BATCH) out.push(all.slice(i, i + BATCH));
+  return out;
+}
+
+async function copyBaseline(cluster: Cluster): Promise<number> {
+  const { url } = await cluster.database();
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const user = uuidv7();
+  const lines: string[] = [];
+  const seqs = new Map<string, number>();
+  for (const batch of batches(N)) {
+    for (const action of batch) {
+      const recordId = String(action['recordId']);
+      const seq = (seqs.get(recordId) ?? 0) + 1;
+      seqs.set(recordId, seq);
+      const body = JSON.stringify(action).replace(/\\/g, '\\\\');
+      lines.push(
+        [
+          action['id'],
+          recordId,
+          seq,
+          'birth',
+          action['type'],
+          body,
+          'accepted',
+          user,
+          'field-agent',
+          'ibombo-office',
+          new Date().toISOString(),
+          '1.0.0',
+        ].join('\t'),
+      );
+    }
+  }
+  const started = performance.now();
+  await pipeline(
+    Readable.from(lines.map((line) => `${line}\n`)),
+    client.query(
+      copyFrom(
+        'COPY entries (id, record_id, seq, record_type, type, body, status, created_by, created_by_role, created_at_location, recorded_at, config_version) FROM STDIN',
+      ),
+    ),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await client.end();
+  return N / seconds;
+}
+
+async function syncPath(
+  cluster: Cluster,
+  devices: number,
+): Promise<{ rate: number; gzipBytesPerAction: number }> {
+  const server = await startBenchServer(cluster);
+  const token = await server.token('agent');
+  const queue = batches(N);
+  const gzipBytesPerAction = gzipSync(JSON.stringify({ actions: queue[0] })).length / BATCH;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: devices }, async () => {
+      const deviceId = uuidv7();
+      let seq = 1;
+      let cursor: string | null = null;
+      for (let batch = queue.shift(); batch; batch = queue.shift()) {
+        const actions = batch.map((a) => ({ ...a, deviceSeq: seq++ }));
+        const response = await fetch(`${server.url}/api/v1/sync`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ deviceId, cursor, actions, limit: 100 }),
+        });
+        const body = (await response.json()) as {
+          results?: { outcome: string }[];
+          cursor?: string;
+        };
+        cursor = body.cursor ?? cursor;
+        const accepted = body.results?.filter((r) => r.outcome === 'accepted').length ?? 0;
+        if (accepted !== actions.length)
+          throw new Error(`batch not accepted: ${JSON.stringify(body).slice(0, 500)}`);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await server.close();
+  return { rate: N / seconds, gzipBytesPerAction };
+}
+
+export async function run(): Promise<Record<string, string | number>[]> {
+  const cluster = await startCluster();
+  try {
+    const copy = await copyBaseline(cluster);
+    const rows: Record<string, string | number>[] = [
+      { path: 'raw COPY into entries', devices: '-', 'actions/s': copy, 'ratio to COPY': 1 },
+    ];
+    for (const devices of DEVICES) {
+      const { rate, gzipBytesPerAction } = await syncPath(cluster, devices);
+      rows.push({
+        path: `sync, batches of ${BATCH} (gzip ${gzipBytesPerAction.toFixed(0)} B/action)`,
+        devices,
+        'actions/s': rate,
+        'ratio to COPY': rate / copy,
+      });
+    }
+    return rows;
+  } finally {
+    await cluster.stop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(`ingest: N = ${N} actions`);
+  table(await run());
+}

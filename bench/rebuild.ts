@@ -1,0 +1,146 @@
+/**
+ * Rebuild: `rebuildReadModel` re-folds every record of the log into a fresh read model; actions
+ * folded per second, against a raw read of the same entries in the same batches (read cost only),
+ * measured in the same run. Then `verifyReadModel` re-folds again and compares.
+ *
+ *   npx tsx bench/rebuild.ts   (BENCH_REBUILD_ACTIONS=1000000 actions, 5 per record, by default;
+ *                               BENCH_REBUILD_VERIFY=0 skips the verify row)
+ */
+import pg from 'pg';
+import { rebuildReadModel, verifyReadModel } from '@registra/server';
+import {
+  authors,
+  copyLines,
+  elapsed,
+  ENTRY_COPY,
+  entryLine,
+  foldedLine,
+  prng,
+  RECORD_COPY,
+  recordLog,
+  size,
+  type Row,
+  type Step,
+} from './fixtures.js';
+import { startBenchServer, startCluster, table, type BenchServer } from './support.js';
+
+const ACTIONS = size('BENCH_REBUILD_ACTIONS', 1_000_000, 5_000);
+const STEPS: readonly Step[] = ['CREATE', 'NOTIFY', 'UPDATE', 'DECLARE', 'VALIDATE'];
+const RECORDS = Math.ceil(ACTIONS / STEPS.length);
+/** What the rebuild reads at a time (read-model.ts recordLogs). */
+const BATCH = 2000;
+
+/** COPYs the log and its read model, 10,000 records at a time. */
+async function load(server: BenchServer, client: pg.Client): Promise<number> {
+  const people = await authors(client);
+  const recordType = server.registry.config.recordTypes.get('birth');
+  if (!recordType) throw new Error('no birth record type');
+  const random = prng(2);
+  const start = Date.UTC(2026, 0, 5, 8);
+  let seconds = 0;
+  for (let first = 0; first < RECORDS; first += 10_000) {
+    const entries: string[] = [];
+    const rows: string[] = [];
+    for (let i = first; i < Math.min(RECORDS, first + 10_000); i++) {
+      const log = recordLog(STEPS, people, random, start + i * 1_000);
+      for (const entry of log.entries) entries.push(entryLine(entry));
+      rows.push(foldedLine(log.entries, recordType));
+    }
+    seconds += await copyLines(client, ENTRY_COPY, entries);
+    seconds += await copyLines(client, RECORD_COPY, rows);
+  }
+  await client.query('VACUUM ANALYZE entries');
+  await client.query('VACUUM ANALYZE records');
+  return seconds;
+}
+
+/** Baseline: the rebuild's reads alone, raw: record ids by keyset, then their entries. */
+async function rawRead(client: pg.Client): Promise<number> {
+  let after = '00000000-0000-0000-0000-000000000000';
+  let entries = 0;
+  for (;;) {
+    const ids = await client.query<{ record_id: string }>(
+      `SELECT record_id FROM entries WHERE record_id > $1::uuid AND seq = 1
+       ORDER BY record_id LIMIT ${BATCH}`,
+      [after],
+    );
+    const batch = ids.rows.map((r) => r.record_id);
+    if (batch.length === 0) return entries;
+    const rows = await client.query(
+      'SELECT * FROM entries WHERE record_id = ANY($1::uuid[]) ORDER BY record_id, seq',
+      [batch],
+    );
+    entries += rows.rowCount ?? 0;
+    after = batch[batch.length - 1] as string;
+  }
+}
+
+export async function run(): Promise<Row[]> {
+  const cluster = await startCluster();
+  try {
+    const server = await startBenchServer(cluster);
+    const client = new pg.Client({ connectionString: server.databaseUrl });
+    await client.connect();
+    try {
+      const copySeconds = await load(server, client);
+      await rawRead(client); // warm the cache alike for both
+
+      let started = performance.now();
+      const read = await rawRead(client);
+      const readSeconds = elapsed(started);
+
+      const rebuild = await rebuildReadModel(server.registry);
+
+      const rows: Row[] = [
+        {
+          path: `raw read, batches of ${BATCH} records (baseline)`,
+          actions: read,
+          records: RECORDS,
+          seconds: readSeconds,
+          'actions/s': read / readSeconds,
+          'ratio to raw read': 1,
+        },
+        {
+          path: 'rebuildReadModel',
+          actions: rebuild.entries,
+          records: rebuild.records,
+          seconds: rebuild.seconds,
+          'actions/s': rebuild.entries / rebuild.seconds,
+          'ratio to raw read': rebuild.entries / rebuild.seconds / (read / readSeconds),
+        },
+      ];
+      if (process.env['BENCH_REBUILD_VERIFY'] !== '0') {
+        started = performance.now();
+        const verify = await verifyReadModel(server.registry);
+        const seconds = elapsed(started);
+        rows.push({
+          path: `verifyReadModel (${verify.differences.length} differences)`,
+          actions: verify.entries,
+          records: verify.records,
+          seconds,
+          'actions/s': verify.entries / seconds,
+          'ratio to raw read': verify.entries / seconds / (read / readSeconds),
+        });
+      }
+      rows.push({
+        path: '(the log and read model loaded with COPY)',
+        actions: ACTIONS,
+        records: RECORDS,
+        seconds: copySeconds,
+        'actions/s': ACTIONS / copySeconds,
+        'ratio to raw read': '-',
+      });
+      return rows;
+    } finally {
+      await client.end();
+      await server.close();
+    }
+  } finally {
+    await cluster.stop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(`rebuild: ${RECORDS} records, ${STEPS.length} actions each (${ACTIONS} actions)`);
+  table(await run());
+}

@@ -1,0 +1,183 @@
+import type {
+  Action,
+  ActionType,
+  Configuration,
+  Entry,
+  FieldError,
+  RecordState,
+  RejectionCode,
+} from '@registra/core';
+
+/** Options of `createClient`. Everything but `baseUrl` has a browser default. */
+export interface ClientOptions {
+  /** The server, e.g. `https://registry.example.org` or '' for the page's own origin. */
+  baseUrl: string;
+  /** Defaults to the global `fetch`. */
+  fetch?: typeof fetch;
+  /** Defaults to the global `indexedDB` (pass fake-indexeddb's in Node tests). */
+  indexedDB?: IDBFactory;
+  IDBKeyRange?: typeof IDBKeyRange;
+  /** Largest sync request body before compression; halved after each failed attempt. */
+  maxBatchBytes?: number;
+  /** Sync by itself: after login, after each action, on regaining the network and periodically.
+   * Default true; with false, only `sync.now()` syncs. */
+  backgroundSync?: boolean;
+  /** Milliseconds between background syncs while online. Default 60 000. */
+  syncIntervalMs?: number;
+  /** Lock the session after this many milliseconds without activity. Default 15 minutes. */
+  lockAfterMs?: number;
+  /** Clock, for tests. */
+  now?: () => Date;
+}
+
+/** The person using the device, as the server described them at login. */
+export interface User {
+  id: string;
+  username: string;
+  name: string;
+  role: string;
+  scopes: string[];
+  officeId: string;
+}
+
+/** An action waiting in the outbox, not yet acknowledged by the server. */
+export interface PendingAction {
+  action: Action;
+  /** When the person saved it on this device. */
+  savedAt: string;
+}
+
+/** An action the server rejected: kept with what was typed, until the person deals with it. */
+export interface AttentionItem {
+  action: Action;
+  code: RejectionCode | string;
+  message: string;
+  errors: FieldError[];
+  rejectedAt: string;
+}
+
+/** A form in progress that is not an action yet. */
+export interface Draft {
+  id: string;
+  recordType: string;
+  /** Set when the draft edits an existing record. */
+  recordId?: string;
+  /** The action the draft will become (DECLARE, NOTIFY, UPDATE, CORRECT...). */
+  actionType: ActionType;
+  declaration: Record<string, unknown>;
+  updatedAt: string;
+}
+
+/** A record as the device shows it: the fold of the server's entries and the pending actions. */
+export interface LocalRecord {
+  record: RecordState;
+  /** The server's entries, in seq order. */
+  entries: Entry[];
+  /** This device's actions not yet acknowledged, in the order they will be sent. */
+  pending: PendingAction[];
+  /** Rejected actions of this record waiting for the person. */
+  attention: AttentionItem[];
+}
+
+export interface RecordQuery {
+  type?: string;
+  status?: RecordState['status'];
+  flag?: string;
+  /** Records assigned to the signed-in user. */
+  assignedToMe?: boolean;
+  /** Only records with pending actions. */
+  pending?: boolean;
+  /** Name, tracking id or registration number; names match loosely. */
+  text?: string;
+  limit?: number;
+}
+
+export type SyncPhase = 'idle' | 'syncing' | 'offline' | 'error' | 'login-required';
+
+export interface SyncStatus {
+  phase: SyncPhase;
+  online: boolean;
+  /** Actions in the outbox. */
+  pending: number;
+  /** Rejected actions waiting for the person. */
+  needsAttention: number;
+  lastSyncedAt: string | null;
+  lastError: string | null;
+}
+
+/** A value that changes: read it now, or be told when it does (React: useSyncExternalStore). */
+export interface Observable<T> {
+  get(): T;
+  subscribe(listener: (value: T) => void): () => void;
+}
+
+export interface SyncReport {
+  sent: number;
+  accepted: number;
+  requested: number;
+  rejected: number;
+  received: number;
+  requests: number;
+}
+
+/** What a person submits; the client fills in id, deviceSeq, occurredAt and baseSeq. */
+export type NewAction = Omit<Action, 'id' | 'deviceSeq' | 'occurredAt' | 'baseSeq'> & {
+  id?: string;
+  occurredAt?: string;
+};
+
+export interface RegistraClient {
+  /** Logs in online; keeps a verifier so the same person can unlock offline later. */
+  login(username: string, password: string): Promise<User>;
+  /** Unlocks offline with the password of the last login on this device. */
+  unlock(username: string, password: string): Promise<User>;
+  /** Locks the device (data stays); `logout` also forgets the session's tokens. */
+  lock(): void;
+  logout(): Promise<void>;
+  /** The signed-in user, or null while locked or logged out. */
+  readonly user: Observable<User | null>;
+  /** Usernames that have logged in on this device and can unlock offline. */
+  knownUsers(): Promise<string[]>;
+
+  /** The configuration, fetched online (ETag) and kept for offline use. */
+  config(): Promise<Configuration>;
+
+  records: {
+    query(query?: RecordQuery): Promise<RecordState[]>;
+    get(recordId: string): Promise<LocalRecord | null>;
+    /** Downloads a record's whole log from the server (e.g. after assigning it to yourself). */
+    fetch(recordId: string): Promise<LocalRecord | null>;
+  };
+
+  actions: {
+    /**
+     * Validates against the configuration and the record's current local state, then stores the
+     * action in the outbox (committed in IndexedDB before this resolves) and schedules a sync.
+     * Throws `ActionRefused` with the reason and field errors when it is not valid now.
+     */
+    submit(action: NewAction): Promise<Action>;
+    pending(): Promise<PendingAction[]>;
+  };
+
+  attention: {
+    list(): Promise<AttentionItem[]>;
+    /** The person has seen it and decided: removes it from the list (the server log keeps it). */
+    dismiss(actionId: string): Promise<void>;
+  };
+
+  drafts: {
+    save(draft: Omit<Draft, 'id' | 'updatedAt'> & { id?: string }): Promise<Draft>;
+    list(): Promise<Draft[]>;
+    get(id: string): Promise<Draft | undefined>;
+    delete(id: string): Promise<void>;
+  };
+
+  sync: {
+    /** Syncs until the outbox is empty and the server has nothing more, or fails. */
+    now(): Promise<SyncReport>;
+    status: Observable<SyncStatus>;
+  };
+
+  /** Stops timers and listeners and closes the database. */
+  close(): void;
+}

@@ -1,0 +1,423 @@
+import {
+  checkAction,
+  dateIn,
+  loadConfigurationOrThrow,
+  validateDeclaration,
+  type Action,
+  type Configuration,
+  type Entry,
+  type RegistryConfig,
+} from '@registra/core';
+import type { DexieOptions } from 'dexie';
+import pRetry from 'p-retry';
+import { v7 as uuidv7 } from 'uuid';
+import type {
+  ClientOptions,
+  Draft,
+  LocalRecord,
+  NewAction,
+  RegistraClient,
+  SyncReport,
+  SyncStatus,
+  User,
+} from './api.js';
+import { SessionDatabase, UserDatabase, type SessionRow } from './db.js';
+import {
+  ActionRefused,
+  InvalidCredentials,
+  LoginRequired,
+  ServerProblem,
+  Unreachable,
+} from './errors.js';
+import { localRecord, queryRecords, serverState, type Viewer } from './local.js';
+import { Store } from './observable.js';
+import { SyncEngine } from './sync-engine.js';
+import { Transport, type Tokens } from './transport.js';
+import { checkVerifier, makeVerifier } from './verifier.js';
+
+interface Signed {
+  user: User;
+  session: SessionRow;
+  db: UserDatabase;
+  engine: SyncEngine;
+}
+
+/** The offline SDK: see api.ts for what each part promises. */
+export function createClient(options: ClientOptions): RegistraClient {
+  const now = options.now ?? (() => new Date());
+  const fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+  const dexieOptions: DexieOptions = {};
+  if (options.indexedDB) dexieOptions.indexedDB = options.indexedDB;
+  if (options.IDBKeyRange) dexieOptions.IDBKeyRange = options.IDBKeyRange;
+  const sessions = new SessionDatabase(dexieOptions);
+  const user = new Store<User | null>(null);
+  const status = new Store<SyncStatus>({
+    phase: 'idle',
+    online: typeof navigator === 'object' && 'onLine' in navigator ? navigator.onLine : true,
+    pending: 0,
+    needsAttention: 0,
+    lastSyncedAt: null,
+    lastError: null,
+  });
+  let signed: Signed | null = null;
+  let registry: { version: string; config: RegistryConfig } | null = null;
+  let timer: ReturnType<typeof setInterval> | null = null;
+  let lockTimer: ReturnType<typeof setTimeout> | null = null;
+  let scheduled: ReturnType<typeof setTimeout> | null = null;
+
+  const transport = new Transport({
+    baseUrl: options.baseUrl,
+    fetch: fetchImpl,
+    tokens: () =>
+      signed
+        ? { accessToken: signed.session.accessToken, refreshToken: signed.session.refreshToken }
+        : null,
+    refreshed: async (tokens: Tokens) => {
+      if (!signed) return;
+      signed.session = { ...signed.session, ...tokens };
+      await sessions.sessions.put(signed.session);
+    },
+  });
+
+  const need = (): Signed => {
+    if (!signed) throw new LoginRequired('log in or unlock first');
+    touch();
+    return signed;
+  };
+
+  function touch(): void {
+    if (lockTimer) clearTimeout(lockTimer);
+    const after = options.lockAfterMs ?? 15 * 60_000;
+    if (signed && after > 0) lockTimer = setTimeout(() => lock(), after);
+  }
+
+  async function configuration(): Promise<RegistryConfig> {
+    const { db } = need();
+    const stored = await db.getMeta<{ etag: string; document: Configuration }>('config');
+    try {
+      const answer = await transport.request<Configuration>('GET', '/api/v1/config', {
+        headers: stored ? { 'if-none-match': stored.etag } : {},
+      });
+      if (answer.status === 200) {
+        await db.setMeta('config', {
+          etag: answer.headers.get('etag') ?? '',
+          document: answer.body,
+        });
+      }
+    } catch (error) {
+      if (!stored || !(error instanceof Unreachable || error instanceof LoginRequired)) throw error;
+    }
+    const current = await db.getMeta<{ document: Configuration }>('config');
+    if (!current)
+      throw new Unreachable('the configuration has not been downloaded yet: connect once');
+    if (registry?.version !== current.document.version) {
+      registry = {
+        version: current.document.version,
+        config: loadConfigurationOrThrow(current.document),
+      };
+    }
+    return registry.config;
+  }
+
+  async function cachedConfiguration(): Promise<RegistryConfig> {
+    const { db } = need();
+    if (registry) return registry.config;
+    const current = await db.getMeta<{ document: Configuration }>('config');
+    if (!current) return configuration();
+    registry = {
+      version: current.document.version,
+      config: loadConfigurationOrThrow(current.document),
+    };
+    return registry.config;
+  }
+
+  async function viewer(): Promise<Viewer> {
+    const { db, user: person } = need();
+    const config = await cachedConfiguration();
+    return {
+      config,
+      principal: config.principal({ id: person.id, role: person.role, officeId: person.officeId }),
+      deviceId: (await db.getMeta<string>('deviceId')) as string,
+    };
+  }
+
+  async function refreshCounts(): Promise<void> {
+    if (!signed) return;
+    const [pending, needsAttention, lastSyncedAt] = await Promise.all([
+      signed.db.outbox.count(),
+      signed.db.attention.count(),
+      signed.db.getMeta<string>('lastSyncedAt'),
+    ]);
+    status.update({ pending, needsAttention, lastSyncedAt: lastSyncedAt ?? null });
+  }
+
+  async function open(row: SessionRow): Promise<User> {
+    const db = new UserDatabase(row.user.id, dexieOptions);
+    await db.open();
+    await db.transaction('rw', db.meta, async () => {
+      if (!(await db.getMeta('deviceId'))) await db.setMeta('deviceId', uuidv7());
+      if (!(await db.getMeta('nextDeviceSeq'))) await db.setMeta('nextDeviceSeq', 1);
+    });
+    const engine = new SyncEngine({
+      db,
+      transport,
+      viewer,
+      userId: row.user.id,
+      maxBatchBytes: options.maxBatchBytes ?? 256 * 1024,
+      now,
+      changed: () => void refreshCounts(),
+    });
+    signed = { user: row.user, session: row, db, engine };
+    registry = null;
+    user.set(row.user);
+    touch();
+    await refreshCounts();
+    startBackground();
+    return row.user;
+  }
+
+  async function login(username: string, password: string): Promise<User> {
+    const answer = await transport
+      .request<Tokens & { user: User }>('POST', '/api/v1/auth/token', {
+        body: { grant_type: 'password', username, password },
+        auth: false,
+      })
+      .catch((error: unknown) => {
+        if (error instanceof ServerProblem && error.status === 401) throw new InvalidCredentials();
+        if (error instanceof LoginRequired) throw new InvalidCredentials();
+        throw error;
+      });
+    const row: SessionRow = {
+      username,
+      user: answer.body.user,
+      accessToken: answer.body.accessToken,
+      refreshToken: answer.body.refreshToken,
+      verifier: await makeVerifier(password),
+      lastLoginAt: now().toISOString(),
+    };
+    await sessions.sessions.put(row);
+    const person = await open(row);
+    await configuration();
+    status.update({ phase: 'idle', lastError: null });
+    schedule(0);
+    return person;
+  }
+
+  async function unlock(username: string, password: string): Promise<User> {
+    const row = await sessions.sessions.get(username);
+    if (!row || !(await checkVerifier(password, row.verifier))) throw new InvalidCredentials();
+    const person = await open(row);
+    schedule(0);
+    return person;
+  }
+
+  function lock(): void {
+    stopBackground();
+    signed?.db.close();
+    signed = null;
+    registry = null;
+    user.set(null);
+  }
+
+  async function logout(): Promise<void> {
+    const username = signed?.session.username;
+    lock();
+    if (username) await sessions.sessions.delete(username);
+  }
+
+  async function syncNow(): Promise<SyncReport> {
+    const { engine } = need();
+    status.update({ phase: 'syncing' });
+    try {
+      const report = await engine.run();
+      await refreshCounts();
+      status.update({ phase: 'idle', online: true, lastError: null });
+      return report;
+    } catch (error) {
+      await refreshCounts();
+      if (error instanceof LoginRequired)
+        status.update({ phase: 'login-required', lastError: error.message });
+      else if (error instanceof Unreachable)
+        status.update({ phase: 'offline', lastError: error.message });
+      else status.update({ phase: 'error', lastError: (error as Error).message });
+      throw error;
+    }
+  }
+
+  /** Background sync with exponential backoff and jitter; gives up when offline or logged out. */
+  function schedule(delayMs: number): void {
+    if (options.backgroundSync === false) return;
+    if (scheduled) clearTimeout(scheduled);
+    scheduled = setTimeout(() => {
+      scheduled = null;
+      if (!signed || !status.get().online) return;
+      void pRetry(() => syncNow(), {
+        retries: 6,
+        minTimeout: 2_000,
+        maxTimeout: 120_000,
+        randomize: true,
+        shouldRetry: ({ error }) =>
+          error instanceof Unreachable && signed !== null && status.get().online,
+      }).catch(() => undefined);
+    }, delayMs);
+  }
+
+  const onOnline = () => {
+    status.update({ online: true });
+    schedule(0);
+  };
+  const onOffline = () => status.update({ online: false, phase: 'offline' });
+
+  function startBackground(): void {
+    stopBackground();
+    if (options.backgroundSync === false) return;
+    timer = setInterval(() => schedule(0), options.syncIntervalMs ?? 60_000);
+    if (typeof window === 'object') {
+      window.addEventListener('online', onOnline);
+      window.addEventListener('offline', onOffline);
+    }
+  }
+
+  function stopBackground(): void {
+    if (timer) clearInterval(timer);
+    if (scheduled) clearTimeout(scheduled);
+    if (lockTimer) clearTimeout(lockTimer);
+    timer = scheduled = lockTimer = null;
+    if (typeof window === 'object') {
+      window.removeEventListener('online', onOnline);
+      window.removeEventListener('offline', onOffline);
+    }
+  }
+
+  async function submit(input: NewAction): Promise<Action> {
+    const { db } = need();
+    const view = await viewer();
+    const current = await localRecord(db, input.recordId, view);
+    const typeId = input.type === 'CREATE' ? input.recordType : current?.record.type;
+    const recordType = view.config.recordTypes.get(typeId ?? '');
+    if (!recordType) {
+      throw new ActionRefused(
+        current ? 'INVALID_INPUT' : 'NOT_FOUND',
+        current ? `unknown record type "${typeId}"` : 'no such record on this device',
+      );
+    }
+    const state = current?.record ?? null;
+    const verdict = checkAction(state, input, {
+      recordType,
+      principal: view.principal,
+      locations: view.config.locations,
+    });
+    if (!verdict.allowed) throw new ActionRefused(verdict.code, verdict.message);
+    if (input.declaration) {
+      const request = input.requestId
+        ? current?.entries.find((e) => e.id === input.requestId)
+        : undefined;
+      const checked = validateDeclaration({
+        recordType,
+        locations: view.config.locations,
+        action: request?.type ?? input.type,
+        ...(input.customType ? { customType: input.customType } : {}),
+        current: state?.declaration ?? {},
+        patch: input.declaration,
+        today: dateIn(view.config.document.timeZone, now()),
+      });
+      if (!checked.ok) {
+        throw new ActionRefused(
+          'INVALID_DECLARATION',
+          'the declaration is not valid',
+          checked.errors,
+        );
+      }
+    }
+    const baseSeq = current
+      ? current.entries.reduce((max, e: Entry) => Math.max(max, e.seq), 0)
+      : 0;
+    let stored: Action | null = null;
+    await db.transaction('rw', [db.outbox, db.meta], async () => {
+      const deviceSeq = ((await db.getMeta<number>('nextDeviceSeq')) ?? 1) as number;
+      const action = withoutUndefined({
+        ...input,
+        id: input.id ?? uuidv7(),
+        occurredAt: input.occurredAt ?? now().toISOString(),
+        deviceSeq,
+        ...(input.type === 'CREATE' ? {} : { baseSeq }),
+      }) as Action;
+      await db.outbox.add({ deviceSeq, action, savedAt: now().toISOString() });
+      await db.setMeta('nextDeviceSeq', deviceSeq + 1);
+      stored = action;
+    });
+    await refreshCounts();
+    schedule(300);
+    return stored as unknown as Action;
+  }
+
+  async function fetchRecord(recordId: string): Promise<LocalRecord | null> {
+    const { db } = need();
+    const view = await viewer();
+    const answer = await transport
+      .request<{ entries: Entry[] }>('GET', `/api/v1/records/${recordId}`)
+      .catch((error: unknown) => {
+        if (error instanceof ServerProblem && error.status === 404) return null;
+        throw error;
+      });
+    if (answer) {
+      await db.transaction('rw', [db.entries, db.records], async () => {
+        await db.entries.bulkPut(answer.body.entries);
+        const state = serverState(answer.body.entries, view);
+        if (state) await db.records.put(state);
+      });
+    }
+    return localRecord(db, recordId, view);
+  }
+
+  return {
+    login,
+    unlock,
+    lock,
+    logout,
+    user,
+    knownUsers: async () => (await sessions.sessions.toArray()).map((row) => row.username),
+    config: async () => (await configuration()).document,
+    records: {
+      query: async (query = {}) => queryRecords(need().db, query, await viewer()),
+      get: async (recordId) => localRecord(need().db, recordId, await viewer()),
+      fetch: fetchRecord,
+    },
+    actions: {
+      submit,
+      pending: async () =>
+        (await need().db.outbox.orderBy('deviceSeq').toArray()).map(({ action, savedAt }) => ({
+          action,
+          savedAt,
+        })),
+    },
+    attention: {
+      list: () => need().db.attention.toArray(),
+      dismiss: async (actionId) => {
+        await need().db.attention.delete(actionId);
+        await refreshCounts();
+      },
+    },
+    drafts: {
+      save: async (draft) => {
+        const row: Draft = { ...draft, id: draft.id ?? uuidv7(), updatedAt: now().toISOString() };
+        await need().db.drafts.put(row);
+        return row;
+      },
+      list: () => need().db.drafts.orderBy('updatedAt').reverse().toArray(),
+      get: (id) => need().db.drafts.get(id),
+      delete: async (id) => {
+        await need().db.drafts.delete(id);
+      },
+    },
+    sync: { now: syncNow, status },
+    close: () => {
+      lock();
+      sessions.close();
+    },
+  };
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

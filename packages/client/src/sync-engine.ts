@@ -1,0 +1,214 @@
+import type { ActionResult, Entry, SyncResponse } from '@registra/core';
+import type { SyncReport } from './api.js';
+import type { OutboxItem, UserDatabase } from './db.js';
+import { ServerProblem } from './errors.js';
+import { serverState, stillInScope, type Viewer } from './local.js';
+import type { Transport } from './transport.js';
+
+export interface EngineOptions {
+  db: UserDatabase;
+  transport: Transport;
+  viewer: () => Promise<Viewer>;
+  /** The person's user id: the lock that keeps one sync at a time across tabs is theirs. */
+  userId: string;
+  maxBatchBytes: number;
+  now: () => Date;
+  /** Told after every exchange, to refresh counts and listeners. */
+  changed: () => void;
+}
+
+const MIN_BATCH_BYTES = 2_048;
+const PULL_LIMIT = 500;
+
+/**
+ * The outbox's way to the server: one POST /sync carries the outbox head and brings changes back,
+ * repeated until both directions are done. Only one sync runs at a time, across tabs too.
+ */
+export class SyncEngine {
+  #batchBytes: number;
+  #local: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: EngineOptions) {
+    this.#batchBytes = options.maxBatchBytes;
+  }
+
+  run(): Promise<SyncReport> {
+    const name = `registra-sync-${this.options.userId}`;
+    const locks = typeof navigator === 'object' ? navigator.locks : undefined;
+    if (locks) return locks.request(name, () => this.#exchangeAll());
+    // Without Web Locks (Node), one sync at a time within this process.
+    const next = this.#local.then(() => this.#exchangeAll());
+    this.#local = next.catch(() => undefined);
+    return next;
+  }
+
+  async #exchangeAll(): Promise<SyncReport> {
+    const report: SyncReport = {
+      sent: 0,
+      accepted: 0,
+      requested: 0,
+      rejected: 0,
+      received: 0,
+      requests: 0,
+    };
+    for (let round = 0; round < 10_000; round++) {
+      const { db } = this.options;
+      const head = await this.#outboxHead();
+      const deviceId = (await db.getMeta<string>('deviceId')) as string;
+      const cursor = (await db.getMeta<string>('cursor')) ?? null;
+      let answer;
+      try {
+        report.requests += 1;
+        answer = await this.options.transport.request<SyncResponse>('POST', '/api/v1/sync', {
+          body: { deviceId, cursor, actions: head.map((item) => item.action), limit: PULL_LIMIT },
+          compress: true,
+        });
+      } catch (error) {
+        if (error instanceof ServerProblem && error.code === 'SEQ_GAP') {
+          await this.#renumber(Number(error.body['expectedFrom']));
+          continue;
+        }
+        if (error instanceof ServerProblem && error.code === 'DEVICE_CONFLICT') {
+          await this.#newDevice();
+          continue;
+        }
+        // A smaller batch next time: a large body may be what fails on a poor link.
+        this.#batchBytes = Math.max(MIN_BATCH_BYTES, Math.floor(this.#batchBytes / 2));
+        throw error;
+      }
+      this.#batchBytes = Math.min(this.options.maxBatchBytes, this.#batchBytes * 2);
+      const counts = await this.#apply(head, answer.body);
+      report.sent += head.length;
+      report.accepted += counts.accepted;
+      report.requested += counts.requested;
+      report.rejected += counts.rejected;
+      report.received += answer.body.changes.length;
+      this.options.changed();
+      const outboxLeft = await db.outbox.count();
+      if (!answer.body.hasMore && outboxLeft === 0) break;
+    }
+    return report;
+  }
+
+  /** The oldest pending actions, contiguous, within the batch byte budget (at least one). */
+  async #outboxHead(): Promise<OutboxItem[]> {
+    const items = await this.options.db.outbox.orderBy('deviceSeq').limit(1000).toArray();
+    const head: OutboxItem[] = [];
+    let bytes = 0;
+    for (const item of items) {
+      const size = JSON.stringify(item.action).length;
+      if (head.length > 0 && bytes + size > this.#batchBytes) break;
+      const previous = head[head.length - 1];
+      if (previous && item.deviceSeq !== previous.deviceSeq + 1) break;
+      head.push(item);
+      bytes += size;
+    }
+    return head;
+  }
+
+  /**
+   * Applies the server's answer in one IndexedDB transaction: acknowledged actions leave the
+   * outbox (becoming entries), rejected ones go to "needs attention" with what was typed, the
+   * changes are stored and the touched records refolded, and the cursor moves on.
+   */
+  async #apply(
+    sent: OutboxItem[],
+    answer: SyncResponse,
+  ): Promise<{ accepted: number; requested: number; rejected: number }> {
+    const { db } = this.options;
+    const viewer = await this.options.viewer();
+    const counts = { accepted: 0, requested: 0, rejected: 0 };
+    const bySeq = new Map(sent.map((item) => [item.deviceSeq, item]));
+    const now = this.options.now().toISOString();
+    await db.transaction(
+      'rw',
+      [db.outbox, db.entries, db.records, db.attention, db.meta],
+      async () => {
+        const touched = new Set<string>();
+        for (const result of answer.results) {
+          const item = result.deviceSeq === undefined ? undefined : bySeq.get(result.deviceSeq);
+          if (!item) continue;
+          counts[result.outcome] += 1;
+          if (result.seq !== null && result.recordedAt !== null) {
+            await db.entries.put(ownEntry(item, result, viewer));
+            touched.add(item.action.recordId);
+          }
+          if (result.outcome === 'rejected') {
+            await db.attention.put({
+              action: item.action,
+              code: result.code ?? 'REJECTED',
+              message: result.message ?? '',
+              errors: result.errors ?? [],
+              rejectedAt: now,
+            });
+          }
+          await db.outbox.delete(item.deviceSeq);
+        }
+        // Anything at or below ackThrough is done even if its result was not in this answer.
+        await db.outbox.where('deviceSeq').belowOrEqual(answer.ackThrough).delete();
+        if (answer.changes.length > 0) {
+          await db.entries.bulkPut(answer.changes);
+          for (const change of answer.changes) touched.add(change.recordId);
+        }
+        for (const recordId of touched) await this.#refold(recordId, viewer);
+        await db.setMeta('cursor', answer.cursor);
+        await db.setMeta('lastSyncedAt', now);
+      },
+    );
+    return counts;
+  }
+
+  async #refold(recordId: string, viewer: Viewer): Promise<void> {
+    const { db } = this.options;
+    const entries = await db.entries.where('recordId').equals(recordId).sortBy('seq');
+    const state = serverState(entries, viewer);
+    if (!state) return;
+    const pending = await db.outbox.where('action.recordId').equals(recordId).count();
+    if (!stillInScope(state, viewer) && pending === 0) {
+      // Out of the person's reach now (unassigned from outside their jurisdiction): let it go.
+      await db.entries.where('recordId').equals(recordId).delete();
+      await db.records.delete(recordId);
+      return;
+    }
+    await db.records.put(state);
+  }
+
+  /** SEQ_GAP: the server expects an earlier deviceSeq; renumber the outbox from there, in order. */
+  async #renumber(expectedFrom: number): Promise<void> {
+    const { db } = this.options;
+    await db.transaction('rw', [db.outbox, db.meta], async () => {
+      const items = await db.outbox.orderBy('deviceSeq').toArray();
+      await db.outbox.clear();
+      let seq = expectedFrom;
+      for (const item of items) {
+        const deviceSeq = seq++;
+        await db.outbox.put({ ...item, deviceSeq, action: { ...item.action, deviceSeq } });
+      }
+      await db.setMeta('nextDeviceSeq', seq);
+    });
+  }
+
+  /** The device id belongs to someone else on the server: take a new one and start over at 1. */
+  async #newDevice(): Promise<void> {
+    await this.options.db.setMeta('deviceId', crypto.randomUUID());
+    await this.#renumber(1);
+  }
+}
+
+function ownEntry(item: OutboxItem, result: ActionResult, viewer: Viewer): Entry {
+  const entry: Entry = {
+    ...item.action,
+    seq: result.seq as number,
+    status: result.outcome,
+    createdBy: viewer.principal.id,
+    createdByRole: viewer.principal.role,
+    createdAtLocation: viewer.principal.officeId,
+    deviceId: viewer.deviceId,
+    recordedAt: result.recordedAt as string,
+    code: result.code,
+    message: result.message,
+    registrationNumber: result.registrationNumber ?? null,
+    configVersion: viewer.config.version,
+  };
+  return entry;
+}

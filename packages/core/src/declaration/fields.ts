@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import type { LocationIndex } from '../config/locations.js';
+import type { Field } from '../config/schema.js';
+
+const DEFAULT_PHONE = /^\+?[0-9][0-9 -]{5,18}[0-9]$/;
+
+const cache = new WeakMap<LocationIndex, WeakMap<Field, z.ZodType>>();
+
+/**
+ * The Zod schema of one field's value, built once per field and location tree. `notFuture` depends
+ * on the day, so it is checked by the caller (see validate.ts).
+ */
+export function fieldValueSchema(field: Field, locations: LocationIndex): z.ZodType {
+  let byField = cache.get(locations);
+  if (!byField) {
+    byField = new WeakMap();
+    cache.set(locations, byField);
+  }
+  let schema = byField.get(field);
+  if (!schema) {
+    schema = buildSchema(field, locations);
+    byField.set(field, schema);
+  }
+  return schema;
+}
+
+const personName = z.string().trim().min(1, 'must not be empty').max(100);
+
+function buildSchema(field: Field, locations: LocationIndex): z.ZodType {
+  switch (field.type) {
+    case 'text': {
+      let schema = z
+        .string({ error: 'must be text' })
+        .min(field.minLength ?? 0, `must have at least ${field.minLength} characters`)
+        .max(field.maxLength, `must have at most ${field.maxLength} characters`);
+      if (field.pattern)
+        schema = schema.regex(new RegExp(field.pattern, 'u'), 'has the wrong format');
+      return schema;
+    }
+    case 'number': {
+      let schema = z.number({ error: 'must be a number' });
+      if (field.integer) schema = schema.int('must be a whole number');
+      if (field.min !== undefined) schema = schema.min(field.min, `must be at least ${field.min}`);
+      if (field.max !== undefined) schema = schema.max(field.max, `must be at most ${field.max}`);
+      return schema;
+    }
+    case 'date': {
+      let schema = z.iso.date({ error: 'must be a date (YYYY-MM-DD)' });
+      if (field.min)
+        schema = schema.refine((d) => d >= field.min!, `must be on or after ${field.min}`);
+      if (field.max)
+        schema = schema.refine((d) => d <= field.max!, `must be on or before ${field.max}`);
+      return schema;
+    }
+    case 'select': {
+      const values = field.options.map((option) => option.value);
+      return z.string().refine((v) => values.includes(v), `must be one of ${values.join(', ')}`);
+    }
+    case 'checkbox':
+      return z.boolean({ error: 'must be true or false' });
+    case 'phone':
+      return z
+        .string({ error: 'must be a phone number' })
+        .regex(
+          field.pattern ? new RegExp(field.pattern, 'u') : DEFAULT_PHONE,
+          'is not a valid phone number',
+        );
+    case 'email':
+      return z.email({ error: 'is not a valid email address' });
+    case 'idNumber':
+      return z
+        .string({ error: 'must be an id number' })
+        .regex(new RegExp(field.pattern, 'u'), 'is not a valid id number');
+    case 'name':
+      return z.strictObject({
+        firstName: personName,
+        middleName: personName.optional(),
+        surname: personName,
+      });
+    case 'address':
+      return addressSchema(locations);
+    case 'location':
+      return z.string().superRefine((id, ctx) => {
+        const location = locations.get(id);
+        if (!location) ctx.addIssue({ code: 'custom', message: `is not a known location` });
+        else if (field.locationTypes && !field.locationTypes.includes(location.type)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `must be a ${field.locationTypes.join(' or ')}, not a ${location.type}`,
+          });
+        }
+      });
+    case 'file':
+      return z
+        .strictObject({
+          hash: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 hex digest'),
+          contentType: z.string().min(1),
+          size: z.int().nonnegative(),
+          name: z.string().max(255).optional(),
+        })
+        .superRefine((file, ctx) => {
+          if (field.accept && !field.accept.includes(file.contentType)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['contentType'],
+              message: `must be one of ${field.accept.join(', ')}`,
+            });
+          }
+          if (field.maxBytes !== undefined && file.size > field.maxBytes) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['size'],
+              message: `must be at most ${field.maxBytes} bytes`,
+            });
+          }
+        });
+    case 'reference': {
+      const ref = z.uuid({ error: `must be the id of a ${field.recordType} record` });
+      return field.multiple ? z.array(ref).max(500) : ref;
+    }
+  }
+}
+
+function addressSchema(locations: LocationIndex) {
+  const text = z.string().trim().min(1).max(200);
+  return z
+    .strictObject({
+      province: z.string({ error: 'is required' }),
+      district: z.string({ error: 'is required' }),
+      village: text.optional(),
+      street: text.optional(),
+    })
+    .superRefine((address, ctx) => {
+      if (locations.get(address.province)?.type !== 'province') {
+        ctx.addIssue({ code: 'custom', path: ['province'], message: 'is not a known province' });
+      }
+      const district = locations.get(address.district);
+      if (district?.type !== 'district') {
+        ctx.addIssue({ code: 'custom', path: ['district'], message: 'is not a known district' });
+      } else if (district.parentId !== address.province) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['district'],
+          message: 'is not in the province given',
+        });
+      }
+    });
+}
+
+/** Whether a value counts as given for a required field. */
+export function isPresent(value: unknown): boolean {
+  if (value === undefined || value === null) return false;
+  if (typeof value === 'string') return value.trim() !== '';
+  if (Array.isArray(value)) return value.length > 0;
+  return true;
+}

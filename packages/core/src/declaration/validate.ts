@@ -1,0 +1,105 @@
+import type { ActionType, Declaration } from '../contracts/action.js';
+import { toFieldErrors, type FieldError } from '../contracts/problem.js';
+import type { LocationIndex } from '../config/locations.js';
+import { COMPLETE_ACTIONS, declarableFields, formFields } from '../config/lookup.js';
+import type { Field, RecordTypeConfig } from '../config/schema.js';
+import { conditionHolds } from './conditions.js';
+import { fieldValueSchema, isPresent } from './fields.js';
+import { mergeDeclaration } from './merge.js';
+
+export interface DeclarationCheck {
+  recordType: RecordTypeConfig;
+  locations: LocationIndex;
+  /** The action carrying the patch; for an APPROVE, the type of the request it confirms. */
+  action: ActionType;
+  customType?: string;
+  /** The record's declaration before the patch. */
+  current: Declaration;
+  patch: Declaration;
+  /** YYYY-MM-DD in the configuration's time zone, for `notFuture` dates. */
+  today: string;
+}
+
+export type DeclarationVerdict =
+  { ok: true; declaration: Declaration } | { ok: false; errors: FieldError[] };
+
+/**
+ * Validates a declaration patch against the form: the same code runs on the device before an
+ * action is saved and on the server before it is appended.
+ */
+export function validateDeclaration(check: DeclarationCheck): DeclarationVerdict {
+  const { recordType, patch } = check;
+  const fields = formFields(recordType);
+  const allowed = declarableFields(recordType, check.action, check.customType);
+  const errors: FieldError[] = [];
+
+  for (const fieldId of Object.keys(patch)) {
+    if (!fields.has(fieldId)) {
+      errors.push({ path: fieldId, message: `is not a field of ${recordType.id}` });
+    } else if (!allowed.has(fieldId)) {
+      errors.push({ path: fieldId, message: `cannot be changed by ${check.action}` });
+    }
+  }
+  if (errors.length > 0) return { ok: false, errors };
+
+  const merged = mergeDeclaration(check.current, patch);
+  for (const fieldId of Object.keys(patch)) {
+    const value = merged[fieldId];
+    if (value === undefined) continue;
+    errors.push(...valueErrors(fields.get(fieldId) as Field, value, check));
+  }
+
+  const complete = COMPLETE_ACTIONS.has(check.action);
+  for (const field of fields.values()) {
+    const present = isPresent(merged[field.id]);
+    const visible = !field.showIf || conditionHolds(field.showIf, merged);
+    if (!visible) {
+      if (merged[field.id] !== undefined) {
+        errors.push({ path: field.id, message: 'is hidden by its condition and must be empty' });
+      }
+    } else if (complete && !present && isRequired(field, merged)) {
+      errors.push({ path: field.id, message: 'is required' });
+    }
+  }
+
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, declaration: merged };
+}
+
+function isRequired(field: Field, declaration: Declaration): boolean {
+  return (
+    field.required ||
+    (field.requiredIf !== undefined && conditionHolds(field.requiredIf, declaration))
+  );
+}
+
+function valueErrors(field: Field, value: unknown, check: DeclarationCheck): FieldError[] {
+  const parsed = fieldValueSchema(field, check.locations).safeParse(value);
+  if (!parsed.success) return toFieldErrors(parsed.error, [field.id]);
+  if (
+    field.type === 'date' &&
+    field.notFuture &&
+    typeof value === 'string' &&
+    value > check.today
+  ) {
+    return [{ path: field.id, message: 'must not be in the future' }];
+  }
+  return [];
+}
+
+/** Today's date (YYYY-MM-DD) in a time zone, for `DeclarationCheck.today`. */
+export function dateIn(timeZone: string, at: Date): string {
+  let format = dateFormats.get(timeZone);
+  if (!format) {
+    // Building a formatter costs far more than using one: keep one per zone.
+    format = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    });
+    dateFormats.set(timeZone, format);
+  }
+  return format.format(at);
+}
+
+const dateFormats = new Map<string, Intl.DateTimeFormat>();

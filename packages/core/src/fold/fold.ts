@@ -1,0 +1,276 @@
+import type { ActionType, Declaration } from '../contracts/action.js';
+import type { FoldEntry } from '../contracts/entry.js';
+import type { ActionMeta, Conflict, PendingRequest, RecordState } from '../contracts/record.js';
+import { customActionOf, flagStem } from '../config/lookup.js';
+import type { RecordTypeConfig } from '../config/schema.js';
+import { jsonEqual, mergeDeclaration } from '../declaration/merge.js';
+import { trackingIdOf } from '../tracking.js';
+
+/** Flags that PROTOCOL 5.3 defines; a configuration's CUSTOM flags are any others. */
+export const FLAGS = {
+  incomplete: 'incomplete',
+  rejected: 'rejected',
+  validated: 'validated',
+  conflict: 'conflict',
+} as const;
+
+/** Which base flags each action type clears (PROTOCOL 5.3). */
+const CLEARS: Partial<Record<ActionType, readonly string[]>> = {
+  NOTIFY: [FLAGS.rejected, FLAGS.validated],
+  DECLARE: [FLAGS.incomplete, FLAGS.rejected, FLAGS.validated],
+  UPDATE: [FLAGS.rejected, FLAGS.validated],
+  REGISTER: [FLAGS.incomplete, FLAGS.rejected],
+  REJECT: [FLAGS.validated],
+  ARCHIVE: [FLAGS.incomplete],
+};
+
+const SETS: Partial<Record<ActionType, string>> = {
+  NOTIFY: FLAGS.incomplete,
+  VALIDATE: FLAGS.validated,
+  REJECT: FLAGS.rejected,
+};
+
+/** Who last changed a declaration field, for merge-mode conflict detection. */
+interface FieldChange {
+  seq: number;
+  source: string;
+}
+
+/** The fold's working state: the public record plus what it needs to remember between entries. */
+interface Accumulator {
+  record: RecordState;
+  flags: Set<string>;
+  requests: Map<string, FoldEntry>;
+  declined: Set<string>;
+  changes: Map<string, FieldChange>;
+}
+
+/**
+ * Folds a record's log into its current state (PROTOCOL 5). Pure: it reads neither the clock nor
+ * the caller, so every replica folds the same log to the same state. Entries are folded in `seq`
+ * order whatever order they are given in. Returns null until the log holds an accepted CREATE.
+ *
+ * Without `recordType`, CREATE assigns nobody, merge conflicts are not tracked and CUSTOM actions
+ * change no flags: pass it wherever the configuration is at hand.
+ */
+export function foldRecord(
+  entries: readonly FoldEntry[],
+  recordType?: RecordTypeConfig,
+): RecordState | null {
+  const sorted = [...entries].sort((a, b) => a.seq - b.seq);
+  let acc: Accumulator | null = null;
+  for (const entry of sorted) {
+    if (acc === null) {
+      if (entry.type === 'CREATE' && entry.status === 'accepted') acc = start(entry, recordType);
+      continue;
+    }
+    acc.record.seq = Math.max(acc.record.seq, entry.seq);
+    if (entry.status === 'rejected') continue;
+    if (entry.status === 'requested') {
+      if (!acc.requests.has(entry.id)) request(acc, entry);
+      continue;
+    }
+    if (entry.type === 'APPROVE' || entry.type === 'DECLINE') decide(acc, entry, recordType);
+    else apply(acc, entry, entry, recordType);
+  }
+  return acc === null ? null : finish(acc);
+}
+
+function start(entry: FoldEntry, recordType: RecordTypeConfig | undefined): Accumulator {
+  const at = timeOf(entry);
+  const record: RecordState = {
+    id: entry.recordId,
+    type: entry.recordType ?? recordType?.id ?? '',
+    status: 'CREATED',
+    flags: [],
+    declaration: {},
+    trackingId: trackingIdOf(entry.recordId),
+    registrationNumber: null,
+    assignedTo: recordType?.concurrency === 'assignment' ? entry.createdBy : null,
+    printCount: 0,
+    createdAt: at,
+    createdBy: entry.createdBy,
+    createdAtLocation: entry.createdAtLocation,
+    updatedAt: at,
+    updatedBy: entry.createdBy,
+    seq: entry.seq,
+    declared: null,
+    registered: null,
+    pending: [],
+    conflicts: [],
+  };
+  const acc: Accumulator = {
+    record,
+    flags: new Set(),
+    requests: new Map(),
+    declined: new Set(),
+    changes: new Map(),
+  };
+  if (entry.declaration) merge(acc, entry, entry.declaration, entry.seq, recordType);
+  return acc;
+}
+
+function request(acc: Accumulator, entry: FoldEntry): void {
+  acc.requests.set(entry.id, entry);
+  const pending: PendingRequest = {
+    id: entry.id,
+    type: entry.type,
+    requestedBy: entry.createdBy,
+    seq: entry.seq,
+  };
+  if (entry.customType !== undefined) pending.customType = entry.customType;
+  acc.record.pending.push(pending);
+}
+
+/** APPROVE applies the pending request at its own position, its declaration on top; DECLINE ends it. */
+function decide(acc: Accumulator, decision: FoldEntry, recordType?: RecordTypeConfig): void {
+  const requested =
+    decision.requestId === undefined ? undefined : acc.requests.get(decision.requestId);
+  const index = acc.record.pending.findIndex((p) => p.id === decision.requestId);
+  if (!requested || index < 0) return;
+  acc.record.pending.splice(index, 1);
+  if (decision.type === 'DECLINE') {
+    acc.declined.add(flagStem(requested.type, requested.customType));
+    touch(acc, decision);
+    return;
+  }
+  const overlay = decision.declaration;
+  const declaration =
+    overlay === undefined
+      ? requested.declaration
+      : mergeDeclaration(requested.declaration ?? {}, overlay);
+  apply(
+    acc,
+    {
+      ...requested,
+      declaration,
+      seq: decision.seq,
+      registrationNumber: decision.registrationNumber ?? requested.registrationNumber,
+    },
+    decision,
+    recordType,
+  );
+}
+
+/**
+ * Applies an action's effect. `by` is the entry that made it take effect now: the action itself,
+ * or the APPROVE that confirmed it.
+ */
+function apply(
+  acc: Accumulator,
+  entry: FoldEntry,
+  by: FoldEntry,
+  recordType: RecordTypeConfig | undefined,
+): void {
+  const { record, flags } = acc;
+  if (entry.declaration) merge(acc, entry, entry.declaration, entry.seq, recordType);
+  for (const flag of CLEARS[entry.type] ?? []) flags.delete(flag);
+  const set = SETS[entry.type];
+  if (set) flags.add(set);
+
+  switch (entry.type) {
+    case 'NOTIFY':
+      record.status = 'NOTIFIED';
+      break;
+    case 'DECLARE':
+      record.status = 'DECLARED';
+      record.declared = meta(entry, by);
+      break;
+    case 'REGISTER':
+      record.status = 'REGISTERED';
+      record.registered = meta(entry, by);
+      record.registrationNumber = entry.registrationNumber ?? record.registrationNumber;
+      break;
+    case 'ARCHIVE':
+      record.status = 'ARCHIVED';
+      break;
+    case 'PRINT_CERTIFICATE':
+      record.printCount += 1;
+      break;
+    case 'ASSIGN':
+      record.assignedTo = entry.assignee ?? null;
+      break;
+    case 'UNASSIGN':
+      record.assignedTo = null;
+      break;
+    case 'CUSTOM': {
+      const custom = recordType && customActionOf(recordType, entry.customType);
+      if (custom) {
+        for (const flag of custom.removeFlags) flags.delete(flag);
+        for (const flag of custom.addFlags) flags.add(flag);
+        if (custom.clearsConflicts) record.conflicts = [];
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  acc.declined.delete(flagStem(entry.type, entry.customType));
+  touch(acc, by);
+}
+
+/**
+ * Deep-merges a patch. In merge mode, a field changed since the action's `baseSeq` by someone else
+ * is overwritten (server order wins) and recorded as a conflict; a later change made with a
+ * `baseSeq` at or after the conflict resolves it (PROTOCOL 5.5).
+ */
+function merge(
+  acc: Accumulator,
+  entry: FoldEntry,
+  patch: Declaration,
+  position: number,
+  recordType: RecordTypeConfig | undefined,
+): void {
+  const { record } = acc;
+  const before = record.declaration;
+  record.declaration = mergeDeclaration(before, patch);
+  const source = `${entry.deviceId ?? ''}/${entry.createdBy}`;
+  const tracking = recordType?.concurrency === 'merge';
+  const baseSeq = tracking ? entry.baseSeq : undefined;
+  for (const field of Object.keys(patch)) {
+    const existing = record.conflicts.find((c) => c.field === field);
+    if (existing && baseSeq !== undefined && baseSeq >= Math.max(...existing.entries)) {
+      record.conflicts = record.conflicts.filter((c) => c !== existing);
+    }
+    if (jsonEqual(before[field], record.declaration[field])) continue;
+    const previous = acc.changes.get(field);
+    acc.changes.set(field, { seq: position, source });
+    if (baseSeq !== undefined && previous && previous.seq > baseSeq && previous.source !== source) {
+      addConflict(record.conflicts, field, previous.seq, position);
+    }
+  }
+}
+
+function addConflict(conflicts: Conflict[], field: string, earlier: number, later: number): void {
+  const existing = conflicts.find((c) => c.field === field);
+  if (!existing) {
+    conflicts.push({ field, entries: [earlier, later] });
+    return;
+  }
+  for (const seq of [earlier, later])
+    if (!existing.entries.includes(seq)) existing.entries.push(seq);
+}
+
+function touch(acc: Accumulator, by: FoldEntry): void {
+  acc.record.updatedAt = timeOf(by);
+  acc.record.updatedBy = by.createdBy;
+}
+
+function meta(entry: FoldEntry, by: FoldEntry): ActionMeta {
+  return { at: timeOf(by), by: entry.createdBy, location: entry.createdAtLocation };
+}
+
+/** Server time when the server has recorded the entry; the device's time before that. */
+function timeOf(entry: FoldEntry): string {
+  return entry.recordedAt ?? entry.occurredAt;
+}
+
+function finish(acc: Accumulator): RecordState {
+  const flags = new Set(acc.flags);
+  for (const pending of acc.record.pending)
+    flags.add(`${flagStem(pending.type, pending.customType)}:requested`);
+  for (const stem of acc.declined) flags.add(`${stem}:declined`);
+  if (acc.record.conflicts.length > 0) flags.add(FLAGS.conflict);
+  acc.record.flags = [...flags].sort();
+  return acc.record;
+}

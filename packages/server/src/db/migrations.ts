@@ -1,0 +1,177 @@
+import {
+  Migrator,
+  sql,
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+  type QueryExecutorProvider,
+} from 'kysely';
+import type { Database } from './schema.js';
+
+/**
+ * The schema, as ordered migrations kept in code so that the CLI and the tests migrate the same
+ * way. A migration, once released, is never edited: add a new one.
+ */
+const migrations: Record<string, Migration> = {
+  '0001_log_and_read_model': {
+    async up(db: Kysely<unknown>) {
+      await sql`CREATE EXTENSION IF NOT EXISTS pg_trgm`.execute(db);
+
+      await sql`
+        CREATE TABLE configurations (
+          version text PRIMARY KEY,
+          document jsonb NOT NULL,
+          loaded_at timestamptz NOT NULL DEFAULT now()
+        )`.execute(db);
+
+      await sql`
+        CREATE TABLE users (
+          id uuid PRIMARY KEY,
+          username text NOT NULL UNIQUE,
+          name text NOT NULL,
+          role text NOT NULL,
+          office_id text NOT NULL,
+          kind text NOT NULL DEFAULT 'user' CHECK (kind IN ('user', 'client')),
+          password_hash text NOT NULL,
+          active boolean NOT NULL DEFAULT true,
+          created_at timestamptz NOT NULL DEFAULT now()
+        )`.execute(db);
+
+      await sql`
+        CREATE TABLE refresh_tokens (
+          id uuid PRIMARY KEY,
+          user_id uuid NOT NULL REFERENCES users (id),
+          family uuid NOT NULL,
+          token_hash text NOT NULL UNIQUE,
+          expires_at timestamptz NOT NULL,
+          used_at timestamptz,
+          revoked_at timestamptz,
+          created_at timestamptz NOT NULL DEFAULT now()
+        )`.execute(db);
+      await sql`CREATE INDEX refresh_tokens_family ON refresh_tokens (family)`.execute(db);
+
+      await sql`
+        CREATE TABLE signing_keys (
+          kid text PRIMARY KEY,
+          private_jwk jsonb NOT NULL,
+          public_jwk jsonb NOT NULL,
+          created_at timestamptz NOT NULL DEFAULT now()
+        )`.execute(db);
+
+      await sql`
+        CREATE TABLE devices (
+          id uuid PRIMARY KEY,
+          user_id uuid NOT NULL REFERENCES users (id),
+          ack_through bigint NOT NULL DEFAULT 0,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          last_seen_at timestamptz NOT NULL DEFAULT now()
+        )`.execute(db);
+
+      // Outcomes of actions rejected without being stored, so a resent action gets the same answer.
+      await sql`
+        CREATE TABLE device_rejections (
+          device_id uuid NOT NULL REFERENCES devices (id),
+          device_seq bigint NOT NULL,
+          action_id uuid NOT NULL,
+          code text NOT NULL,
+          message text NOT NULL,
+          errors jsonb,
+          PRIMARY KEY (device_id, device_seq)
+        )`.execute(db);
+
+      // The log. (tx, pos) orders the change feed: readers only see transactions older than every
+      // transaction still in flight (the snapshot's xmin), so a cursor never skips a late commit.
+      await sql`
+        CREATE TABLE entries (
+          pos bigint GENERATED ALWAYS AS IDENTITY,
+          tx xid8 NOT NULL DEFAULT pg_current_xact_id(),
+          id uuid PRIMARY KEY,
+          record_id uuid NOT NULL,
+          seq integer NOT NULL CHECK (seq > 0),
+          record_type text NOT NULL,
+          type text NOT NULL,
+          body jsonb NOT NULL,
+          device_id uuid,
+          device_seq bigint,
+          status text NOT NULL CHECK (status IN ('accepted', 'requested', 'rejected')),
+          code text,
+          message text,
+          registration_number text,
+          created_by uuid NOT NULL,
+          created_by_role text NOT NULL,
+          created_at_location text NOT NULL,
+          recorded_at timestamptz NOT NULL,
+          config_version text NOT NULL,
+          UNIQUE (record_id, seq)
+        )`.execute(db);
+      await sql`CREATE INDEX entries_feed ON entries (tx, pos)`.execute(db);
+
+      await sql`
+        CREATE FUNCTION refuse_log_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          RAISE EXCEPTION 'the log is append-only: % on entries is refused', TG_OP
+            USING ERRCODE = 'insufficient_privilege';
+        END $$`.execute(db);
+      await sql`
+        CREATE TRIGGER entries_append_only BEFORE UPDATE OR DELETE ON entries
+        FOR EACH ROW EXECUTE FUNCTION refuse_log_change()`.execute(db);
+      await sql`
+        CREATE TRIGGER entries_no_truncate BEFORE TRUNCATE ON entries
+        FOR EACH STATEMENT EXECUTE FUNCTION refuse_log_change()`.execute(db);
+
+      await createRecordsTable(db, 'records');
+
+      await sql`
+        CREATE TABLE registration_counters (
+          key text PRIMARY KEY,
+          value bigint NOT NULL
+        )`.execute(db);
+    },
+  },
+};
+
+/** The read model's table; `registra rebuild` creates a fresh one with the same shape. */
+export async function createRecordsTable(db: QueryExecutorProvider, name: string): Promise<void> {
+  const table = sql.table(name);
+  const index = (suffix: string) => sql.id(`${name}_${suffix}`);
+  await sql`
+    CREATE TABLE ${table} (
+      id uuid PRIMARY KEY,
+      type text NOT NULL,
+      status text NOT NULL,
+      flags text[] NOT NULL,
+      tracking_id text NOT NULL,
+      registration_number text,
+      assigned_to uuid,
+      created_at_location text NOT NULL,
+      created_by uuid NOT NULL,
+      created_at timestamptz NOT NULL,
+      updated_at timestamptz NOT NULL,
+      seq integer NOT NULL,
+      name text NOT NULL,
+      state jsonb NOT NULL
+    )`.execute(db);
+  await sql`CREATE INDEX ${index('queue')} ON ${table} (type, status, updated_at DESC, id)`.execute(
+    db,
+  );
+  await sql`CREATE INDEX ${index('updated')} ON ${table} (updated_at DESC, id)`.execute(db);
+  await sql`CREATE INDEX ${index('flags')} ON ${table} USING gin (flags)`.execute(db);
+  await sql`CREATE INDEX ${index('tracking')} ON ${table} (tracking_id)`.execute(db);
+  await sql`CREATE INDEX ${index('registration')} ON ${table} (registration_number)`.execute(db);
+  await sql`CREATE INDEX ${index('assigned')} ON ${table} (assigned_to)`.execute(db);
+  await sql`CREATE INDEX ${index('location')} ON ${table} (created_at_location)`.execute(db);
+  await sql`CREATE INDEX ${index('name')} ON ${table} USING gin (name gin_trgm_ops)`.execute(db);
+}
+
+class InlineProvider implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrations;
+  }
+}
+
+export async function migrate(db: Kysely<Database>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new InlineProvider() });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,144 @@
+import compress from '@fastify/compress';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import {
+  jsonSchemaTransform,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { constants as zlib } from 'node:zlib';
+import { authRoutes } from '../routes/auth.js';
+import { operationRoutes } from '../routes/operations.js';
+import { recordRoutes } from '../routes/records.js';
+import { syncRoutes } from '../routes/sync.js';
+import { userRoutes } from '../routes/users.js';
+import type { AuthService } from '../services/auth.js';
+import type { Registry } from '../services/context.js';
+import { registerJsonParser } from './json.js';
+import type { Metrics } from './metrics.js';
+import { handleClientError, handleError, handleFrameworkError, sendProblem } from './problem.js';
+
+export interface AppOptions {
+  registry: Registry;
+  auth: AuthService;
+  metrics: Metrics;
+  logger?: FastifyServerOptions['logger'];
+  /** Largest request body, after decompression. */
+  bodyLimit?: number;
+  /** The built web app to serve at `/` (default: packages/web/dist, when it has been built). */
+  webRoot?: string;
+}
+
+const WEB_DIST = fileURLToPath(new URL('../../../web/dist/', import.meta.url));
+
+/**
+ * The PWA at `/`: its files, and index.html for any other page path so that deep links work.
+ * The service worker script must not be cached by HTTP, or updates would not reach devices.
+ */
+async function serveWebApp(app: FastifyInstance, root: string, built: boolean): Promise<void> {
+  if (!built) {
+    app.get('/', { schema: { hide: true } }, async (_request, reply) =>
+      reply
+        .type('text/html; charset=utf-8')
+        .send(
+          '<!doctype html><meta charset="utf-8"><title>Registra</title><h1>Registra</h1>' +
+            '<p>The API is running; the web app is not built (npm run build -w @registra/web). ' +
+            'Contract: <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.</p>',
+        ),
+    );
+    return;
+  }
+  await app.register(fastifyStatic, {
+    root,
+    wildcard: false,
+    setHeaders: (res, file) => {
+      if (/(sw\.js|workbox-[^/]*\.js|index\.html|manifest\.webmanifest)$/.test(file)) {
+        res.header('cache-control', 'no-cache');
+      }
+    },
+  });
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { registry, auth, metrics } = options;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? 8 * 1024 * 1024,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+    requestIdHeader: false,
+    routerOptions: { maxParamLength: 200 },
+    frameworkErrors: handleFrameworkError,
+    clientErrorHandler: handleClientError,
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  // Responses are built by the services from the same schemas; serialising them needs no re-check.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  app.setErrorHandler(handleError);
+  const webRoot = options.webRoot ?? WEB_DIST;
+  const hasWebApp = existsSync(path.join(webRoot, 'index.html'));
+  app.setNotFoundHandler((request, reply) => {
+    // A page path of the web app (a deep link, a reload): the app itself answers it.
+    const page =
+      request.method === 'GET' &&
+      !request.url.startsWith('/api/') &&
+      (request.headers.accept ?? '').includes('text/html');
+    if (hasWebApp && page) return reply.sendFile('index.html');
+    const route = request.url.split('?')[0];
+    return sendProblem(reply, 404, 'NOT_FOUND', `no route ${request.method} ${route}`);
+  });
+  registerJsonParser(app);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.requestDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: reply.statusCode,
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await app.register(compress, {
+    global: true,
+    threshold: 1024,
+    encodings: ['br', 'gzip'],
+    requestEncodings: ['gzip', 'deflate', 'br'],
+    brotliOptions: { params: { [zlib.BROTLI_PARAM_QUALITY]: 4 } },
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Registra API',
+        version: '1',
+        description: 'Offline-first, event-sourced public registers. Contract: PROTOCOL.md.',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  await app.register(authRoutes(auth));
+  await app.register(syncRoutes(registry, auth, metrics));
+  await app.register(recordRoutes(registry, auth));
+  await app.register(userRoutes(registry, auth));
+  await app.register(operationRoutes(registry, auth, metrics));
+
+  await serveWebApp(app, webRoot, hasWebApp);
+  return app;
+}

@@ -1,0 +1,30 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { holds } from '@registra/core';
+import type { AuthService } from '../services/auth.js';
+import type { Caller, Registry } from '../services/context.js';
+import { forbidden } from '../services/problem.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller?: Caller;
+  }
+}
+
+/** preHandler: every route that uses it needs a valid access token (PROTOCOL 1). */
+export function authenticate(auth: AuthService) {
+  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    request.caller = await auth.authenticate(request.headers.authorization);
+  };
+}
+
+export function callerOf(request: FastifyRequest): Caller {
+  if (!request.caller) throw new Error('route is missing the authenticate preHandler');
+  return request.caller;
+}
+
+/** A permission held with national reach, or within the caller's own office's jurisdiction. */
+export function requirePermission(registry: Registry, caller: Caller, permission: string): void {
+  if (!holds(caller.principal, permission, caller.principal.officeId, registry.config.locations)) {
+    throw forbidden(`you need the permission ${permission}`);
+  }
+}

@@ -1,0 +1,12 @@
+export { buildApp, type AppOptions } from './http/app.js';
+export { Metrics } from './http/metrics.js';
+export { connect, type DB } from './db/database.js';
+export { startEmbeddedPostgres } from './db/embedded.js';
+export { migrate } from './db/migrations.js';
+export { readEnv, type Env } from './env.js';
+export { AuthService } from './services/auth.js';
+export type { Registry, Caller } from './services/context.js';
+export { rebuildReadModel, verifyReadModel } from './services/read-model.js';
+export { loadConfigFile, resolveConfigDir, seed } from './services/seed.js';
+export { loadSigner } from './services/tokens.js';
+export { startServer, openDatabase, openRegistry } from './server.js';

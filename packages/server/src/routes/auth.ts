@@ -1,0 +1,69 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { authenticate, callerOf } from '../http/authenticate.js';
+import type { AuthService } from '../services/auth.js';
+
+const secret = z.string().min(1).max(1024);
+
+export const TokenRequestSchema = z.discriminatedUnion('grant_type', [
+  z.strictObject({
+    grant_type: z.literal('password'),
+    username: z.string().min(1).max(200),
+    password: secret,
+  }),
+  z.strictObject({ grant_type: z.literal('refresh_token'), refreshToken: secret }),
+  z.strictObject({
+    grant_type: z.literal('client_credentials'),
+    client_id: z.string().min(1).max(200),
+    client_secret: secret,
+  }),
+]);
+
+export const PublicUserSchema = z.object({
+  id: z.string(),
+  username: z.string(),
+  name: z.string(),
+  role: z.string(),
+  scopes: z.array(z.string()),
+  officeId: z.string(),
+});
+
+const TokenResponseSchema = z.object({
+  accessToken: z.string(),
+  refreshToken: z.string(),
+  tokenType: z.literal('Bearer'),
+  expiresIn: z.int(),
+  user: PublicUserSchema,
+});
+
+export function authRoutes(auth: AuthService): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post(
+      '/api/v1/auth/token',
+      {
+        schema: {
+          summary: 'Log in, refresh (rotating), or authenticate a machine client',
+          tags: ['auth'],
+          body: TokenRequestSchema,
+          response: { 200: TokenResponseSchema },
+        },
+      },
+      (request) => auth.token(request.body),
+    );
+
+    app.get(
+      '/api/v1/me',
+      {
+        preHandler: authenticate(auth),
+        schema: {
+          summary: 'The authenticated user',
+          tags: ['auth'],
+          response: { 200: PublicUserSchema },
+        },
+      },
+      (request) => auth.publicUser(callerOf(request).user),
+    );
+
+    app.get('/.well-known/jwks.json', { schema: { hide: true } }, () => auth.signer.jwks);
+  };
+}

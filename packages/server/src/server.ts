@@ -1,0 +1,104 @@
+import type { FastifyInstance } from 'fastify';
+import { connect, type DB } from './db/database.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { migrate } from './db/migrations.js';
+import type { Env } from './env.js';
+import { buildApp } from './http/app.js';
+import { Metrics } from './http/metrics.js';
+import { AuthService } from './services/auth.js';
+import type { Registry } from './services/context.js';
+import { loadConfigFile, resolveConfigDir, seed } from './services/seed.js';
+import { loadSigner } from './services/tokens.js';
+
+export interface Database {
+  db: DB;
+  close(): Promise<void>;
+}
+
+/** The database Registra runs on: DATABASE_URL when set, else the embedded PostgreSQL. */
+export async function openDatabase(
+  env: Env,
+  log: (message: string) => void = () => undefined,
+): Promise<Database> {
+  let embedded: EmbeddedDatabase | null = null;
+  let url = env.DATABASE_URL;
+  if (!url) {
+    embedded = await startEmbeddedPostgres({
+      dataDir: env.REGISTRA_DATA_DIR,
+      port: env.REGISTRA_PG_PORT,
+      log,
+    });
+    url = embedded.url;
+  }
+  const { db } = connect(url);
+  await migrate(db);
+  return {
+    db,
+    close: async () => {
+      await db.destroy();
+      await embedded?.stop();
+    },
+  };
+}
+
+export async function openRegistry(
+  env: Env,
+  db: DB,
+): Promise<{ registry: Registry; demoUsers: string[] }> {
+  const { configFile, usersFile } = resolveConfigDir(env.REGISTRA_CONFIG);
+  const config = loadConfigFile(configFile);
+  const registry: Registry = { db, config, now: () => new Date() };
+  const demoUsers =
+    env.REGISTRA_SEED_DEMO_USERS === 'true'
+      ? await seed(db, config, usersFile, env.REGISTRA_DEMO_PASSWORD)
+      : [];
+  return { registry, demoUsers };
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  registry: Registry;
+  stop(): Promise<void>;
+}
+
+/** Everything `registra start` does: database, migrations, configuration, demo users, HTTP. */
+export async function startServer(env: Env): Promise<RunningServer> {
+  const logger = {
+    level: env.LOG_LEVEL,
+    redact: ['req.headers.authorization', 'req.headers.cookie'],
+  };
+  const database = await openDatabase(env, (m) => env.LOG_LEVEL === 'debug' && console.error(m));
+  try {
+    const { registry, demoUsers } = await openRegistry(env, database.db);
+    const auth = new AuthService(registry, await loadSigner(database.db, env.REGISTRA_SIGNING_KEY));
+    const app = await buildApp({ registry, auth, metrics: new Metrics(), logger });
+    await app.listen({ host: env.HOST, port: env.PORT });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : env.PORT;
+    const url = `http://${env.HOST}:${port}`;
+    app.log.info(
+      { url, configuration: `${registry.config.document.id}@${registry.config.version}` },
+      `Registra is listening on ${url}`,
+    );
+    if (demoUsers.length > 0) {
+      const password =
+        env.REGISTRA_DEMO_PASSWORD === 'registra-demo'
+          ? 'registra-demo'
+          : '$REGISTRA_DEMO_PASSWORD';
+      app.log.info(`demo users created: ${demoUsers.join(', ')} (password: ${password})`);
+    }
+    return {
+      app,
+      url,
+      registry,
+      stop: async () => {
+        await app.close();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}

@@ -1,0 +1,137 @@
+import { v7 as uuidv7 } from 'uuid';
+import { insertRefreshToken, revokeFamily, useRefreshToken } from '../store/tokens.js';
+import { findUserById, findUserWithHash, type UserRow } from '../store/users.js';
+import type { Caller, Registry } from './context.js';
+import { DUMMY_HASH, verifyPassword } from './passwords.js';
+import { unauthorized } from './problem.js';
+import {
+  ACCESS_TOKEN_SECONDS,
+  hashRefreshToken,
+  newRefreshToken,
+  REFRESH_TOKEN_DAYS,
+  type Signer,
+} from './tokens.js';
+
+export type TokenRequest =
+  | { grant_type: 'password'; username: string; password: string }
+  | { grant_type: 'refresh_token'; refreshToken: string }
+  | { grant_type: 'client_credentials'; client_id: string; client_secret: string };
+
+export interface PublicUser {
+  id: string;
+  username: string;
+  name: string;
+  role: string;
+  scopes: string[];
+  officeId: string;
+}
+
+export interface TokenResponse {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+  user: PublicUser;
+}
+
+const invalidCredentials = () => unauthorized('INVALID_CREDENTIALS', 'wrong username or password');
+
+export class AuthService {
+  constructor(
+    private readonly registry: Registry,
+    readonly signer: Signer,
+  ) {}
+
+  async token(request: TokenRequest): Promise<TokenResponse> {
+    switch (request.grant_type) {
+      case 'password':
+        return this.#issue(
+          await this.#checkSecret(request.username, request.password, 'user'),
+          uuidv7(),
+        );
+      case 'client_credentials':
+        return this.#issue(
+          await this.#checkSecret(request.client_id, request.client_secret, 'client'),
+          uuidv7(),
+        );
+      case 'refresh_token':
+        return this.#refresh(request.refreshToken);
+    }
+  }
+
+  async #checkSecret(username: string, secret: string, kind: UserRow['kind']): Promise<UserRow> {
+    const user = await findUserWithHash(this.registry.db, username);
+    const matches = await verifyPassword(secret, user?.passwordHash ?? DUMMY_HASH);
+    if (!user || !matches || !user.active || user.kind !== kind) throw invalidCredentials();
+    return user;
+  }
+
+  /**
+   * Rotation: a refresh token works once. Presenting one that was already used means it leaked,
+   * so its whole family is revoked and the person must log in again.
+   */
+  async #refresh(refreshToken: string): Promise<TokenResponse> {
+    const found = await useRefreshToken(this.registry.db, hashRefreshToken(refreshToken));
+    const invalid = () => unauthorized('INVALID_CREDENTIALS', 'the refresh token is not valid');
+    if (!found) throw invalid();
+    const { token, won } = found;
+    if (!won) {
+      await revokeFamily(this.registry.db, token.family);
+      throw invalid();
+    }
+    if (token.revokedAt !== null || token.expiresAt <= this.registry.now()) throw invalid();
+    const user = await findUserById(this.registry.db, token.userId);
+    if (!user || !user.active) throw invalid();
+    return this.#issue(user, token.family);
+  }
+
+  async #issue(user: UserRow, family: string): Promise<TokenResponse> {
+    const refresh = newRefreshToken();
+    await insertRefreshToken(this.registry.db, {
+      id: uuidv7(),
+      userId: user.id,
+      family,
+      tokenHash: refresh.hash,
+      expiresAt: new Date(this.registry.now().getTime() + REFRESH_TOKEN_DAYS * 86_400_000),
+    });
+    return {
+      accessToken: await this.signer.sign({ sub: user.id, role: user.role, office: user.officeId }),
+      refreshToken: refresh.token,
+      tokenType: 'Bearer',
+      expiresIn: ACCESS_TOKEN_SECONDS,
+      user: this.publicUser(user),
+    };
+  }
+
+  /** The caller behind an access token; a deactivated user's tokens stop working at once. */
+  async authenticate(authorization: string | undefined): Promise<Caller> {
+    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(authorization ?? '');
+    if (!match)
+      throw unauthorized('UNAUTHENTICATED', 'send an access token: Authorization: Bearer <token>');
+    let subject: string;
+    try {
+      subject = (await this.signer.verify(match[1] as string)).sub;
+    } catch {
+      throw unauthorized('INVALID_TOKEN', 'the access token is invalid or expired');
+    }
+    const user = /^[0-9a-f-]{36}$/.test(subject)
+      ? await findUserById(this.registry.db, subject)
+      : undefined;
+    if (!user || !user.active)
+      throw unauthorized('INVALID_TOKEN', 'the access token is no longer valid');
+    return { user, principal: this.registry.config.principal(user) };
+  }
+
+  publicUser(user: UserRow): PublicUser {
+    const role = this.registry.config.roles.get(user.role);
+    const scopes = (role?.permissions ?? []).map((g) => (typeof g === 'string' ? g : g.permission));
+    return {
+      id: user.id,
+      username: user.username,
+      name: user.name,
+      role: user.role,
+      scopes,
+      officeId: user.officeId,
+    };
+  }
+}

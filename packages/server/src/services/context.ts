@@ -1,0 +1,16 @@
+import type { Principal, RegistryConfig } from '@registra/core';
+import type { DB } from '../db/database.js';
+import type { UserRow } from '../store/users.js';
+
+/** What every service works with: the database, the active configuration and the clock. */
+export interface Registry {
+  db: DB;
+  config: RegistryConfig;
+  now: () => Date;
+}
+
+/** The authenticated caller: the stored user and their principal under the configuration. */
+export interface Caller {
+  user: UserRow;
+  principal: Principal;
+}

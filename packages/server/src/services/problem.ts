@@ -1,0 +1,23 @@
+import type { FieldError } from '@registra/core';
+
+/**
+ * An error that is the caller's to fix, answered as RFC 9457 problem+json. Services throw it; the
+ * HTTP layer turns it into the response. Anything else thrown is the server's own failure.
+ */
+export class ProblemError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly detail: string,
+    readonly extra: { errors?: FieldError[] } & Record<string, unknown> = {},
+  ) {
+    super(detail);
+    this.name = 'ProblemError';
+  }
+}
+
+export const invalidInput = (detail: string, errors?: FieldError[]) =>
+  new ProblemError(400, 'INVALID_INPUT', detail, errors ? { errors } : {});
+export const notFound = (detail = 'not found') => new ProblemError(404, 'NOT_FOUND', detail);
+export const forbidden = (detail: string) => new ProblemError(403, 'FORBIDDEN', detail);
+export const unauthorized = (code: string, detail: string) => new ProblemError(401, code, detail);

@@ -1,0 +1,81 @@
+import type { ActionsResponse, SyncRequest, SyncResponse } from '@registra/core';
+import { advanceDevice, findRejections, lockDevice, saveRejections } from '../store/devices.js';
+import { appendActions, type IncomingAction } from './append.js';
+import type { Caller, Registry } from './context.js';
+import { decodeCursor, readChanges } from './feed.js';
+import { invalidInput, ProblemError } from './problem.js';
+import { appendTransaction } from './transaction.js';
+
+/**
+ * PROTOCOL 4: appends the device's actions and answers with the changes it has not seen, in one
+ * exchange. Everything acknowledged is committed before the changes are read and the answer sent.
+ */
+export async function sync(
+  registry: Registry,
+  caller: Caller,
+  request: SyncRequest,
+): Promise<SyncResponse> {
+  const { actions } = request;
+  // A cursor this server never handed out refuses the request before anything is appended.
+  decodeCursor(request.cursor);
+  actions.forEach((action, i) => {
+    const previous = actions[i - 1];
+    if (previous && action.deviceSeq !== previous.deviceSeq + 1) {
+      throw invalidInput('actions must be in deviceSeq order with no gaps', [
+        { path: `actions.${i}.deviceSeq`, message: `must be ${previous.deviceSeq + 1}` },
+      ]);
+    }
+  });
+
+  const pushed = await appendTransaction(registry, async (trx) => {
+    const device = await lockDevice(trx, request.deviceId, caller.user.id);
+    if (device.userId !== caller.user.id) {
+      throw new ProblemError(409, 'DEVICE_CONFLICT', 'this device id belongs to another user');
+    }
+    const first = actions[0];
+    if (first && first.deviceSeq > device.ackThrough + 1) {
+      throw new ProblemError(409, 'SEQ_GAP', `expected deviceSeq ${device.ackThrough + 1} next`, {
+        expectedFrom: device.ackThrough + 1,
+      });
+    }
+    const replayed = actions
+      .filter((a) => a.deviceSeq <= device.ackThrough)
+      .map((a) => a.deviceSeq);
+    const incoming: IncomingAction[] = actions.map((raw) => ({
+      raw,
+      id: raw.id,
+      deviceSeq: raw.deviceSeq,
+    }));
+    const { results, unstored } = await appendActions(trx, registry, caller, incoming, {
+      id: request.deviceId,
+      ackThrough: device.ackThrough,
+      rejections: await findRejections(trx, request.deviceId, replayed),
+    });
+    await saveRejections(trx, request.deviceId, unstored);
+    const ackThrough = Math.max(device.ackThrough, actions[actions.length - 1]?.deviceSeq ?? 0);
+    await advanceDevice(trx, request.deviceId, ackThrough);
+    return { results, ackThrough };
+  });
+
+  const changes = await readChanges(
+    registry,
+    caller.principal,
+    request.deviceId,
+    request.cursor,
+    request.limit,
+  );
+  return { ackThrough: pushed.ackThrough, results: pushed.results, ...changes };
+}
+
+/** PROTOCOL 6: actions from online clients and integrations, idempotent by action id. */
+export async function submitActions(
+  registry: Registry,
+  caller: Caller,
+  actions: { id: string }[],
+): Promise<ActionsResponse> {
+  const incoming: IncomingAction[] = actions.map((raw) => ({ raw, id: raw.id }));
+  const { results } = await appendTransaction(registry, (trx) =>
+    appendActions(trx, registry, caller, incoming, null),
+  );
+  return { results };
+}

@@ -1,0 +1,104 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  createLocalJWKSet,
+  type JSONWebKeySet,
+  type JWK,
+  type CryptoKey,
+} from 'jose';
+import { v7 as uuidv7 } from 'uuid';
+import type { DB } from '../db/database.js';
+import { insertSigningKey, loadSigningKeys } from '../store/tokens.js';
+
+export const ACCESS_TOKEN_SECONDS = 15 * 60;
+export const REFRESH_TOKEN_DAYS = 30;
+const ISSUER = 'registra';
+const AUDIENCE = 'registra-api';
+const ALGORITHM = 'ES256';
+
+export interface AccessClaims {
+  sub: string;
+  role: string;
+  office: string;
+}
+
+/** The ES256 key that signs access tokens, and the public set that verifies them. */
+export interface Signer {
+  sign(claims: AccessClaims): Promise<string>;
+  verify(token: string): Promise<AccessClaims>;
+  jwks: JSONWebKeySet;
+}
+
+/**
+ * Loads the signing key: from REGISTRA_SIGNING_KEY (a private JWK) when set, else from the database,
+ * made on first start. Every API node of one deployment thus signs with the same key.
+ */
+export async function loadSigner(db: DB, fromEnv?: string): Promise<Signer> {
+  let privateJwk: JWK;
+  let publicJwk: JWK;
+  if (fromEnv) {
+    privateJwk = JSON.parse(fromEnv) as JWK;
+    const { d: _d, ...pub } = privateJwk;
+    publicJwk = pub;
+    privateJwk.kid ??= 'env';
+    publicJwk.kid = privateJwk.kid;
+  } else {
+    let [stored] = await loadSigningKeys(db);
+    if (!stored) {
+      const pair = await generateKeyPair(ALGORITHM, { extractable: true });
+      const kid = uuidv7();
+      await insertSigningKey(db, {
+        kid,
+        privateJwk: { ...(await exportJWK(pair.privateKey)), kid },
+        publicJwk: { ...(await exportJWK(pair.publicKey)), kid },
+      });
+      [stored] = await loadSigningKeys(db);
+    }
+    if (!stored) throw new Error('could not store a signing key');
+    privateJwk = stored.privateJwk;
+    publicJwk = stored.publicJwk;
+  }
+  const key = (await importJWK(privateJwk, ALGORITHM)) as CryptoKey;
+  const jwks: JSONWebKeySet = { keys: [{ ...publicJwk, alg: ALGORITHM, use: 'sig' }] };
+  const keySet = createLocalJWKSet(jwks);
+  const kid = privateJwk.kid as string;
+  return {
+    jwks,
+    sign: (claims) =>
+      new SignJWT({ role: claims.role, office: claims.office })
+        .setProtectedHeader({ alg: ALGORITHM, kid })
+        .setSubject(claims.sub)
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime(`${ACCESS_TOKEN_SECONDS}s`)
+        .setJti(uuidv7())
+        .sign(key),
+    verify: async (token) => {
+      const { payload } = await jwtVerify(token, keySet, {
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: [ALGORITHM],
+      });
+      return {
+        sub: String(payload.sub),
+        role: String(payload['role']),
+        office: String(payload['office']),
+      };
+    },
+  };
+}
+
+/** A refresh token: random, opaque, and stored only as its SHA-256. */
+export function newRefreshToken(): { token: string; hash: string } {
+  const token = randomBytes(32).toString('base64url');
+  return { token, hash: hashRefreshToken(token) };
+}
+
+export function hashRefreshToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}

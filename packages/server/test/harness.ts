@@ -1,0 +1,191 @@
+import type { Action, ActionResult, Entry, SyncResponse } from '@registra/core';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { v7 as uuidv7 } from 'uuid';
+import { inject } from 'vitest';
+import { connect, type DB } from '../src/db/database.js';
+import { migrate } from '../src/db/migrations.js';
+import { buildApp } from '../src/http/app.js';
+import { Metrics } from '../src/http/metrics.js';
+import { AuthService } from '../src/services/auth.js';
+import type { Registry } from '../src/services/context.js';
+import { loadConfigFile, resolveConfigDir, seed } from '../src/services/seed.js';
+import { loadSigner } from '../src/services/tokens.js';
+import type { FastifyInstance } from 'fastify';
+
+export const PASSWORD = 'test-password-1';
+
+/** A fresh database on the test cluster, migrated. */
+export async function freshDatabase(): Promise<{ url: string; db: DB; drop(): Promise<void> }> {
+  const admin = inject('postgresUrl');
+  const name = `t_${randomUUID().replace(/-/g, '')}`;
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  const url = admin.replace(/\/postgres$/, `/${name}`);
+  const { db } = connect(url, 30);
+  await migrate(db);
+  return {
+    url,
+    db,
+    drop: async () => {
+      await db.destroy();
+      const c = new pg.Client({ connectionString: admin });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export interface Session {
+  token: string;
+  refreshToken: string;
+  user: { id: string; username: string; role: string; officeId: string };
+}
+
+/** A running Registra on a fresh database, over real HTTP. */
+export interface TestServer {
+  url: string;
+  db: DB;
+  databaseUrl: string;
+  registry: Registry;
+  app: FastifyInstance;
+  /** The server clock runs `offsetMs` ahead of the real one: tests move it instead of sleeping. */
+  clock: { offsetMs: number };
+  login(username: string, password?: string): Promise<Session>;
+  request(
+    method: string,
+    path: string,
+    options?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(configName = 'civil-registry'): Promise<TestServer> {
+  const database = await freshDatabase();
+  const { configFile, usersFile } = resolveConfigDir(configName);
+  const config = loadConfigFile(configFile);
+  const clock = { offsetMs: 0 };
+  const registry: Registry = {
+    db: database.db,
+    config,
+    now: () => new Date(Date.now() + clock.offsetMs),
+  };
+  await seed(database.db, config, usersFile, PASSWORD);
+  const auth = new AuthService(registry, await loadSigner(database.db));
+  const app = await buildApp({ registry, auth, metrics: new Metrics() });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+
+  const request: TestServer['request'] = (method, path, options = {}) =>
+    fetch(url + path, {
+      method,
+      headers: {
+        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        ...options.headers,
+      },
+      ...(options.body !== undefined
+        ? { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) }
+        : {}),
+    });
+
+  return {
+    url,
+    db: database.db,
+    databaseUrl: database.url,
+    registry,
+    app,
+    clock,
+    request,
+    login: async (username, password = PASSWORD) => {
+      const response = await request('POST', '/api/v1/auth/token', {
+        body: { grant_type: 'password', username, password },
+      });
+      if (response.status !== 200)
+        throw new Error(`login ${username}: ${response.status} ${await response.text()}`);
+      const body = (await response.json()) as {
+        accessToken: string;
+        refreshToken: string;
+        user: Session['user'];
+      };
+      return { token: body.accessToken, refreshToken: body.refreshToken, user: body.user };
+    },
+    close: async () => {
+      await app.close();
+      await database.drop();
+    },
+  };
+}
+
+/** A simulated device: its own id, deviceSeq counter and cursor, talking /sync over HTTP. */
+export class Device {
+  readonly id = uuidv7();
+  nextSeq = 1;
+  cursor: string | null = null;
+  readonly received: Entry[] = [];
+
+  constructor(
+    readonly server: TestServer,
+    public session: Session,
+  ) {}
+
+  /** Stamps actions with this device's next deviceSeq values. */
+  stamp(actions: Partial<Action>[]): Action[] {
+    return actions.map((a) => ({ ...a, deviceSeq: this.nextSeq++ }) as Action);
+  }
+
+  async post(actions: unknown[], cursor = this.cursor, limit?: number): Promise<Response> {
+    return this.server.request('POST', '/api/v1/sync', {
+      token: this.session.token,
+      body: { deviceId: this.id, cursor, actions, ...(limit ? { limit } : {}) },
+    });
+  }
+
+  /** Pushes (already stamped) actions and keeps the cursor and the changes. */
+  async sync(actions: unknown[] = [], limit?: number): Promise<SyncResponse> {
+    const response = await this.post(actions, this.cursor, limit);
+    if (response.status !== 200)
+      throw new Error(`sync: ${response.status} ${await response.text()}`);
+    const body = (await response.json()) as SyncResponse;
+    this.cursor = body.cursor;
+    this.received.push(...body.changes);
+    return body;
+  }
+
+  /** Syncs until the server has nothing more. */
+  async drain(): Promise<void> {
+    for (;;) {
+      const body = await this.sync();
+      if (!body.hasMore) return;
+    }
+  }
+
+  /** Stamps and sends; answers the results. */
+  async push(...actions: Partial<Action>[]): Promise<ActionResult[]> {
+    return (await this.sync(this.stamp(actions))).results;
+  }
+}
+
+let clockTick = Date.parse('2026-11-20T08:00:00.000Z');
+/** A client-side action with a fresh UUIDv7 id and an occurredAt. */
+export function action(
+  fields: Partial<Action> & Pick<Action, 'type' | 'recordId'>,
+): Partial<Action> {
+  clockTick += 1000;
+  return { id: uuidv7(), occurredAt: new Date(clockTick).toISOString(), ...fields };
+}
+
+export const BIRTH = {
+  'child.firstName': 'Ama',
+  'child.surname': 'Banda',
+  'child.dob': '2026-10-01',
+  'child.sex': 'female',
+  'mother.firstName': 'Grace',
+  'mother.surname': 'Banda',
+};
+
+export const newId = () => uuidv7();

@@ -1,0 +1,327 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { startTestServer, PASSWORD, type TestServer } from '../../server/test/harness.js';
+import {
+  AnswerDropper,
+  DESKTOP,
+  ensureBuilt,
+  launchChromium,
+  newPage,
+  PHONE,
+  finishForm,
+  nextPage,
+  shoot,
+  test,
+} from './support.js';
+
+/**
+ * The field app in real Chromium against the real server and database: capture offline, review,
+ * lost answers, unassignment while editing offline. Screenshots land in e2e/screenshots.
+ */
+let server: TestServer;
+let proxy: AnswerDropper;
+let browser: Browser;
+
+beforeAll(async () => {
+  ensureBuilt();
+  server = await startTestServer('civil-registry');
+  proxy = new AnswerDropper(server.url);
+  await proxy.start();
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  await proxy?.stop();
+  await server?.close();
+});
+
+async function login(page: Page, username: string): Promise<void> {
+  await page.goto(proxy.url);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: /log in/i }).click();
+  await page.getByTestId('sync-status').waitFor();
+}
+
+/** The app is served by its service worker from now on: wait until it controls the page. */
+async function waitForServiceWorker(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
+  if (!(await page.evaluate(() => navigator.serviceWorker.controller !== null))) {
+    await page.reload();
+    await page.getByTestId('sync-status').waitFor();
+  }
+}
+
+/** The record page after an action: assigned to the person and synced, so nothing moves under the pointer. */
+async function settled(page: Page): Promise<void> {
+  await page.getByText('Assigned to you').waitFor();
+  await expect
+    .poll(() => page.getByTestId('sync-status').innerText(), { timeout: 20_000 })
+    .toMatch(/ 0 pending/);
+  await page
+    .getByText(/waiting to send/)
+    .first()
+    .waitFor({ state: 'detached' });
+}
+
+async function openQueue(page: Page, name: string): Promise<void> {
+  await page.getByRole('link', { name: 'Registra' }).click();
+  await page.getByTestId(`queue-${name}`).click();
+}
+
+async function syncNow(page: Page): Promise<void> {
+  const button = page.getByRole('button', { name: /sync now|syncing/i });
+  await button.click();
+  // The button says "Syncing…" until the SDK's sync has finished.
+  await expect.poll(() => button.innerText(), { timeout: 20_000 }).toMatch(/sync now/i);
+  await expect
+    .poll(() => page.getByTestId('sync-status').innerText(), { timeout: 20_000 })
+    .toMatch(/ 0 pending/);
+}
+
+async function fillBirth(
+  page: Page,
+  first: string,
+  options: { badNid?: boolean } = {},
+): Promise<void> {
+  await page.getByRole('button', { name: /new birth/i }).click();
+  await page.locator('[id="child.firstName"]').fill(first);
+  await page.locator('[id="child.surname"]').fill('Banda');
+  await page.locator('[id="child.dob"]').fill('2026-10-01');
+  await page.locator('[id="child.sex"]').selectOption('female');
+  await nextPage(page);
+  await page.locator('[id="mother.firstName"]').fill('Grace');
+  await page.locator('[id="mother.surname"]').fill('Banda');
+  await page.locator('[id="mother.nid"]').fill(options.badNid ? '12' : '1234567890');
+}
+
+const finishBirth = (page: Page) => finishForm(page);
+
+async function declaredOnServer(name: string): Promise<string[]> {
+  const rows = await server.db.selectFrom('records').select(['status', 'name']).execute();
+  return rows.filter((r) => r.name.startsWith(name)).map((r) => r.status);
+}
+
+describe('the field app', () => {
+  test('captures and declares births offline, keeps them across a reload, and syncs them', async () => {
+    const { context, page } = await newPage(browser, PHONE);
+    await login(page, 'agent');
+    await waitForServiceWorker(page);
+    await shoot(page, 'phone-home');
+
+    await context.setOffline(true);
+    await expect.poll(() => page.getByTestId('sync-status').innerText()).toMatch(/offline/i);
+    await fillBirth(page, 'Offline One');
+    await finishBirth(page);
+    await fillBirth(page, 'Offline Two', { badNid: true });
+    await page.getByRole('button', { name: /^next$/i }).click();
+    await page.getByText('is not a valid id number').first().waitFor();
+    await shoot(page, 'phone-form-error');
+    await page.locator('[id="mother.nid"]').fill('1234567890');
+    await finishBirth(page);
+    await fillBirth(page, 'Offline Three');
+    await finishBirth(page);
+    await page.getByRole('button', { name: /new birth/i }).click();
+    await page.locator('[id="child.firstName"]').fill('Draft Only');
+    await page.getByRole('button', { name: /save draft/i }).click();
+    await page.getByText('Draft saved on this device.').waitFor();
+    await expect.poll(() => page.getByTestId('sync-status').innerText()).toMatch(/6 pending/);
+
+    // Reloaded with no network: the service worker serves the app, the person unlocks offline.
+    await page.reload();
+    await page.getByLabel('Password').waitFor({ timeout: 20_000 });
+    await shoot(page, 'phone-unlock-offline');
+    await page.getByLabel('Username').fill('agent');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: /unlock/i }).click();
+    await expect.poll(() => page.getByTestId('sync-status').innerText()).toMatch(/6 pending/);
+    await openQueue(page, 'drafts');
+    await page.getByText('Draft Only').first().waitFor();
+    await shoot(page, 'phone-drafts-offline');
+
+    await context.setOffline(false);
+    await syncNow(page);
+    expect(await declaredOnServer('Offline')).toEqual(['DECLARED', 'DECLARED', 'DECLARED']);
+    await openQueue(page, 'ready-for-review');
+    await page.getByTestId('record-item').filter({ hasText: 'Offline Three' }).first().waitFor();
+    await shoot(page, 'phone-ready-for-review');
+    await context.close();
+  });
+
+  test('lets a registrar register one and reject one; the agent then sees both after syncing', async () => {
+    const registrar = await newPage(browser, DESKTOP);
+    await login(registrar.page, 'registrar');
+    await syncNow(registrar.page);
+    await openQueue(registrar.page, 'ready-for-review');
+    await registrar.page
+      .getByTestId('record-item')
+      .filter({ hasText: 'Offline One' })
+      .first()
+      .waitFor();
+    await shoot(registrar.page, 'desktop-ready-for-review');
+
+    await registrar.page
+      .getByTestId('record-item')
+      .filter({ hasText: 'Offline One' })
+      .first()
+      .click();
+    await registrar.page.getByTestId('action-ASSIGN').click();
+    await settled(registrar.page);
+    await registrar.page.getByTestId('action-REGISTER').click();
+    await registrar.page.getByText('Not assigned').waitFor();
+    await shoot(registrar.page, 'desktop-record');
+    await openQueue(registrar.page, 'ready-for-review');
+    await registrar.page
+      .getByTestId('record-item')
+      .filter({ hasText: 'Offline Two' })
+      .first()
+      .click();
+    await registrar.page.getByTestId('action-ASSIGN').click();
+    await settled(registrar.page);
+    await registrar.page.getByTestId('action-REJECT').click();
+    await registrar.page.getByLabel(/reason/i).fill('Mother surname misspelt');
+    await registrar.page.getByRole('button', { name: /^confirm$/i }).click();
+    await syncNow(registrar.page);
+    await expect.poll(() => declaredOnServer('Offline One')).toEqual(['REGISTERED']);
+
+    const agent = await newPage(browser, PHONE);
+    await login(agent.page, 'agent');
+    await syncNow(agent.page);
+    await openQueue(agent.page, 'requires-updates');
+    await agent.page
+      .getByTestId('record-item')
+      .filter({ hasText: 'Offline Two' })
+      .first()
+      .waitFor();
+    await shoot(agent.page, 'phone-requires-updates');
+    await openQueue(agent.page, 'ready-to-print');
+    await shoot(agent.page, 'phone-ready-to-print');
+    await registrar.context.close();
+    await agent.context.close();
+  });
+
+  test('survives an answer lost after the server committed: no duplicate, the outbox empties', async () => {
+    const { context, page } = await newPage(browser, PHONE);
+    await login(page, 'agent');
+    await fillBirth(page, 'Lost Answer');
+    proxy.dropNextPush = true;
+    await finishBirth(page);
+    await page.getByRole('button', { name: /sync now/i }).click();
+    await expect.poll(() => proxy.dropped).toBe(1);
+    await syncNow(page);
+    const rows = await server.db
+      .selectFrom('records')
+      .select('id')
+      .where('name', 'like', 'Lost Answer%')
+      .execute();
+    expect(rows).toHaveLength(1);
+    const entries = await server.db
+      .selectFrom('entries')
+      .select('type')
+      .where('record_id', '=', rows[0]?.id as string)
+      .execute();
+    expect(entries.map((e) => e.type).sort()).toEqual(['CREATE', 'DECLARE', 'UNASSIGN']);
+    await context.close();
+  });
+
+  test('keeps what was typed when the record was unassigned while the agent edited offline', async () => {
+    const { context, page } = await newPage(browser, PHONE);
+    await login(page, 'agent');
+    // A notified birth stays assigned to the agent.
+    const recordId = await createNotified('Unassigned Later');
+    await syncNow(page);
+
+    await context.setOffline(true);
+    await page.goto(`${proxy.url}/#/records/${recordId}`);
+    await page.getByTestId('action-UPDATE').click();
+    await page.locator('[id="child.surname"]').fill('Typed Offline');
+    await finishForm(page, /save changes/i);
+
+    const supervisor = await server.login('supervisor');
+    const response = await server.request('POST', '/api/v1/actions', {
+      token: supervisor.token,
+      body: {
+        actions: [
+          {
+            id: crypto.randomUUID(),
+            recordId,
+            type: 'UNASSIGN',
+            occurredAt: new Date().toISOString(),
+          },
+        ],
+      },
+    });
+    expect(response.status).toBe(200);
+
+    await context.setOffline(false);
+    await syncNow(page);
+    await openQueue(page, 'needs-attention');
+    await page.getByText('NOT_ASSIGNED').first().waitFor();
+    await page.getByText('Typed Offline').first().waitFor();
+    await shoot(page, 'phone-needs-attention');
+    await context.close();
+  });
+
+  test('shows every main screen on a phone and a desktop (screenshots)', async () => {
+    for (const [device, viewport] of [
+      ['phone', PHONE],
+      ['desktop', DESKTOP],
+    ] as const) {
+      const { context, page } = await newPage(browser, viewport);
+      await page.goto(proxy.url);
+      await page.getByLabel('Password').waitFor();
+      await shoot(page, `${device}-1-login`);
+      await login(page, 'registrar');
+      await syncNow(page);
+      await openQueue(page, 'ready-to-print');
+      await page.getByTestId('record-item').first().waitFor();
+      await shoot(page, `${device}-2-queue`);
+      await page.getByRole('button', { name: /^search$/i }).click();
+      await page.getByLabel(/search by name/i).fill('Offline');
+      await page.getByTestId('record-item').first().waitFor();
+      await shoot(page, `${device}-3-search`);
+      await page.getByTestId('record-item').first().click();
+      await page.getByRole('heading', { name: 'History' }).waitFor();
+      await shoot(page, `${device}-4-record`);
+      await context.close();
+
+      const agent = await newPage(browser, viewport);
+      await login(agent.page, 'agent');
+      await fillBirth(agent.page, 'Screenshot');
+      await shoot(agent.page, `${device}-5-form`);
+      const review = agent.page.getByRole('button', { name: /^review$/i });
+      while (!(await review.isVisible())) await nextPage(agent.page);
+      await review.click();
+      await shoot(agent.page, `${device}-6-review`);
+      await openQueue(agent.page, 'needs-attention');
+      await shoot(agent.page, `${device}-7-needs-attention`);
+      await agent.context.close();
+    }
+  });
+});
+
+/** A birth NOTIFIED by the agent through the API (it stays assigned to the agent). */
+async function createNotified(name: string): Promise<string> {
+  const agent = await server.login('agent');
+  const recordId = crypto.randomUUID();
+  const now = new Date().toISOString();
+  const response = await server.request('POST', '/api/v1/actions', {
+    token: agent.token,
+    body: {
+      actions: [
+        { id: crypto.randomUUID(), recordId, type: 'CREATE', recordType: 'birth', occurredAt: now },
+        {
+          id: crypto.randomUUID(),
+          recordId,
+          type: 'NOTIFY',
+          occurredAt: now,
+          declaration: { 'child.firstName': name },
+        },
+      ],
+    },
+  });
+  expect(response.status).toBe(200);
+  return recordId;
+}

@@ -1,0 +1,154 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { PASSWORD, startTestServer, type TestServer } from '../../server/test/harness.js';
+import {
+  ensureBuilt,
+  finishForm,
+  launchChromium,
+  newPage,
+  nextPage,
+  PHONE,
+  shoot,
+  test,
+} from './support.js';
+
+/** Social registry, merge mode: two devices edit one household offline. */
+let server: TestServer;
+let browser: Browser;
+let householdId: string;
+
+beforeAll(async () => {
+  ensureBuilt();
+  server = await startTestServer('social-registry');
+  browser = await launchChromium();
+  const enumerator = await server.login('enumerator');
+  householdId = crypto.randomUUID();
+  const now = new Date().toISOString();
+  const response = await server.request('POST', '/api/v1/actions', {
+    token: enumerator.token,
+    body: {
+      actions: [
+        {
+          id: crypto.randomUUID(),
+          recordId: householdId,
+          type: 'CREATE',
+          recordType: 'household',
+          occurredAt: now,
+        },
+        {
+          id: crypto.randomUUID(),
+          recordId: householdId,
+          type: 'DECLARE',
+          occurredAt: now,
+          declaration: {
+            'household.address': { province: 'central', district: 'ibombo', village: 'Chongwe' },
+            'household.size': 4,
+            'head.firstName': 'Mwila',
+            'head.surname': 'Tembo',
+          },
+        },
+      ],
+    },
+  });
+  expect(response.status).toBe(200);
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function login(page: Page, username: string): Promise<void> {
+  await page.goto(server.url);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: /log in/i }).click();
+  await page.getByTestId('sync-status').waitFor();
+}
+
+async function syncNow(page: Page): Promise<void> {
+  const button = page.getByRole('button', { name: /sync now|syncing/i });
+  await button.click();
+  // The button says "Syncing…" until the SDK's sync has finished.
+  await expect.poll(() => button.innerText(), { timeout: 20_000 }).toMatch(/sync now/i);
+  await expect
+    .poll(() => page.getByTestId('sync-status').innerText(), { timeout: 20_000 })
+    .toMatch(/ 0 pending/);
+}
+
+async function editOffline(page: Page, field: string, value: string): Promise<void> {
+  await page.goto(`${server.url}/#/records/${householdId}`);
+  await page.getByTestId('action-UPDATE').click();
+  const input = page.locator(`[id="${field}"]`);
+  await page.locator('.steps li.active').waitFor();
+  for (let i = 0; i < 4 && !(await input.isVisible()); i++) await nextPage(page);
+  await input.fill(value);
+  await finishForm(page, /save changes/i);
+}
+
+async function stateOnServer() {
+  const row = await server.db
+    .selectFrom('records')
+    .select('state')
+    .where('id', '=', householdId)
+    .executeTakeFirstOrThrow();
+  return row.state as {
+    declaration: Record<string, unknown>;
+    flags: string[];
+    conflicts: unknown[];
+  };
+}
+
+describe('merge mode in the field app', () => {
+  test('applies offline edits of different fields from two devices, and flags edits of the same field', async () => {
+    const one = await newPage(browser, PHONE);
+    const two = await newPage(browser, PHONE);
+    await login(one.page, 'enumerator');
+    await login(two.page, 'enumerator2');
+    await syncNow(one.page);
+    await syncNow(two.page);
+
+    await one.context.setOffline(true);
+    await two.context.setOffline(true);
+    await editOffline(one.page, 'household.size', '6');
+    await editOffline(two.page, 'head.phone', '+260971112233');
+    await one.context.setOffline(false);
+    await two.context.setOffline(false);
+    await syncNow(one.page);
+    await syncNow(two.page);
+    await syncNow(one.page);
+    const merged = await stateOnServer();
+    expect(merged.declaration).toMatchObject({
+      'household.size': 6,
+      'head.phone': '+260971112233',
+    });
+    expect(merged.flags).not.toContain('conflict');
+    for (const { page } of [one, two]) {
+      await page.goto(`${server.url}/#/records/${householdId}`);
+      await page.getByText('+260971112233').first().waitFor();
+    }
+
+    await one.context.setOffline(true);
+    await two.context.setOffline(true);
+    await editOffline(one.page, 'head.firstName', 'Mwape');
+    await editOffline(two.page, 'head.firstName', 'Mulenga');
+    await one.context.setOffline(false);
+    await two.context.setOffline(false);
+    await syncNow(one.page);
+    await syncNow(two.page);
+    await syncNow(one.page);
+    const conflicted = await stateOnServer();
+    expect(conflicted.flags).toContain('conflict');
+    for (const { page } of [one, two]) {
+      await page.goto(`${server.url}/#/records/${householdId}`);
+      await page
+        .getByText(/conflict/i)
+        .first()
+        .waitFor();
+      await page.getByText('Mwape').first().waitFor();
+      await page.getByText('Mulenga').first().waitFor();
+    }
+    await shoot(one.page, 'phone-conflict');
+    await one.context.close();
+    await two.context.close();
+  });
+});

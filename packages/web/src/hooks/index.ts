@@ -1,0 +1,3 @@
+export { ClientContext, useClient, useObservable, useOnline } from './client.js';
+export { errorText, useLoad, type Loaded } from './load.js';
+export { WorkspaceProvider, useWorkspace, type Workspace } from './workspace.js';

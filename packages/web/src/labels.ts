@@ -1,0 +1,162 @@
+import {
+  formFields,
+  type ActionType,
+  type Field,
+  type RecordState,
+  type RecordTypeConfig,
+  type RegistryConfig,
+} from '@registra/core';
+
+/** The record's title from its type's title fields, or its tracking id while those are empty. */
+export function recordTitle(record: RecordState, config: RegistryConfig): string {
+  const recordType = config.recordTypes.get(record.type);
+  const parts = (recordType?.title ?? [])
+    .map((field) => display(record.declaration[field], undefined, config))
+    .filter(Boolean);
+  return parts.length > 0 ? parts.join(' ') : `(no name yet) ${record.trackingId}`;
+}
+
+export function recordTypeLabel(type: string, config: RegistryConfig): string {
+  return config.recordTypes.get(type)?.label ?? type;
+}
+
+const NAME_PARTS = ['firstName', 'middleName', 'surname'] as const;
+const ADDRESS_PARTS = ['street', 'village', 'district', 'province'] as const;
+
+/** A declaration value as a person reads it. */
+export function display(value: unknown, field: Field | undefined, config: RegistryConfig): string {
+  if (value === undefined || value === null || value === '') return '';
+  if (field?.type === 'select')
+    return field.options.find((o) => o.value === value)?.label ?? String(value);
+  if (field?.type === 'checkbox' || typeof value === 'boolean') return value ? 'Yes' : 'No';
+  if (field?.type === 'location' && typeof value === 'string')
+    return config.locations.get(value)?.name ?? value;
+  if (Array.isArray(value)) return value.map((v) => display(v, undefined, config)).join(', ');
+  if (typeof value === 'object') {
+    const parts = value as Record<string, unknown>;
+    // Stored objects come back with their keys in any order: read them in the person's order.
+    if (field?.type === 'address' || 'province' in parts) {
+      return ADDRESS_PARTS.map((key) => {
+        const part = parts[key];
+        if (typeof part !== 'string') return '';
+        return key === 'district' || key === 'province'
+          ? (config.locations.get(part)?.name ?? part)
+          : part;
+      })
+        .filter(Boolean)
+        .join(', ');
+    }
+    if (field?.type === 'name' || 'surname' in parts || 'firstName' in parts) {
+      return NAME_PARTS.map((key) => parts[key])
+        .filter((part) => typeof part === 'string' && part !== '')
+        .join(' ');
+    }
+    return Object.values(parts).filter(Boolean).join(' ');
+  }
+  return String(value);
+}
+
+/** "Page · Field" for a field id, or for an error path such as `child.placeOfBirth.district`. */
+export function fieldLabel(path: string, recordType: RecordTypeConfig | undefined): string {
+  if (!recordType) return path;
+  for (const page of recordType.form.pages) {
+    for (const field of page.fields) {
+      if (path === field.id) return `${page.title} · ${field.label}`;
+      if (path.startsWith(`${field.id}.`)) {
+        const part = path.slice(field.id.length + 1);
+        return `${page.title} · ${field.label} (${PART_LABELS[part] ?? part})`;
+      }
+    }
+  }
+  return path;
+}
+
+export const PART_LABELS: Readonly<Record<string, string>> = {
+  firstName: 'First name(s)',
+  middleName: 'Middle name',
+  surname: 'Surname',
+  province: 'Province',
+  district: 'District',
+  village: 'Village',
+  street: 'Street',
+};
+
+/** "Page · Field: value" lines of a declaration patch, in form order, for history and attention. */
+export function describePatch(
+  patch: Record<string, unknown> | undefined,
+  recordType: RecordTypeConfig | undefined,
+  config: RegistryConfig,
+): string[] {
+  if (!patch) return [];
+  const fields = recordType ? [...formFields(recordType).keys()] : [];
+  const order = (id: string) => {
+    const at = fields.indexOf(id);
+    return at === -1 ? fields.length : at;
+  };
+  return Object.keys(patch)
+    .sort((a, b) => order(a) - order(b))
+    .map((id) => {
+      const value = patch[id];
+      const field = recordType ? formFields(recordType).get(id) : undefined;
+      return `${fieldLabel(id, recordType)}: ${value === null ? '(cleared)' : display(value, field, config)}`;
+    });
+}
+
+/** An action's name as the configuration labels it ("Book"), or its type in words. */
+export function actionLabel(
+  action: { type: ActionType; customType?: string | undefined },
+  config: RegistryConfig,
+  recordType?: string,
+): string {
+  const actions = config.recordTypes.get(recordType ?? '')?.actions;
+  if (action.type === 'CUSTOM') {
+    const custom = actions?.CUSTOM.find((c) => c.id === action.customType);
+    return custom?.label ?? action.customType ?? 'Custom';
+  }
+  const configured = actions?.[action.type as keyof typeof actions];
+  if (configured && 'label' in configured && typeof configured.label === 'string')
+    return configured.label;
+  return typeWords(action.type);
+}
+
+/** A request waiting for a decision, as a noun: "Approve correction". */
+export function requestNoun(
+  request: { type: ActionType; customType?: string | undefined },
+  config: RegistryConfig,
+  recordType: string,
+): string {
+  return REQUEST_NOUNS[request.type] ?? actionLabel(request, config, recordType).toLowerCase();
+}
+
+const REQUEST_NOUNS: Partial<Record<ActionType, string>> = {
+  NOTIFY: 'notification',
+  DECLARE: 'declaration',
+  UPDATE: 'update',
+  VALIDATE: 'validation',
+  REGISTER: 'registration',
+  REJECT: 'rejection',
+  ARCHIVE: 'archiving',
+  CORRECT: 'correction',
+  PRINT_CERTIFICATE: 'certificate printing',
+};
+
+/** `PRINT_CERTIFICATE` → "Print certificate". */
+export function typeWords(type: string): string {
+  return type.charAt(0) + type.slice(1).toLowerCase().replace(/_/g, ' ');
+}
+
+export function when(iso: string | null | undefined): string {
+  if (!iso) return '';
+  const date = new Date(iso);
+  return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** A message from the rules or the server as a sentence: "The record must be assigned…". */
+export function sentence(message: string): string {
+  const text = capitalized(message);
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+export function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

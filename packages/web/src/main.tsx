@@ -1,0 +1,19 @@
+import { createClient } from '@registra/client';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { registerSW } from 'virtual:pwa-register';
+import { App } from './App.js';
+import { ClientContext } from './hooks/index.js';
+import './styles.css';
+
+registerSW({ immediate: true });
+
+const client = createClient({ baseUrl: '' });
+
+createRoot(document.getElementById('root') as HTMLElement).render(
+  <StrictMode>
+    <ClientContext.Provider value={client}>
+      <App />
+    </ClientContext.Provider>
+  </StrictMode>,
+);

@@ -1,0 +1,45 @@
+import { useEffect, useState } from 'react';
+
+/** Routes are hash paths (#/records/<id>): the service worker serves one index.html for all. */
+export type Route =
+  | { name: 'home'; queue?: string }
+  | { name: 'search' }
+  | { name: 'record'; id: string }
+  | { name: 'new'; recordType: string }
+  | { name: 'draft'; id: string }
+  | { name: 'act'; id: string; action: string };
+
+export function parseRoute(hash: string): Route {
+  const parts = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  switch (parts[0]) {
+    case 'queue':
+      return { name: 'home', queue: parts[1] ?? 'ready-for-review' };
+    case 'search':
+      return { name: 'search' };
+    case 'records':
+      if (parts[1] && parts[2]) return { name: 'act', id: parts[1], action: parts[2] };
+      if (parts[1]) return { name: 'record', id: parts[1] };
+      break;
+    case 'new':
+      if (parts[1]) return { name: 'new', recordType: parts[1] };
+      break;
+    case 'drafts':
+      if (parts[1]) return { name: 'draft', id: parts[1] };
+      break;
+  }
+  return { name: 'home' };
+}
+
+export function go(path: string): void {
+  window.location.hash = path;
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(window.location.hash));
+  useEffect(() => {
+    const onChange = () => setRoute(parseRoute(window.location.hash));
+    window.addEventListener('hashchange', onChange);
+    return () => window.removeEventListener('hashchange', onChange);
+  }, []);
+  return route;
+}

@@ -1,0 +1,22 @@
+// Builds the web app before `npm start` when it has not been built yet (or its sources are newer).
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+const web = path.resolve(import.meta.dirname, '../packages/web');
+const built = path.join(web, 'dist', 'index.html');
+if (!existsSync(path.join(web, 'index.html'))) process.exit(0); // no web app in this checkout
+
+const newest = (dir) =>
+  readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .reduce(
+      (latest, entry) =>
+        Math.max(latest, statSync(path.join(entry.parentPath, entry.name)).mtimeMs),
+      0,
+    );
+
+if (!existsSync(built) || newest(path.join(web, 'src')) > statSync(built).mtimeMs) {
+  console.log('building the web app (packages/web)…');
+  execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: web, stdio: 'inherit' });
+}

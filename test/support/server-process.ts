@@ -1,0 +1,65 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../packages/server/test/ports.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** `registra start` in a child process, so that a test can kill it with SIGKILL and start it again. */
+export class ServerProcess {
+  #child: ChildProcess | null = null;
+  kills = 0;
+  readonly port: Promise<number> = freePort();
+
+  constructor(private readonly env: Record<string, string>) {}
+
+  async start(): Promise<void> {
+    const port = await this.port;
+    this.#child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'packages/server/src/cli.ts'), 'start'],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          ...this.env,
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    this.#child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (this.#child.exitCode !== null) throw new Error(`server exited: ${stderr}`);
+      const up = await fetch(`http://127.0.0.1:${port}/api/v1/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (up) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`server did not start: ${stderr}`);
+  }
+
+  /** SIGKILL: no shutdown hooks, connections cut wherever they are. */
+  async kill(): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    this.kills += 1;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
