@@ -18,12 +18,13 @@ import {
   type RejectionCode,
 } from '@registra/core';
 import canonicalize from 'canonicalize';
-import type { Transaction } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Database } from '../db/schema.js';
 import type { StoredRejection } from '../store/devices.js';
-import { appendEntries, findEntriesByIds, loadLogs, type NewEntry } from '../store/entries.js';
-import { lockRecords, upsertRecords } from '../store/records.js';
+import { readAppendContext, type AppendContext } from '../store/append.js';
+import { appendEntriesStatement, type NewEntry } from '../store/entries.js';
+import { upsertRecordsStatement } from '../store/records.js';
 import { existingUserIds } from '../store/users.js';
 import type { Caller, Registry } from './context.js';
 import { inReach } from './reach.js';
@@ -48,6 +49,8 @@ export interface AppendResult {
   results: ActionResult[];
   /** Rejections of this request that were not stored, for the device to be answered alike later. */
   unstored: StoredRejection[];
+  /** What to write for it (the entries, the read model), for the caller's writeAll. */
+  writes: RawBuilder<unknown>[];
 }
 
 /** A resend must match the stored action exactly on these keys. */
@@ -58,12 +61,13 @@ function fingerprint(action: Partial<Record<(typeof ACTION_BODY_KEYS)[number], u
 }
 
 /**
- * Validates and appends a request's actions inside the caller's transaction (PROTOCOL 4, rules
- * 1, 3 and 4): duplicates answer their original outcome, each record's actions apply in order,
- * a rejection is stored when the record is in reach, and the read model is updated alongside.
+ * Decides a request's actions inside the caller's transaction (PROTOCOL 4, rules 1, 3 and 4):
+ * duplicates answer their original outcome, each record's actions apply in order, a rejection is
+ * stored when the record is in reach, and the read model is updated alongside. The records touched
+ * stay locked; the caller writes `writes` (with its own) in the same transaction.
  */
 export async function appendActions(
-  trx: Transaction<Database>,
+  trx: Kysely<Database>,
   registry: Registry,
   caller: Caller,
   incoming: IncomingAction[],
@@ -71,7 +75,7 @@ export async function appendActions(
 ): Promise<AppendResult> {
   const batch = new Batch(trx, registry, caller, device);
   await batch.run(incoming);
-  return { results: batch.results(), unstored: batch.unstored };
+  return { results: batch.results(), unstored: batch.unstored, writes: batch.writes() };
 }
 
 type Outcome =
@@ -88,7 +92,7 @@ class Batch {
   #incoming: IncomingAction[] = [];
 
   constructor(
-    private readonly trx: Transaction<Database>,
+    private readonly trx: Kysely<Database>,
     private readonly registry: Registry,
     private readonly caller: Caller,
     private readonly device: DeviceState | null,
@@ -96,19 +100,22 @@ class Batch {
 
   async run(incoming: IncomingAction[]): Promise<void> {
     this.#incoming = incoming;
-    const stored = await findEntriesByIds(
+    const actions = incoming.map((item) => ActionSchema.safeParse(item.raw));
+    const recordIds = new Set(actions.flatMap((a) => (a.success ? [a.data.recordId] : [])));
+    const context = await readAppendContext(
       this.trx,
       incoming.map((a) => a.id),
+      [...recordIds],
     );
     const fresh: { index: number; action: Action }[] = [];
 
     incoming.forEach((item, index) => {
-      const known = stored.get(item.id);
+      const known = context.known.get(item.id);
+      const parsed = actions[index] as (typeof actions)[number];
       if (this.device && item.deviceSeq !== undefined && item.deviceSeq <= this.device.ackThrough) {
-        this.#answerReplay(index, item, known);
+        this.#answerReplay(index, parsed, known);
         return;
       }
-      const parsed = ActionSchema.safeParse(item.raw);
       if (!parsed.success) {
         this.#reject(
           index,
@@ -126,12 +133,19 @@ class Batch {
         fresh.push({ index, action: parsed.data });
       }
     });
-    await this.#applyFresh(fresh);
-    await appendEntries(this.trx, this.#appended);
-    await upsertRecords(
-      this.trx,
-      [...this.#touched.values()].map(({ state, recordType }) => readModelRow(state, recordType)),
-    );
+    await this.#applyFresh(fresh, context);
+  }
+
+  writes(): RawBuilder<unknown>[] {
+    const writes: RawBuilder<unknown>[] = [];
+    if (this.#appended.length > 0) writes.push(appendEntriesStatement(this.#appended));
+    if (this.#touched.size > 0) {
+      const rows = [...this.#touched.values()].map(({ state, recordType }) =>
+        readModelRow(state, recordType),
+      );
+      writes.push(upsertRecordsStatement(rows));
+    }
+    return writes;
   }
 
   results(): ActionResult[] {
@@ -139,9 +153,13 @@ class Batch {
   }
 
   /** A resend of something this device already sent: the same answer again. */
-  #answerReplay(index: number, item: IncomingAction, known: Entry | undefined): void {
+  #answerReplay(
+    index: number,
+    parsed: ReturnType<typeof ActionSchema.safeParse>,
+    known: Entry | undefined,
+  ): void {
+    const item = this.#incoming[index] as IncomingAction;
     if (known) {
-      const parsed = ActionSchema.safeParse(item.raw);
       if (parsed.success) this.#answerKnown(index, parsed.data, known);
       else
         this.#reject(
@@ -212,24 +230,24 @@ class Batch {
     }
   }
 
-  async #applyFresh(fresh: { index: number; action: Action }[]): Promise<void> {
+  async #applyFresh(
+    fresh: { index: number; action: Action }[],
+    context: AppendContext,
+  ): Promise<void> {
     const groups = new Map<string, { index: number; action: Action }[]>();
     for (const item of fresh) {
       const group = groups.get(item.action.recordId) ?? [];
       group.push(item);
       groups.set(item.action.recordId, group);
     }
-    const recordIds = [...groups.keys()];
-    const heads = await lockRecords(this.trx, recordIds);
-    const logs = await loadLogs(this.trx, [...heads.keys()]);
     const assignees = await existingUserIds(
       this.trx,
       fresh.flatMap(({ action }) => (action.assignee ? [action.assignee] : [])),
     );
     for (const [recordId, group] of groups) {
-      const head = heads.get(recordId);
-      const recordType = head && this.registry.config.recordTypes.get(head.type);
-      const record = new RecordInProgress(recordId, logs.get(recordId) ?? [], recordType);
+      const stored = context.records.get(recordId);
+      const recordType = stored && this.registry.config.recordTypes.get(stored.head.type);
+      const record = new RecordInProgress(recordId, stored?.log ?? [], recordType);
       let failed = false;
       for (const { index, action } of group) {
         const earlier = this.#seen.get(action.id);

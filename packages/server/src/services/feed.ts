@@ -41,29 +41,33 @@ export async function readChanges(
   limit: number,
 ): Promise<Changes> {
   const after = decodeCursor(cursor);
-  const rows = await readFeed(registry.db, after, scopeOf(principal, registry.config), limit + 1);
+  const scope = scopeOf(principal, registry.config);
+  const rows = await readFeed(registry.db, after, scope, limit + 1, deviceId);
   const page = rows.slice(0, limit);
   // Records assigned to the principal from outside their jurisdiction in this page: their earlier
   // log comes first, right before the record's first entry here, so the device can fold it.
-  const arrivals = new Set(
-    page
-      .filter(
-        ({ entry, recordType, recordLocation }) =>
-          after !== null &&
-          entry.type === 'ASSIGN' &&
-          entry.assignee === principal.id &&
-          !inJurisdiction(principal, registry.config, recordType, recordLocation),
-      )
-      .map(({ entry }) => entry.recordId),
-  );
+  // (The device's own entries come back as null: it has them, and it did not assign itself a
+  // record it could not see.)
+  const arrivals = new Set<string>();
+  for (const { entry, recordType, recordLocation } of page) {
+    if (
+      entry !== null &&
+      after !== null &&
+      entry.type === 'ASSIGN' &&
+      entry.assignee === principal.id &&
+      !inJurisdiction(principal, registry.config, recordType, recordLocation)
+    )
+      arrivals.add(entry.recordId);
+  }
   const mine = (entry: Entry) => deviceId !== null && entry.deviceId === deviceId;
   const changes: Entry[] = [];
   for (const { entry } of page) {
-    if (after !== null && arrivals.delete(entry.recordId)) {
-      const earlier = await readLogUpTo(registry.db, entry.recordId, after);
+    if (entry === null) continue;
+    if (arrivals.delete(entry.recordId)) {
+      const earlier = await readLogUpTo(registry.db, entry.recordId, after as FeedPosition);
       changes.push(...earlier.filter((e) => !mine(e)));
     }
-    if (!mine(entry)) changes.push(entry);
+    changes.push(entry);
   }
   const last = page[page.length - 1];
   return {

@@ -4,7 +4,7 @@ import {
   type RecordTypeConfig,
   type RegistryConfig,
 } from '@registra/core';
-import type { Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { nextCounter } from '../store/counters.js';
 
@@ -13,7 +13,7 @@ import { nextCounter } from '../store/counters.js';
  * office's code) and {counter:N}, a counter per record type, year and office, N digits wide.
  */
 export async function makeRegistrationNumber(
-  trx: Transaction<Database>,
+  trx: Kysely<Database>,
   config: RegistryConfig,
   recordType: RecordTypeConfig,
   record: RecordState,

@@ -1,5 +1,11 @@
 import type { ActionsResponse, SyncRequest, SyncResponse } from '@registra/core';
-import { advanceDevice, findRejections, lockDevice, saveRejections } from '../store/devices.js';
+import { writeAll } from '../store/append.js';
+import {
+  advanceDeviceStatement,
+  findRejections,
+  lockDevice,
+  saveRejectionsStatement,
+} from '../store/devices.js';
 import { appendActions, type IncomingAction } from './append.js';
 import type { Caller, Registry } from './context.js';
 import { decodeCursor, readChanges } from './feed.js';
@@ -46,14 +52,16 @@ export async function sync(
       id: raw.id,
       deviceSeq: raw.deviceSeq,
     }));
-    const { results, unstored } = await appendActions(trx, registry, caller, incoming, {
+    const { results, unstored, writes } = await appendActions(trx, registry, caller, incoming, {
       id: request.deviceId,
       ackThrough: device.ackThrough,
       rejections: await findRejections(trx, request.deviceId, replayed),
     });
-    await saveRejections(trx, request.deviceId, unstored);
+    if (unstored.length > 0) writes.push(saveRejectionsStatement(request.deviceId, unstored));
     const ackThrough = Math.max(device.ackThrough, actions[actions.length - 1]?.deviceSeq ?? 0);
-    await advanceDevice(trx, request.deviceId, ackThrough);
+    if (ackThrough > device.ackThrough)
+      writes.push(advanceDeviceStatement(request.deviceId, ackThrough));
+    await writeAll(trx, writes);
     return { results, ackThrough };
   });
 
@@ -74,8 +82,10 @@ export async function submitActions(
   actions: { id: string }[],
 ): Promise<ActionsResponse> {
   const incoming: IncomingAction[] = actions.map((raw) => ({ raw, id: raw.id }));
-  const { results } = await appendTransaction(registry, (trx) =>
-    appendActions(trx, registry, caller, incoming, null),
-  );
+  const { results } = await appendTransaction(registry, async (trx) => {
+    const appended = await appendActions(trx, registry, caller, incoming, null);
+    await writeAll(trx, appended.writes);
+    return appended;
+  });
   return { results };
 }

@@ -1,4 +1,4 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import pRetry from 'p-retry';
 import type { Database } from '../db/schema.js';
 import type { Registry } from './context.js';
@@ -17,16 +17,29 @@ function sqlState(error: unknown): string | undefined {
     : undefined;
 }
 
-/** Runs an appending transaction, holding the rebuild lock shared, and retries lost races. */
+/** BEGIN and the rebuild lock, shared, in one round trip (a constant: no parameters needed). */
+const BEGIN = sql.raw(`BEGIN; SELECT pg_advisory_xact_lock_shared(${WRITE_LOCK})`);
+
+/**
+ * Runs an appending transaction, holding the rebuild lock shared, and retries lost races. Every
+ * round trip costs a socket write and a wakeup on both sides, so BEGIN and the lock share one.
+ */
 export function appendTransaction<T>(
   registry: Registry,
-  work: (trx: Transaction<Database>) => Promise<T>,
+  work: (trx: Kysely<Database>) => Promise<T>,
 ): Promise<T> {
   return pRetry(
     () =>
-      registry.db.transaction().execute(async (trx) => {
-        await sql`SELECT pg_advisory_xact_lock_shared(${WRITE_LOCK})`.execute(trx);
-        return work(trx);
+      registry.db.connection().execute(async (trx) => {
+        await BEGIN.execute(trx);
+        try {
+          const result = await work(trx);
+          await sql`COMMIT`.execute(trx);
+          return result;
+        } catch (error) {
+          await sql`ROLLBACK`.execute(trx).catch(() => undefined);
+          throw error;
+        }
       }),
     {
       retries: 5,

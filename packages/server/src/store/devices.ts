@@ -1,5 +1,5 @@
 import type { FieldError } from '@registra/core';
-import type { Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/schema.js';
 
 export interface DeviceRow {
@@ -7,36 +7,27 @@ export interface DeviceRow {
   ackThrough: number;
 }
 
-/** Registers the device on first contact and locks it: one sync per device at a time. */
+/**
+ * Registers the device on first contact, or notes that it was seen, and locks its row either way:
+ * one sync per device at a time. One statement, so one round trip.
+ */
 export async function lockDevice(
-  trx: Transaction<Database>,
+  trx: Kysely<Database>,
   deviceId: string,
   userId: string,
 ): Promise<DeviceRow> {
-  await trx
-    .insertInto('devices')
-    .values({ id: deviceId, user_id: userId, ack_through: 0 })
-    .onConflict((oc) => oc.column('id').doNothing())
-    .execute();
-  const row = await trx
-    .selectFrom('devices')
-    .select(['user_id', 'ack_through'])
-    .where('id', '=', deviceId)
-    .forUpdate()
-    .executeTakeFirstOrThrow();
+  const result = await sql<{ user_id: string; ack_through: string }>`
+    INSERT INTO devices (id, user_id, ack_through) VALUES (${deviceId}::uuid, ${userId}::uuid, 0)
+    ON CONFLICT (id) DO UPDATE SET last_seen_at = now()
+    RETURNING user_id, ack_through`.execute(trx);
+  const row = result.rows[0];
+  if (!row) throw new Error('INSERT … ON CONFLICT DO UPDATE returned no row');
   return { userId: row.user_id, ackThrough: Number(row.ack_through) };
 }
 
-export async function advanceDevice(
-  trx: Transaction<Database>,
-  deviceId: string,
-  ackThrough: number,
-): Promise<void> {
-  await trx
-    .updateTable('devices')
-    .set({ ack_through: ackThrough, last_seen_at: new Date() })
-    .where('id', '=', deviceId)
-    .execute();
+/** The device's new high-water mark, as a statement for writeAll. */
+export function advanceDeviceStatement(deviceId: string, ackThrough: number): RawBuilder<unknown> {
+  return sql`UPDATE devices SET ack_through = ${ackThrough} WHERE id = ${deviceId}::uuid`;
 }
 
 export interface StoredRejection {
@@ -48,7 +39,7 @@ export interface StoredRejection {
 }
 
 export async function findRejections(
-  trx: Transaction<Database>,
+  trx: Kysely<Database>,
   deviceId: string,
   deviceSeqs: number[],
 ): Promise<Map<number, StoredRejection>> {
@@ -73,24 +64,24 @@ export async function findRejections(
   );
 }
 
-export async function saveRejections(
-  trx: Transaction<Database>,
+/** Outcomes of actions rejected without being stored, as a statement for writeAll. */
+export function saveRejectionsStatement(
   deviceId: string,
   rejections: StoredRejection[],
-): Promise<void> {
-  if (rejections.length === 0) return;
-  await trx
-    .insertInto('device_rejections')
-    .values(
-      rejections.map((r) => ({
-        device_id: deviceId,
-        device_seq: r.deviceSeq,
-        action_id: r.actionId,
-        code: r.code,
-        message: r.message,
-        errors: r.errors === null ? null : JSON.stringify(r.errors),
-      })),
-    )
-    .onConflict((oc) => oc.columns(['device_id', 'device_seq']).doNothing())
-    .execute();
+): RawBuilder<unknown> {
+  const rows = JSON.stringify(
+    rejections.map((r) => ({
+      device_seq: r.deviceSeq,
+      action_id: r.actionId,
+      code: r.code,
+      message: r.message,
+      errors: r.errors,
+    })),
+  );
+  return sql`
+    INSERT INTO device_rejections (device_id, device_seq, action_id, code, message, errors)
+    SELECT ${deviceId}::uuid, device_seq, action_id, code, message, errors
+    FROM jsonb_to_recordset(${rows}::jsonb)
+      AS x(device_seq bigint, action_id uuid, code text, message text, errors jsonb)
+    ON CONFLICT (device_id, device_seq) DO NOTHING`;
 }

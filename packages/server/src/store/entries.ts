@@ -1,5 +1,5 @@
 import type { Entry, EntryStatus } from '@registra/core';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/schema.js';
 
 /** A position in the change feed: the appending transaction's id, then the row's position. */
@@ -29,7 +29,7 @@ export interface NewEntry {
   configVersion: string;
 }
 
-type EntryRow = {
+export type EntryRow = {
   id: string;
   record_id: string;
   seq: number;
@@ -47,7 +47,7 @@ type EntryRow = {
   config_version: string;
 };
 
-const ENTRY_COLUMNS = [
+export const ENTRY_COLUMNS = [
   'id',
   'record_id',
   'seq',
@@ -86,19 +86,6 @@ export function toEntry(row: EntryRow): Entry {
   return entry;
 }
 
-export async function findEntriesByIds(
-  db: Kysely<Database>,
-  ids: string[],
-): Promise<Map<string, Entry>> {
-  if (ids.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('entries')
-    .select(ENTRY_COLUMNS)
-    .where('id', 'in', ids)
-    .execute();
-  return new Map(rows.map((row) => [row.id, toEntry(row)]));
-}
-
 /** The whole log of each record, in seq order. */
 export async function loadLogs(
   db: Kysely<Database>,
@@ -118,11 +105,10 @@ export async function loadLogs(
 }
 
 /**
- * Appends entries in one statement with one parameter: PostgreSQL unpacks the JSON array into rows,
- * which costs far less than parsing and planning a VALUES list of thousands of parameters.
+ * The INSERT of new entries, as one statement with one parameter: PostgreSQL unpacks the JSON array
+ * into rows, which costs far less than parsing and planning a VALUES list of thousands of parameters.
  */
-export async function appendEntries(db: Kysely<Database>, entries: NewEntry[]): Promise<void> {
-  if (entries.length === 0) return;
+export function appendEntriesStatement(entries: NewEntry[]): RawBuilder<unknown> {
   const rows = JSON.stringify(
     entries.map((e) => ({
       id: e.id,
@@ -144,7 +130,7 @@ export async function appendEntries(db: Kysely<Database>, entries: NewEntry[]): 
       config_version: e.configVersion,
     })),
   );
-  await sql`
+  return sql`
     INSERT INTO entries (id, record_id, seq, record_type, type, body, device_id, device_seq, status, code,
       message, registration_number, created_by, created_by_role, created_at_location, recorded_at, config_version)
     SELECT id, record_id, seq, record_type, type, body, device_id, device_seq, status, code,
@@ -152,7 +138,7 @@ export async function appendEntries(db: Kysely<Database>, entries: NewEntry[]): 
     FROM jsonb_to_recordset(${rows}::jsonb) AS x(id uuid, record_id uuid, seq integer, record_type text,
       type text, body jsonb, device_id uuid, device_seq bigint, status text, code text, message text,
       registration_number text, created_by uuid, created_by_role text, created_at_location text,
-      recorded_at timestamptz, config_version text)`.execute(db);
+      recorded_at timestamptz, config_version text)`;
 }
 
 /** Which records a reader may see in the feed: per record type, the offices in reach (null: all). */
@@ -162,7 +148,8 @@ export interface FeedScope {
 }
 
 export interface FeedRow {
-  entry: Entry;
+  /** Null for an entry pushed by the device that reads: it holds that one already. */
+  entry: Entry | null;
   position: FeedPosition;
   recordType: string;
   recordLocation: string;
@@ -171,20 +158,30 @@ export interface FeedRow {
 /**
  * Entries after `after`, in feed order, of records in scope. Only transactions older than the
  * oldest one still running are read: their entries are all committed or gone for good, so what a
- * reader has passed can never gain a late entry.
+ * reader has passed can never gain a late entry. The entries of `ownDevice` come back as positions
+ * only, so that a device's own pushes cost neither transfer nor parsing.
  */
 export async function readFeed(
   db: Kysely<Database>,
   after: FeedPosition | null,
   scope: FeedScope | null,
   limit: number,
+  ownDevice: string | null = null,
 ): Promise<FeedRow[]> {
   const start = after ?? { tx: '0', pos: '0' };
   const inScope = scope === null ? sql`true` : scopeCondition(scope);
+  const own = ownDevice === null ? sql`false` : sql`e.device_id = ${ownDevice}::uuid`;
   const result = await sql<
-    EntryRow & { tx: string; pos: string; r_type: string; r_location: string }
+    Omit<EntryRow, 'body'> & {
+      body: EntryRow['body'] | null;
+      tx: string;
+      pos: string;
+      r_type: string;
+      r_location: string;
+    }
   >`
-    SELECT e.id, e.record_id, e.seq, e.body, e.device_id, e.device_seq, e.status, e.code, e.message,
+    SELECT e.id, e.record_id, e.seq, CASE WHEN ${own} THEN NULL ELSE e.body END AS body,
+           e.device_id, e.device_seq, e.status, e.code, e.message,
            e.registration_number, e.created_by, e.created_by_role, e.created_at_location,
            e.recorded_at, e.config_version, e.tx::text AS tx, e.pos::text AS pos,
            r.type AS r_type, r.created_at_location AS r_location
@@ -195,7 +192,7 @@ export async function readFeed(
     ORDER BY e.tx, e.pos
     LIMIT ${limit}`.execute(db);
   return result.rows.map((row) => ({
-    entry: toEntry(row),
+    entry: row.body === null ? null : toEntry({ ...row, body: row.body }),
     position: { tx: row.tx, pos: row.pos },
     recordType: row.r_type,
     recordLocation: row.r_location,

@@ -1,5 +1,5 @@
 import type { RecordState } from '@registra/core';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/schema.js';
 
 /** What the rules need to know of a record before its log is read. */
@@ -10,50 +10,19 @@ export interface RecordHead {
   assignedTo: string | null;
 }
 
-/**
- * Locks the read-model rows of the given records, in id order so that concurrent requests touching
- * the same records cannot deadlock. Serialises every writer of one record, on any API node.
- */
-export async function lockRecords(
-  trx: Transaction<Database>,
-  ids: string[],
-): Promise<Map<string, RecordHead>> {
-  if (ids.length === 0) return new Map();
-  const rows = await trx
-    .selectFrom('records')
-    .select(['id', 'type', 'created_at_location', 'assigned_to'])
-    .where('id', 'in', [...ids].sort())
-    .orderBy('id')
-    .forUpdate()
-    .execute();
-  return new Map(
-    rows.map((r) => [
-      r.id,
-      {
-        id: r.id,
-        type: r.type,
-        createdAtLocation: r.created_at_location,
-        assignedTo: r.assigned_to,
-      },
-    ]),
-  );
-}
-
 /** A read-model row: the folded state plus the columns that list queries filter on. */
 export interface RecordRow {
   state: RecordState;
   name: string;
 }
 
-/** Inserts or replaces read-model rows, in one statement with one parameter (see appendEntries). */
-export async function upsertRecords(
-  db: Kysely<Database>,
+/** The INSERT … ON CONFLICT of read-model rows, as one statement with one parameter. */
+export function upsertRecordsStatement(
   rows: RecordRow[],
   table: 'records' | 'records_rebuild' = 'records',
-): Promise<void> {
-  if (rows.length === 0) return;
+): RawBuilder<unknown> {
   const json = JSON.stringify(rows.map(toColumns));
-  await sql`
+  return sql`
     INSERT INTO ${sql.table(table)} (id, type, status, flags, tracking_id, registration_number, assigned_to,
       created_at_location, created_by, created_at, updated_at, seq, name, state)
     SELECT id, type, status, flags, tracking_id, registration_number, assigned_to,
@@ -63,9 +32,16 @@ export async function upsertRecords(
       created_by uuid, created_at timestamptz, updated_at timestamptz, seq integer, name text, state jsonb)
     ON CONFLICT (id) DO UPDATE SET status = excluded.status, flags = excluded.flags,
       registration_number = excluded.registration_number, assigned_to = excluded.assigned_to,
-      updated_at = excluded.updated_at, seq = excluded.seq, name = excluded.name, state = excluded.state`.execute(
-    db,
-  );
+      updated_at = excluded.updated_at, seq = excluded.seq, name = excluded.name, state = excluded.state`;
+}
+
+/** Inserts or replaces read-model rows. */
+export async function upsertRecords(
+  db: Kysely<Database>,
+  rows: RecordRow[],
+  table: 'records' | 'records_rebuild' = 'records',
+): Promise<void> {
+  if (rows.length > 0) await upsertRecordsStatement(rows, table).execute(db);
 }
 
 function toColumns({ state, name }: RecordRow) {
