@@ -3,17 +3,38 @@
  * validation, fold, read model, device high-water mark) for the same N actions in batches of 100,
  * from 1, 8 and 64 concurrent devices. Prints rates and their ratio to COPY, all measured here.
  *
+ * Between the two, the write floor: the rows that the sync path writes for the same actions (their
+ * entries, the server's UNASSIGN after each DECLARE, the read-model rows) COPYed in one transaction
+ * per batch. No durable sync path that commits each batch can be faster than that.
+ *
+ * Each sync run first pushes WARMUP actions from another device, untimed, and ANALYZEs: the
+ * planner then sees tables in use, as autovacuum shows it within a minute of a deployment's start,
+ * rather than the empty tables the run started from (see bench/README.md, Ingest).
+ *
  *   npx tsx bench/ingest.ts     (BENCH_N=20000 actions, BENCH_DEVICES=1,8,64 by default)
  */
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { v7 as uuidv7 } from 'uuid';
+import {
+  authors,
+  copyLines,
+  ENTRY_COPY,
+  entryLine,
+  foldedLine,
+  prng,
+  RECORD_COPY,
+  recordLog,
+  size,
+} from './fixtures.js';
 import { startBenchServer, startCluster, table, type Cluster } from './support.js';
 
 const N = Number(process.env['BENCH_N'] ?? 20_000);
+const WARMUP = size('BENCH_WARMUP', 2_000, 100);
 const BATCH = 100;
 const DEVICES = (process.env['BENCH_DEVICES'] ?? '1,8,64').split(',').map(Number);
 
@@ -100,29 +121,69 @@ async function copyBaseline(cluster: Cluster): Promise<number> {
       );
     }
   }
-  const started = performance.now();
-  await pipeline(
-    Readable.from(lines.map((line) => `${line}\n`)),
-    client.query(
-      copyFrom(
-        'COPY entries (id, record_id, seq, record_type, type, body, status, created_by, created_by_role, created_at_location, recorded_at, config_version) FROM STDIN',
-      ),
-    ),
+  // copyLines sends 64 KiB chunks, as a bulk loader would.
+  const seconds = await copyLines(
+    client,
+    'COPY entries (id, record_id, seq, record_type, type, body, status, created_by, created_by_role, created_at_location, recorded_at, config_version) FROM STDIN',
+    lines.map((line) => `${line}\n`),
   );
-  const seconds = (performance.now() - started) / 1000;
   await client.end();
   return N / seconds;
 }
 
-async function syncPath(
-  cluster: Cluster,
-  devices: number,
-): Promise<{ rate: number; gzipBytesPerAction: number }> {
+/** The sync path's write set for N actions, COPYed in one transaction per batch of 100 actions. */
+async function writeFloor(cluster: Cluster, devices: number): Promise<number> {
   const server = await startBenchServer(cluster);
-  const token = await server.token('agent');
-  const queue = batches(N);
-  const gzipBytesPerAction = gzipSync(JSON.stringify({ actions: queue[0] })).length / BATCH;
+  const recordType = server.registry.config.recordTypes.get('birth');
+  if (!recordType) throw new Error('the civil registry has no birth record type');
+  const clients = await Promise.all(
+    Array.from({ length: devices }, async () => {
+      const client = new pg.Client({ connectionString: server.databaseUrl });
+      await client.connect();
+      return client;
+    }),
+  );
+  const people = await authors(clients[0] as pg.Client);
+  const random = prng(7);
+  const queue: { entries: string; records: string }[] = [];
+  for (let done = 0; done < N; done += BATCH) {
+    let entries = '';
+    let records = '';
+    for (let i = 0; i < BATCH / 4; i++) {
+      const steps = ['CREATE', 'NOTIFY', 'UPDATE', 'DECLARE', 'UNASSIGN'] as const;
+      const log = recordLog(steps, people, random, Date.UTC(2026, 10, 20)).entries;
+      entries += log.map(entryLine).join('');
+      records += foldedLine(log, recordType);
+    }
+    queue.push({ entries, records });
+  }
   const started = performance.now();
+  await Promise.all(
+    clients.map(async (client) => {
+      for (let batch = queue.shift(); batch; batch = queue.shift()) {
+        await client.query('BEGIN');
+        await copyInto(client, ENTRY_COPY, batch.entries);
+        await copyInto(client, RECORD_COPY, batch.records);
+        await client.query('COMMIT');
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await Promise.all(clients.map((client) => client.end()));
+  await server.close();
+  return N / seconds;
+}
+
+async function copyInto(client: pg.Client, statement: string, text: string): Promise<void> {
+  await pipeline(Readable.from([text]), client.query(copyFrom(statement)));
+}
+
+async function push(
+  url: string,
+  token: string,
+  queue: Record<string, unknown>[][],
+  devices: number,
+): Promise<void> {
   await Promise.all(
     Array.from({ length: devices }, async () => {
       const deviceId = uuidv7();
@@ -130,7 +191,7 @@ async function syncPath(
       let cursor: string | null = null;
       for (let batch = queue.shift(); batch; batch = queue.shift()) {
         const actions = batch.map((a) => ({ ...a, deviceSeq: seq++ }));
-        const response = await fetch(`${server.url}/api/v1/sync`, {
+        const response = await fetch(`${url}/api/v1/sync`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
           body: JSON.stringify({ deviceId, cursor, actions, limit: 100 }),
@@ -146,6 +207,20 @@ async function syncPath(
       }
     }),
   );
+}
+
+async function syncPath(
+  cluster: Cluster,
+  devices: number,
+): Promise<{ rate: number; gzipBytesPerAction: number }> {
+  const server = await startBenchServer(cluster);
+  const token = await server.token('agent');
+  await push(server.url, token, batches(WARMUP), 1);
+  await sql`ANALYZE`.execute(server.db);
+  const queue = batches(N);
+  const gzipBytesPerAction = gzipSync(JSON.stringify({ actions: queue[0] })).length / BATCH;
+  const started = performance.now();
+  await push(server.url, token, queue, devices);
   const seconds = (performance.now() - started) / 1000;
   await server.close();
   return { rate: N / seconds, gzipBytesPerAction };
@@ -158,6 +233,15 @@ export async function run(): Promise<Record<string, string | number>[]> {
     const rows: Record<string, string | number>[] = [
       { path: 'raw COPY into entries', devices: '-', 'actions/s': copy, 'ratio to COPY': 1 },
     ];
+    for (const devices of [1, 8]) {
+      const floor = await writeFloor(cluster, devices);
+      rows.push({
+        path: 'write floor: the sync write set, COPY per batch',
+        devices,
+        'actions/s': floor,
+        'ratio to COPY': floor / copy,
+      });
+    }
     for (const devices of DEVICES) {
       const { rate, gzipBytesPerAction } = await syncPath(cluster, devices);
       rows.push({
