@@ -123,7 +123,6 @@ export async function startTestServer(configName = 'civil-registry'): Promise<Te
 
 /** A simulated device: its own id, deviceSeq counter and cursor, talking /sync over HTTP. */
 export class Device {
-  readonly id = uuidv7();
   nextSeq = 1;
   cursor: string | null = null;
   readonly received: Entry[] = [];
@@ -131,6 +130,7 @@ export class Device {
   constructor(
     readonly server: TestServer,
     public session: Session,
+    readonly id: string = uuidv7(),
   ) {}
 
   /** Stamps actions with this device's next deviceSeq values. */

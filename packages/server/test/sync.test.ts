@@ -1,4 +1,5 @@
 import type { Entry } from '@registra/core';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { action, BIRTH, Device, newId, startTestServer, type TestServer } from './harness.js';
 
@@ -107,6 +108,46 @@ describe('sync, rule 1: exactly-once effect', () => {
       duplicate: true,
       deviceSeq: 2,
     });
+  });
+});
+
+describe('sync: devices', () => {
+  it('keeps a device id to the user who first used it, whether they pushed or only pulled', async () => {
+    const agent = await server.login('agent');
+    const other = await server.login('registrar');
+    const puller = new Device(server, agent);
+    await puller.sync(); // first contact pushes nothing, and still registers the device
+    const pusher = new Device(server, agent);
+    const recordId = newId();
+    await pusher.push(action({ type: 'CREATE', recordId, recordType: 'birth' }));
+
+    for (const device of [puller, pusher]) {
+      const thief = new Device(server, other, device.id);
+      for (const actions of [[], thief.stamp([action({ type: 'UPDATE', recordId })])]) {
+        const response = await thief.post(actions);
+        expect(response.status).toBe(409);
+        expect(await response.json()).toMatchObject({ code: 'DEVICE_CONFLICT' });
+      }
+    }
+    expect(await countEntries(recordId)).toBe(1);
+    // The rightful user goes on as before, and a pull answers where the device's pushes stand.
+    expect((await pusher.sync()).ackThrough).toBe(1);
+    expect((await puller.sync()).ackThrough).toBe(0);
+  });
+
+  it('notes when a device was last seen, also when it only pulls', async () => {
+    const device = new Device(server, await server.login('agent'));
+    await device.sync();
+    await sql`UPDATE devices SET last_seen_at = now() - interval '1 hour' WHERE id = ${device.id}::uuid`.execute(
+      server.db,
+    );
+    await device.sync();
+    const row = await server.db
+      .selectFrom('devices')
+      .select(sql<number>`extract(epoch FROM now() - last_seen_at)`.as('age'))
+      .where('id', '=', device.id)
+      .executeTakeFirstOrThrow();
+    expect(Number(row.age)).toBeLessThan(60);
   });
 });
 

@@ -1,10 +1,12 @@
-import type { ActionsResponse, SyncRequest, SyncResponse } from '@registra/core';
+import type { ActionResult, ActionsResponse, SyncRequest, SyncResponse } from '@registra/core';
 import { writeAll } from '../store/append.js';
 import {
   advanceDeviceStatement,
   findRejections,
   lockDevice,
   saveRejectionsStatement,
+  touchDevice,
+  type DeviceRow,
 } from '../store/devices.js';
 import { appendActions, type IncomingAction } from './append.js';
 import type { Caller, Registry } from './context.js';
@@ -33,11 +35,46 @@ export async function sync(
     }
   });
 
-  const pushed = await appendTransaction(registry, async (trx) => {
-    const device = await lockDevice(trx, request.deviceId, caller.user.id);
-    if (device.userId !== caller.user.id) {
-      throw new ProblemError(409, 'DEVICE_CONFLICT', 'this device id belongs to another user');
-    }
+  const pushed =
+    actions.length === 0
+      ? await pullOnly(registry, caller, request.deviceId)
+      : await push(registry, caller, request);
+  const changes = await readChanges(
+    registry,
+    caller.principal,
+    request.deviceId,
+    request.cursor,
+    request.limit,
+  );
+  return { ackThrough: pushed.ackThrough, results: pushed.results, ...changes };
+}
+
+function ownDevice(device: DeviceRow, caller: Caller): DeviceRow {
+  if (device.userId !== caller.user.id) {
+    throw new ProblemError(409, 'DEVICE_CONFLICT', 'this device id belongs to another user');
+  }
+  return device;
+}
+
+/** Nothing to append: no transaction, no lock, no WAL flush; a device pulling pages costs reads. */
+async function pullOnly(
+  registry: Registry,
+  caller: Caller,
+  deviceId: string,
+): Promise<{ results: ActionResult[]; ackThrough: number }> {
+  const device = await touchDevice(registry.db, deviceId, caller.user.id);
+  if (!device) return push(registry, caller, { deviceId, actions: [] });
+  return { results: [], ackThrough: ownDevice(device, caller).ackThrough };
+}
+
+async function push(
+  registry: Registry,
+  caller: Caller,
+  request: Pick<SyncRequest, 'deviceId' | 'actions'>,
+): Promise<{ results: ActionResult[]; ackThrough: number }> {
+  const { actions } = request;
+  return appendTransaction(registry, async (trx) => {
+    const device = ownDevice(await lockDevice(trx, request.deviceId, caller.user.id), caller);
     const first = actions[0];
     if (first && first.deviceSeq > device.ackThrough + 1) {
       throw new ProblemError(409, 'SEQ_GAP', `expected deviceSeq ${device.ackThrough + 1} next`, {
@@ -64,15 +101,6 @@ export async function sync(
     await writeAll(trx, writes);
     return { results, ackThrough };
   });
-
-  const changes = await readChanges(
-    registry,
-    caller.principal,
-    request.deviceId,
-    request.cursor,
-    request.limit,
-  );
-  return { ackThrough: pushed.ackThrough, results: pushed.results, ...changes };
 }
 
 /** PROTOCOL 6: actions from online clients and integrations, idempotent by action id. */

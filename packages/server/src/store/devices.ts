@@ -30,6 +30,34 @@ export function advanceDeviceStatement(deviceId: string, ackThrough: number): Ra
   return sql`UPDATE devices SET ack_through = ${ackThrough} WHERE id = ${deviceId}::uuid`;
 }
 
+/**
+ * For a sync that pushes nothing: the device's row, read without a transaction or a lock. A device
+ * seen for the first time is registered; `last_seen_at` is kept to the minute, so that a device
+ * paging through its backlog does not pay a WAL flush per page. Null when a concurrent first
+ * contact won the insert: the caller then takes the locking path.
+ */
+export async function touchDevice(
+  db: Kysely<Database>,
+  deviceId: string,
+  userId: string,
+): Promise<DeviceRow | null> {
+  const result = await sql<{ user_id: string; ack_through: string }>`
+    WITH existing AS (SELECT user_id, ack_through FROM devices WHERE id = ${deviceId}::uuid),
+    inserted AS (
+      INSERT INTO devices (id, user_id, ack_through)
+      SELECT ${deviceId}::uuid, ${userId}::uuid, 0 WHERE NOT EXISTS (SELECT 1 FROM existing)
+      ON CONFLICT (id) DO NOTHING
+      RETURNING user_id, ack_through),
+    touched AS (
+      UPDATE devices SET last_seen_at = now()
+      WHERE id = ${deviceId}::uuid AND last_seen_at < now() - interval '1 minute')
+    SELECT user_id, ack_through FROM existing
+    UNION ALL
+    SELECT user_id, ack_through FROM inserted`.execute(db);
+  const row = result.rows[0];
+  return row ? { userId: row.user_id, ackThrough: Number(row.ack_through) } : null;
+}
+
 export interface StoredRejection {
   deviceSeq: number;
   actionId: string;
