@@ -10,6 +10,8 @@ export default defineConfig({
           globalSetup: ['packages/server/test/global-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
+          // expect.poll gives up after 1 s by default: too short for Chromium on a busy machine.
+          expect: { poll: { timeout: 20_000 } },
           fileParallelism: false,
         },
       },

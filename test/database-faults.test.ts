@@ -18,7 +18,7 @@ import { verifyReadModel } from '../packages/server/src/services/read-model.js';
 import { loadConfigFile, resolveConfigDir, seed } from '../packages/server/src/services/seed.js';
 import { loadSigner } from '../packages/server/src/services/tokens.js';
 import { action, BIRTH, newId, PASSWORD } from '../packages/server/test/harness.js';
-import { freePort } from '../packages/server/test/ports.js';
+import { fixedPort } from '../packages/server/test/ports.js';
 
 /**
  * PostgreSQL goes away under traffic (issue: reliability suite). The API keeps running; while the
@@ -45,7 +45,8 @@ let url: string;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'registra-dbfaults-'));
-  port = await freePort();
+  // Restarted on this port while the API keeps its URL: a port no one else is handed meanwhile.
+  port = await fixedPort();
   cluster = await startEmbeddedPostgres({ dataDir, port });
   // Built as the harness builds it (startTestServer), on this file's own cluster.
   ({ db } = connect(cluster.url, 20));
@@ -249,6 +250,9 @@ describe('PostgreSQL stopped and killed under traffic', () => {
         if (kind === 'fast shutdown') {
           await cluster.stop();
         } else {
+          // Frozen first, the postmaster forks no backend (the API keeps reconnecting) between
+          // the listing of its children and the kill: such a backend would outlive the crash.
+          process.kill(postgresProcesses().postmaster, 'SIGSTOP');
           const { postmaster, children } = postgresProcesses();
           for (const pid of [postmaster, ...children]) {
             try {

@@ -9,7 +9,7 @@ import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClient, type RegistraClient } from '../packages/client/src/index.js';
-import { freshDatabase, PASSWORD } from '../packages/server/test/harness.js';
+import { freshDatabase, otherDatabasesSettled, PASSWORD } from '../packages/server/test/harness.js';
 import { verifyReadModel } from '../packages/server/src/services/read-model.js';
 import { resolveConfigDir } from '../packages/server/src/services/seed.js';
 import { FaultProxy, prng } from './support/fault-proxy.js';
@@ -246,8 +246,11 @@ async function runPlan(scenario: Scenario, seed: number, steps: Step[]): Promise
     }
 
     // Heal the network; a final clean sync, twice round so everyone sees everyone's changes.
+    // Before each round, other test files' transactions on the shared cluster (which hold back
+    // the feed: see otherDatabasesSettled) must be over; this database's own are not waited for.
     proxy.faultRate = 0;
     for (let round = 0; round < 3; round++) {
+      await otherDatabasesSettled(database.db);
       for (const device of devices) await device.sync.now();
     }
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../packages/server/test/ports.js';
+import { fixedPort } from '../../packages/server/test/ports.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -9,7 +9,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export class ServerProcess {
   #child: ChildProcess | null = null;
   kills = 0;
-  readonly port: Promise<number> = freePort();
+  /** The same port at every start: the fault proxy in front keeps forwarding there. */
+  readonly port: Promise<number> = fixedPort();
 
   constructor(private readonly env: Record<string, string>) {}
 
@@ -34,7 +35,7 @@ export class ServerProcess {
     this.#child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      if (this.#child.exitCode !== null) throw new Error(`server exited: ${stderr}`);
+      if (this.#exited(this.#child)) throw new Error(`server exited: ${stderr}`);
       const up = await fetch(`http://127.0.0.1:${port}/api/v1/health`).then(
         (r) => r.ok,
         () => false,
@@ -48,7 +49,7 @@ export class ServerProcess {
   /** SIGKILL: no shutdown hooks, connections cut wherever they are. */
   async kill(): Promise<void> {
     const child = this.#child;
-    if (!child || child.exitCode !== null) return;
+    if (!child || this.#exited(child)) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
@@ -57,9 +58,14 @@ export class ServerProcess {
 
   async stop(): Promise<void> {
     const child = this.#child;
-    if (!child || child.exitCode !== null) return;
+    if (!child || this.#exited(child)) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     await exited;
+  }
+
+  /** Ended, by itself or by a signal (then exitCode stays null and 'exit' will not come again). */
+  #exited(child: ChildProcess): boolean {
+    return child.exitCode !== null || child.signalCode !== null;
   }
 }

@@ -89,9 +89,15 @@ describe('the change feed under interleaved commits', () => {
   it('delivers every entry exactly once to a puller running beside 8 writers with random commit delays', async () => {
     await reader.drain();
     const committed: string[] = [];
+    // The writers' last transactions wait until the puller has pulled a few times, so that its
+    // pulls run beside the writes however fast either side is.
+    let pulls = 0;
+    let pulled: () => void = () => undefined;
+    const sixPulls = new Promise<void>((resolve) => (pulled = resolve));
     const writers = Array.from({ length: 8 }, async (_, w) => {
       const client = await openClient();
       for (let t = 0; t < 25; t++) {
+        if (t === 24) await sixPulls;
         await client.query('BEGIN');
         const ids = await appendRaw(client, recordIds[2 + (w % 14)] as string, 1 + ((w + t) % 3));
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 40));
@@ -108,10 +114,9 @@ describe('the change feed under interleaved commits', () => {
     const done = Promise.all(writers).finally(() => {
       writing = false;
     });
-    let pulls = 0;
     while (writing) {
       await reader.sync([], 50);
-      pulls += 1;
+      if (++pulls === 6) pulled();
     }
     await done;
     await reader.drain();

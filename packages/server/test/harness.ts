@@ -1,4 +1,5 @@
 import type { Action, ActionResult, Entry, SyncResponse } from '@registra/core';
+import { sql } from 'kysely';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
@@ -37,6 +38,34 @@ export async function freshDatabase(): Promise<{ url: string; db: DB; drop(): Pr
       await c.end();
     },
   };
+}
+
+/**
+ * The change feed hands out an entry only once every transaction older than it has ended (the
+ * snapshot's xmin), and PostgreSQL counts the transactions of every database of the cluster. The
+ * test files of a project share one cluster and may run in parallel, so another file's open
+ * transaction (its migrations, a CREATE DATABASE, an append in progress) can hold back this
+ * file's feed for a moment, and a pull right after a commit would miss what was just committed.
+ * This waits until no transaction of another database is older than this database's newest
+ * entry; from then on only this database's own transactions, which the tests are about, decide
+ * what a pull delivers. (backend_xid has no epoch: a test cluster never wraps around.)
+ */
+export async function otherDatabasesSettled(db: DB, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await sql<{ held: boolean }>`
+      SELECT EXISTS (
+        SELECT 1 FROM pg_stat_activity
+        WHERE datname IS DISTINCT FROM current_database()
+          AND backend_xid IS NOT NULL
+          AND backend_xid::text::bigint <
+            (SELECT tx::text::bigint FROM entries ORDER BY tx DESC LIMIT 1)
+      ) AS held`.execute(db);
+    if (!rows[0]?.held) return;
+    if (Date.now() > deadline)
+      throw new Error(`a transaction of another database stayed open for ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 export interface Session {
@@ -80,8 +109,10 @@ export async function startTestServer(configName = 'civil-registry'): Promise<Te
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
-  const request: TestServer['request'] = (method, path, options = {}) =>
-    fetch(url + path, {
+  const request: TestServer['request'] = async (method, path, options = {}) => {
+    // A pull must see what this file committed, whatever other test files do meanwhile.
+    if (method === 'POST' && path === '/api/v1/sync') await otherDatabasesSettled(database.db);
+    return fetch(url + path, {
       method,
       headers: {
         ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
@@ -92,6 +123,7 @@ export async function startTestServer(configName = 'civil-registry'): Promise<Te
         ? { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) }
         : {}),
     });
+  };
 
   return {
     url,

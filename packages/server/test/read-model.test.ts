@@ -73,10 +73,10 @@ describe('read model', () => {
       .limit(20)
       .execute();
     let started = 0;
-    const write = async () => {
+    const write = async (device = writer) => {
       const recordId = newId();
       const changed = old[started++ % old.length]?.id as string;
-      await writer.push(
+      await device.push(
         action({ type: 'CREATE', recordId, recordType: 'birth' }),
         action({
           type: 'UPDATE',
@@ -92,14 +92,17 @@ describe('read model', () => {
       );
       written.push(recordId);
     };
-    // Writes committed between batches (deterministic), and one more that is still in flight when
-    // the copy ends, so it either lands before the swap's lock or waits for it.
+    // Writes committed between batches (deterministic), and more that are still in flight when
+    // the copy ends, so they either land before the swap's lock or wait for it. Those run
+    // concurrently (the last batches come after 1,000 records), each from a device of its own: two
+    // batches of one device in flight at once could reach the server in either order, and the
+    // later deviceSeqs first is a SEQ_GAP.
     const inFlight: Promise<void>[] = [];
     const report = await rebuildReadModel(server.registry, {
       batchSize: 100,
       onProgress: async ({ records }) => {
         if (records <= 500) await write();
-        else if (records >= 1000) inFlight.push(write());
+        else if (records >= 1000) inFlight.push(write(new Device(server, device.session)));
       },
     });
     await Promise.all(inFlight);
