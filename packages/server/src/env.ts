@@ -9,6 +9,8 @@ const EnvSchema = z.object({
   REGISTRA_SEED_DEMO_USERS: z.enum(['true', 'false']).default('true'),
   REGISTRA_SIGNING_KEY: z.string().optional(),
   REGISTRA_PG_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
+  /** HTTP processes sharing the port (node:cluster); more than one uses more than one core. */
+  REGISTRA_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -12,6 +12,8 @@ import { loadSigner } from './services/tokens.js';
 
 export interface Database {
   db: DB;
+  /** Where it is: DATABASE_URL, or the embedded server's address. */
+  url: string;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export async function openDatabase(
   await migrate(db);
   return {
     db,
+    url,
     close: async () => {
       await db.destroy();
       await embedded?.stop();
@@ -81,13 +84,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
       { url, configuration: `${registry.config.document.id}@${registry.config.version}` },
       `Registra is listening on ${url}`,
     );
-    if (demoUsers.length > 0) {
-      const password =
-        env.REGISTRA_DEMO_PASSWORD === 'registra-demo'
-          ? 'registra-demo'
-          : '$REGISTRA_DEMO_PASSWORD';
-      app.log.info(`demo users created: ${demoUsers.join(', ')} (password: ${password})`);
-    }
+    if (demoUsers.length > 0) app.log.info(demoUsersCreated(env, demoUsers));
     return {
       app,
       url,
@@ -101,4 +98,11 @@ export async function startServer(env: Env): Promise<RunningServer> {
     await database.close();
     throw error;
   }
+}
+
+/** The startup line that says how to log in, without printing a password that was set. */
+export function demoUsersCreated(env: Env, demoUsers: string[]): string {
+  const password =
+    env.REGISTRA_DEMO_PASSWORD === 'registra-demo' ? 'registra-demo' : '$REGISTRA_DEMO_PASSWORD';
+  return `demo users created: ${demoUsers.join(', ')} (password: ${password})`;
 }

@@ -1,11 +1,24 @@
+import cluster from 'node:cluster';
 import {
+  AggregatorRegistry,
   Counter,
   collectDefaultMetrics,
   Histogram,
   Registry as MetricsRegistry,
 } from 'prom-client';
 
-/** Prometheus metrics of one process, served at GET /metrics. */
+/** The IPC message by which a cluster worker asks the primary for every worker's metrics. */
+export const METRICS_REQUEST = 'registra:metrics';
+export interface MetricsRequest {
+  type: typeof METRICS_REQUEST;
+  id: number;
+}
+interface MetricsAnswer extends MetricsRequest {
+  text?: string;
+  error?: string;
+}
+
+/** Prometheus metrics of the server, served at GET /metrics. */
 export class Metrics {
   readonly registry = new MetricsRegistry();
   readonly requestDuration = new Histogram({
@@ -34,7 +47,32 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  #asked = 0;
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'registra_' });
+    // In a cluster worker, prom-client answers the primary's requests from this registry. Its
+    // listener for them is installed by constructing an AggregatorRegistry (once per process).
+    if (cluster.isWorker) {
+      new AggregatorRegistry();
+      AggregatorRegistry.setRegistries([this.registry]);
+    }
+  }
+
+  /** The exposition text: this process's metrics or, in a cluster worker, every worker's, summed. */
+  async text(): Promise<string> {
+    const send = process.send?.bind(process);
+    if (!cluster.isWorker || !send) return this.registry.metrics();
+    const id = ++this.#asked;
+    return new Promise((resolve, reject) => {
+      const answer = (message: MetricsAnswer) => {
+        if (message?.type !== METRICS_REQUEST || message.id !== id) return;
+        process.off('message', answer);
+        if (message.text !== undefined) resolve(message.text);
+        else reject(new Error(`metrics of the other workers: ${message.error ?? 'no answer'}`));
+      };
+      process.on('message', answer);
+      send({ type: METRICS_REQUEST, id } satisfies MetricsRequest);
+    });
   }
 }

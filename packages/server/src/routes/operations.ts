@@ -58,7 +58,7 @@ export function operationRoutes(
       { preHandler: authenticate(auth), schema: { hide: true } },
       async (_request, reply) => {
         reply.type(metrics.registry.contentType);
-        return metrics.registry.metrics();
+        return metrics.text();
       },
     );
 

@@ -1,0 +1,97 @@
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
+import type { Env } from './env.js';
+import { METRICS_REQUEST, type MetricsRequest } from './http/metrics.js';
+import { demoUsersCreated, openDatabase, openRegistry } from './server.js';
+import { loadSigner } from './services/tokens.js';
+
+export interface Primary {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** How long a worker has to finish its requests on shutdown before it is killed. */
+const STOP_GRACE_MS = 10_000;
+
+/**
+ * `registra start` with REGISTRA_WORKERS > 1. This process owns the database: it starts the
+ * embedded PostgreSQL (unless DATABASE_URL is set), migrates, seeds the demo users and makes the
+ * signing key, once. It then forks the HTTP workers, which share the port (node:cluster) and reach
+ * the database by URL. A worker that dies is replaced. `stop` lets the workers finish their
+ * requests, then stops the database. /metrics in any worker answers for all of them.
+ */
+export async function startPrimary(env: Env, log: (message: string) => void): Promise<Primary> {
+  const database = await openDatabase(env);
+  let stopping = false;
+  try {
+    const { demoUsers } = await openRegistry(env, database.db);
+    await loadSigner(database.db, env.REGISTRA_SIGNING_KEY);
+
+    const aggregator = new AggregatorRegistry();
+    const fork = (): Worker => {
+      const worker = cluster.fork({
+        DATABASE_URL: database.url,
+        REGISTRA_SEED_DEMO_USERS: 'false',
+      });
+      worker.on('message', (message: MetricsRequest) => {
+        if (message?.type !== METRICS_REQUEST) return;
+        aggregator.clusterMetrics().then(
+          (text) => worker.send({ type: METRICS_REQUEST, id: message.id, text }),
+          (error: Error) =>
+            worker.send({ type: METRICS_REQUEST, id: message.id, error: error.message }),
+        );
+      });
+      return worker;
+    };
+    cluster.on('exit', (worker, code, signal) => {
+      // A worker ends with 0 only when told to stop (or when Ctrl-C reached its process group).
+      if (stopping || code === 0) return;
+      log(
+        `worker ${worker.process.pid} ended (${signal ?? `exit code ${code}`}); starting another`,
+      );
+      fork();
+    });
+
+    const listening = new Promise<string>((resolve, reject) => {
+      let count = 0;
+      cluster.on('listening', (_worker, address) => {
+        if (++count === env.REGISTRA_WORKERS) resolve(`http://${env.HOST}:${address.port}`);
+      });
+      cluster.once('exit', (worker, code) => {
+        if (count < env.REGISTRA_WORKERS)
+          reject(new Error(`worker ${worker.process.pid} ended with ${code} before listening`));
+      });
+    });
+    for (let i = 0; i < env.REGISTRA_WORKERS; i++) fork();
+    const url = await listening;
+    log(`Registra is listening on ${url} with ${env.REGISTRA_WORKERS} worker processes`);
+    if (demoUsers.length > 0) log(demoUsersCreated(env, demoUsers));
+
+    return {
+      url,
+      stop: async () => {
+        stopping = true;
+        const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
+        await Promise.all(workers.map(stopWorker));
+        await database.close();
+      },
+    };
+  } catch (error) {
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+    await database.close();
+    throw error;
+  }
+}
+
+function stopWorker(worker: Worker): Promise<void> {
+  if (worker.isDead()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => worker.process.kill('SIGKILL'), STOP_GRACE_MS);
+    worker.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    worker.process.kill('SIGTERM');
+  });
+}
