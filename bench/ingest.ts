@@ -7,16 +7,18 @@
  * entries, the server's UNASSIGN after each DECLARE, the read-model rows) COPYed in one transaction
  * per batch. No durable sync path that commits each batch can be faster than that.
  *
+ * The server runs as `registra start` in a child process, with REGISTRA_WORKERS 1 and 2, so that
+ * the load generator does not share its event loop.
+ *
  * Each sync run first pushes WARMUP actions from another device, untimed, and ANALYZEs: the
  * planner then sees tables in use, as autovacuum shows it within a minute of a deployment's start,
  * rather than the empty tables the run started from (see bench/README.md, Ingest).
  *
- *   npx tsx bench/ingest.ts     (BENCH_N=20000 actions, BENCH_DEVICES=1,8,64 by default)
+ *   npx tsx bench/ingest.ts   (BENCH_N=20000 actions, BENCH_DEVICES=1,8,64, BENCH_WORKERS=1,2)
  */
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { sql } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { v7 as uuidv7 } from 'uuid';
@@ -31,12 +33,14 @@ import {
   recordLog,
   size,
 } from './fixtures.js';
+import { startServerProcess } from './server-process.js';
 import { startBenchServer, startCluster, table, type Cluster } from './support.js';
 
 const N = Number(process.env['BENCH_N'] ?? 20_000);
 const WARMUP = size('BENCH_WARMUP', 2_000, 100);
 const BATCH = 100;
 const DEVICES = (process.env['BENCH_DEVICES'] ?? '1,8,64').split(',').map(Number);
+const WORKERS = (process.env['BENCH_WORKERS'] ?? '1,2').split(',').map(Number);
 
 /** One record's worth of actions: CREATE, NOTIFY, UPDATE, DECLARE (all accepted for an agent). */
 function recordActions(i: number): Record<string, unknown>[] {
@@ -209,21 +213,29 @@ async function push(
   );
 }
 
+/** `registra start` in its own process (REGISTRA_WORKERS `workers`), pushed to by `devices`. */
 async function syncPath(
   cluster: Cluster,
   devices: number,
+  workers: number,
 ): Promise<{ rate: number; gzipBytesPerAction: number }> {
-  const server = await startBenchServer(cluster);
-  const token = await server.token('agent');
-  await push(server.url, token, batches(WARMUP), 1);
-  await sql`ANALYZE`.execute(server.db);
-  const queue = batches(N);
-  const gzipBytesPerAction = gzipSync(JSON.stringify({ actions: queue[0] })).length / BATCH;
-  const started = performance.now();
-  await push(server.url, token, queue, devices);
-  const seconds = (performance.now() - started) / 1000;
-  await server.close();
-  return { rate: N / seconds, gzipBytesPerAction };
+  const server = await startServerProcess(cluster, { REGISTRA_WORKERS: String(workers) });
+  try {
+    const token = await server.token('agent');
+    await push(server.url, token, batches(WARMUP), 1);
+    const client = new pg.Client({ connectionString: server.databaseUrl });
+    await client.connect();
+    await client.query('ANALYZE');
+    await client.end();
+    const queue = batches(N);
+    const gzipBytesPerAction = gzipSync(JSON.stringify({ actions: queue[0] })).length / BATCH;
+    const started = performance.now();
+    await push(server.url, token, queue, devices);
+    const seconds = (performance.now() - started) / 1000;
+    return { rate: N / seconds, gzipBytesPerAction };
+  } finally {
+    await server.stop();
+  }
 }
 
 export async function run(): Promise<Record<string, string | number>[]> {
@@ -242,14 +254,17 @@ export async function run(): Promise<Record<string, string | number>[]> {
         'ratio to COPY': floor / copy,
       });
     }
-    for (const devices of DEVICES) {
-      const { rate, gzipBytesPerAction } = await syncPath(cluster, devices);
-      rows.push({
-        path: `sync, batches of ${BATCH} (gzip ${gzipBytesPerAction.toFixed(0)} B/action)`,
-        devices,
-        'actions/s': rate,
-        'ratio to COPY': rate / copy,
-      });
+    for (const workers of WORKERS) {
+      for (const devices of DEVICES) {
+        if (workers > 1 && devices === 1) continue; // one device is served by one worker at a time
+        const { rate, gzipBytesPerAction } = await syncPath(cluster, devices, workers);
+        rows.push({
+          path: `sync, ${workers} server process${workers > 1 ? 'es' : ''} (gzip ${gzipBytesPerAction.toFixed(0)} B/action)`,
+          devices,
+          'actions/s': rate,
+          'ratio to COPY': rate / copy,
+        });
+      }
     }
     return rows;
   } finally {

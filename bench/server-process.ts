@@ -18,7 +18,10 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-export async function startServerProcess(cluster: Cluster): Promise<ServerProcess> {
+export async function startServerProcess(
+  cluster: Cluster,
+  env: Record<string, string> = {},
+): Promise<ServerProcess> {
   const { url: databaseUrl } = await cluster.database();
   const port = await freePort();
   const profile = process.env['BENCH_SERVER_PROF'];
@@ -40,6 +43,7 @@ export async function startServerProcess(cluster: Cluster): Promise<ServerProces
         PORT: String(port),
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
+        ...env,
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
