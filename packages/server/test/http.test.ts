@@ -92,6 +92,28 @@ async function entriesTableCount(): Promise<number> {
   return Number(result.rows[0]?.n);
 }
 
+describe('authentication comes before the body (PROTOCOL 1)', () => {
+  it('answers 401 without a token and 403 without the permission, whatever the body holds', async () => {
+    const bad = { body: { cursor: 12, actions: 'none' } };
+    await expectProblem(await server.request('POST', '/api/v1/sync', bad), 401, 'UNAUTHENTICATED');
+    await expectProblem(
+      await server.request('POST', '/api/v1/actions', bad),
+      401,
+      'UNAUTHENTICATED',
+    );
+    await expectProblem(await server.request('POST', '/api/v1/users', bad), 401, 'UNAUTHENTICATED');
+    await expectProblem(
+      await server.request('POST', '/api/v1/users', { ...bad, token: agent.token }),
+      403,
+      'FORBIDDEN',
+    );
+    const oversized = await server.request('POST', '/api/v1/sync', {
+      body: { deviceId: newId(), cursor: null, actions: [], padding: 'x'.repeat(9 * 1024 * 1024) },
+    });
+    expect(oversized.status).toBe(401);
+  });
+});
+
 describe('errors are problem+json (PROTOCOL 1)', () => {
   it('answers every kind of error as {type, title, status, detail, code}', async () => {
     await expectProblem(await server.request('GET', '/api/v1/nowhere'), 404, 'NOT_FOUND');

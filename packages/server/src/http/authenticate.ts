@@ -10,7 +10,10 @@ declare module 'fastify' {
   }
 }
 
-/** preHandler: every route that uses it needs a valid access token (PROTOCOL 1). */
+/**
+ * onRequest: every route that uses it needs a valid access token (PROTOCOL 1). It runs before the
+ * body is read, so a caller without a token gets 401 whatever it sent, and no body of theirs is parsed.
+ */
 export function authenticate(auth: AuthService) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     request.caller = await auth.authenticate(request.headers.authorization);
@@ -18,7 +21,7 @@ export function authenticate(auth: AuthService) {
 }
 
 export function callerOf(request: FastifyRequest): Caller {
-  if (!request.caller) throw new Error('route is missing the authenticate preHandler');
+  if (!request.caller) throw new Error('route is missing the authenticate hook');
   return request.caller;
 }
 

@@ -54,7 +54,7 @@ export function authRoutes(auth: AuthService): FastifyPluginAsyncZod {
     app.get(
       '/api/v1/me',
       {
-        preHandler: authenticate(auth),
+        onRequest: authenticate(auth),
         schema: {
           summary: 'The authenticated user',
           tags: ['auth'],

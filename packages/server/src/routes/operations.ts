@@ -39,7 +39,7 @@ export function operationRoutes(
     app.get(
       '/api/v1/config',
       {
-        preHandler: authenticate(auth),
+        onRequest: authenticate(auth),
         schema: {
           summary: 'The configuration a client needs offline (ETag: revalidate cheaply)',
           tags: ['operations'],
@@ -55,17 +55,15 @@ export function operationRoutes(
     // PROTOCOL 1: only auth, health and the JWKS are open; a scraper uses a machine client's token.
     app.get(
       '/metrics',
-      { preHandler: authenticate(auth), schema: { hide: true } },
+      { onRequest: authenticate(auth), schema: { hide: true } },
       async (_request, reply) => {
         reply.type(metrics.registry.contentType);
         return metrics.text();
       },
     );
 
-    app.get(
-      '/api/v1/openapi.json',
-      { preHandler: authenticate(auth), schema: { hide: true } },
-      () => app.swagger(),
+    app.get('/api/v1/openapi.json', { onRequest: authenticate(auth), schema: { hide: true } }, () =>
+      app.swagger(),
     );
   };
 }

@@ -31,7 +31,7 @@ export function recordRoutes(registry: Registry, auth: AuthService): FastifyPlug
     app.get(
       '/api/v1/records/:id',
       {
-        preHandler: authenticate(auth),
+        onRequest: authenticate(auth),
         schema: {
           summary: 'A record: its folded state and its whole log',
           tags: ['records'],
@@ -45,7 +45,7 @@ export function recordRoutes(registry: Registry, auth: AuthService): FastifyPlug
     app.get(
       '/api/v1/records',
       {
-        preHandler: authenticate(auth),
+        onRequest: authenticate(auth),
         schema: {
           summary: 'Search and work queues, in keyset pages',
           tags: ['records'],

@@ -20,7 +20,7 @@ export function syncRoutes(
     app.post(
       '/api/v1/sync',
       {
-        preHandler: authenticate(auth),
+        onRequest: authenticate(auth),
         schema: {
           summary: 'Push the outbox head and pull changes in one exchange',
           tags: ['sync'],
@@ -42,7 +42,7 @@ export function syncRoutes(
     app.post(
       '/api/v1/actions',
       {
-        preHandler: authenticate(auth),
+        onRequest: authenticate(auth),
         schema: {
           summary: 'Submit actions online (integrations, online clients)',
           tags: ['sync'],

@@ -17,8 +17,9 @@ const UserSchema = z.object({
 
 export function userRoutes(registry: Registry, auth: AuthService): FastifyPluginAsyncZod {
   return async (app) => {
-    app.addHook('preHandler', authenticate(auth));
-    app.addHook('preHandler', async (request) =>
+    // Both before the body is read: no token is 401 and no permission is 403, whatever was sent.
+    app.addHook('onRequest', authenticate(auth));
+    app.addHook('onRequest', async (request) =>
       requirePermission(registry, callerOf(request), MANAGE_USERS),
     );
 
