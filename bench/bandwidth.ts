@@ -15,7 +15,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { createClient, Unreachable } from '@registra/client';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { v7 as uuidv7 } from 'uuid';
-import { birth, elapsed, prng, type Row } from './fixtures.js';
+import { birth, birthActions, elapsed, prng, type Row } from './fixtures.js';
 import { PROFILES, ShapingProxy, type LinkProfile } from './shaper.js';
 import {
   PASSWORD,
@@ -60,37 +60,7 @@ async function otherDevice(server: BenchServer, random: () => number): Promise<v
   const token = await server.token('agent');
   const actions: Record<string, unknown>[] = [];
   const at = new Date().toISOString();
-  for (let i = 0; i < OTHER_RECORDS; i++) {
-    const recordId = uuidv7();
-    const person = birth(random);
-    actions.push(
-      { id: uuidv7(), recordId, type: 'CREATE', recordType: 'birth', occurredAt: at },
-      {
-        id: uuidv7(),
-        recordId,
-        type: 'NOTIFY',
-        occurredAt: at,
-        baseSeq: 1,
-        declaration: person.notify,
-      },
-      {
-        id: uuidv7(),
-        recordId,
-        type: 'UPDATE',
-        occurredAt: at,
-        baseSeq: 2,
-        declaration: person.update,
-      },
-      {
-        id: uuidv7(),
-        recordId,
-        type: 'DECLARE',
-        occurredAt: at,
-        baseSeq: 3,
-        declaration: person.declare,
-      },
-    );
-  }
+  for (let i = 0; i < OTHER_RECORDS; i++) actions.push(...birthActions(birth(random), at));
   const response = await fetch(`${server.url}/api/v1/sync`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },

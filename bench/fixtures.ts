@@ -15,6 +15,7 @@ import {
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { v7 as uuidv7 } from 'uuid';
+import { prng } from '../test/support/prng.js';
 
 export type Row = Record<string, string | number>;
 
@@ -26,16 +27,7 @@ export function size(name: string, full: number, min = 1): number {
 }
 
 /** A small seeded PRNG (mulberry32): the same data on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 export function pick<T>(random: () => number, list: readonly T[]): T {
   return list[Math.floor(random() * list.length)] as T;
@@ -159,6 +151,62 @@ export function birth(random: () => number): Birth {
   };
 }
 
+/** A birth's declarations, one per step that carries one. */
+export type BirthSteps = Pick<Birth, 'notify' | 'update' | 'declare'>;
+
+/**
+ * A birth as an agent's device sends it to /sync (deviceSeq not yet stamped): CREATE, then NOTIFY,
+ * UPDATE and DECLARE with these declarations, all at `occurredAt`.
+ */
+export function birthActions(steps: BirthSteps, occurredAt: string): Record<string, unknown>[] {
+  const recordId = uuidv7();
+  return [
+    { id: uuidv7(), recordId, type: 'CREATE', recordType: 'birth', occurredAt },
+    { id: uuidv7(), recordId, type: 'NOTIFY', occurredAt, baseSeq: 1, declaration: steps.notify },
+    { id: uuidv7(), recordId, type: 'UPDATE', occurredAt, baseSeq: 2, declaration: steps.update },
+    {
+      id: uuidv7(),
+      recordId,
+      type: 'DECLARE',
+      occurredAt,
+      baseSeq: 3,
+      declaration: steps.declare,
+    },
+  ];
+}
+
+/** The ingest benchmarks' i-th record: the four actions of a birth, all accepted for an agent. */
+export function ingestActions(i: number): Record<string, unknown>[] {
+  return birthActions(
+    {
+      notify: {
+        'child.firstName': `Chanda${i % 997}`,
+        'child.surname': 'Mwale',
+        'child.sex': 'male',
+      },
+      update: {
+        'mother.firstName': 'Mutale',
+        'mother.surname': 'Mwale',
+        'informant.phone': '+260971234567',
+      },
+      declare: {
+        'child.dob': '2026-10-01',
+        'child.placeOfBirth': { province: 'central', district: 'ibombo' },
+      },
+    },
+    new Date(Date.UTC(2026, 10, 20, 8, 0, i % 60)).toISOString(),
+  );
+}
+
+/** The first `total` of the ingest benchmarks' actions, in sync batches of `batch`. */
+export function ingestBatches(total: number, batch: number): Record<string, unknown>[][] {
+  const all: Record<string, unknown>[] = [];
+  for (let i = 0; all.length < total; i++) all.push(...ingestActions(i));
+  const out: Record<string, unknown>[][] = [];
+  for (let i = 0; i < total; i += batch) out.push(all.slice(i, i + batch));
+  return out;
+}
+
 /** Who appended entries: the users of the civil-registry example, by id. */
 export interface Authors {
   agent: string;
@@ -228,6 +276,35 @@ export function recordLog(
     });
   });
   return { entries, birth: person };
+}
+
+/**
+ * COPYs the logs of `records` records of these steps (people from prng(seed), a record a second
+ * from 2026-01-05 08:00 UTC) and their folded read-model rows, `perCopy` records per COPY pair.
+ * Returns the seconds the COPYs took.
+ */
+export async function copyRecordLogs(
+  client: pg.ClientBase,
+  recordType: RecordTypeConfig,
+  options: { steps: readonly Step[]; records: number; perCopy: number; seed: number },
+): Promise<number> {
+  const { steps, records, perCopy } = options;
+  const people = await authors(client);
+  const random = prng(options.seed);
+  const start = Date.UTC(2026, 0, 5, 8);
+  let seconds = 0;
+  for (let first = 0; first < records; first += perCopy) {
+    const entries: string[] = [];
+    const rows: string[] = [];
+    for (let i = first; i < Math.min(records, first + perCopy); i++) {
+      const log = recordLog(steps, people, random, start + i * 1_000);
+      for (const entry of log.entries) entries.push(entryLine(entry));
+      rows.push(foldedLine(log.entries, recordType));
+    }
+    seconds += await copyLines(client, ENTRY_COPY, entries);
+    seconds += await copyLines(client, RECORD_COPY, rows);
+  }
+  return seconds;
 }
 
 /** A value in PostgreSQL's COPY text format. */

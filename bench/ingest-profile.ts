@@ -15,9 +15,15 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
-import type { Row } from './fixtures.js';
-import { startBenchServer, startCluster, table } from './support.js';
+import { ingestBatches, type Row } from './fixtures.js';
+import {
+  analyze,
+  pushAll,
+  pushingDevice,
+  startBenchServer,
+  startCluster,
+  table,
+} from './support.js';
 
 const N = Number(process.env['BENCH_N'] ?? 20_000);
 const DEVICES = Number(process.env['BENCH_DEVICES'] ?? 1);
@@ -56,50 +62,6 @@ const timed: Query = function (...args) {
   return result;
 };
 
-/** The same four actions per record as bench/ingest.ts. */
-function recordActions(i: number): Record<string, unknown>[] {
-  const recordId = uuidv7();
-  const at = new Date(Date.UTC(2026, 10, 20, 8, 0, i % 60)).toISOString();
-  return [
-    { id: uuidv7(), recordId, type: 'CREATE', recordType: 'birth', occurredAt: at },
-    {
-      id: uuidv7(),
-      recordId,
-      type: 'NOTIFY',
-      occurredAt: at,
-      baseSeq: 1,
-      declaration: {
-        'child.firstName': `Chanda${i % 997}`,
-        'child.surname': 'Mwale',
-        'child.sex': 'male',
-      },
-    },
-    {
-      id: uuidv7(),
-      recordId,
-      type: 'UPDATE',
-      occurredAt: at,
-      baseSeq: 2,
-      declaration: {
-        'mother.firstName': 'Mutale',
-        'mother.surname': 'Mwale',
-        'informant.phone': '+260971234567',
-      },
-    },
-    {
-      id: uuidv7(),
-      recordId,
-      type: 'DECLARE',
-      occurredAt: at,
-      baseSeq: 3,
-      declaration: {
-        'child.dob': '2026-10-01',
-        'child.placeOfBirth': { province: 'central', district: 'ibombo' },
-      },
-    },
-  ];
-}
-
 /** Functions with the most self time in a V8 CPU profile. */
 function topFunctions(profile: {
   nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
@@ -136,46 +98,13 @@ export async function run(): Promise<Row[]> {
     const server = await startBenchServer(cluster);
     try {
       const token = await server.token('agent');
-      const all: Record<string, unknown>[] = [];
-      for (let i = 0; all.length < N; i++) all.push(...recordActions(i));
-      const queue: Record<string, unknown>[][] = [];
-      for (let i = 0; i < N; i += BATCH) queue.push(all.slice(i, i + BATCH));
-      const devices = Array.from({ length: DEVICES }, () => ({
-        id: uuidv7(),
-        seq: 1,
-        cursor: null as string | null,
-      }));
-      const push = async (device: (typeof devices)[number], batch: Record<string, unknown>[]) => {
-        const actions = batch.map((a) => ({ ...a, deviceSeq: device.seq++ }));
-        const response = await fetch(`${server.url}/api/v1/sync`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-          body: JSON.stringify({ deviceId: device.id, cursor: device.cursor, actions, limit: 100 }),
-        });
-        const body = (await response.json()) as {
-          results?: { outcome: string }[];
-          cursor?: string;
-        };
-        device.cursor = body.cursor ?? device.cursor;
-        if (body.results?.filter((r) => r.outcome === 'accepted').length !== actions.length) {
-          throw new Error(`batch not accepted: ${JSON.stringify(body).slice(0, 300)}`);
-        }
-      };
+      const queue = ingestBatches(N, BATCH);
+      const devices = Array.from({ length: DEVICES }, pushingDevice);
       const drain = (batches: Record<string, unknown>[][]) =>
-        Promise.all(
-          devices.map(async (device) => {
-            for (let batch = batches.shift(); batch; batch = batches.shift())
-              await push(device, batch);
-          }),
-        );
+        pushAll(server.url, token, devices, batches);
 
       await drain(queue.splice(0, Math.ceil(queue.length / 10)));
-      if (process.env['BENCH_ANALYZE'] === '1') {
-        const client = new pg.Client({ connectionString: server.databaseUrl });
-        await client.connect();
-        await client.query('ANALYZE');
-        await client.end();
-      }
+      if (process.env['BENCH_ANALYZE'] === '1') await analyze(server.databaseUrl);
       const counted = queue.length;
       const file = process.env['BENCH_PROFILE'];
       const session = file ? new Session() : null;

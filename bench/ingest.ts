@@ -28,13 +28,22 @@ import {
   ENTRY_COPY,
   entryLine,
   foldedLine,
+  ingestBatches,
   prng,
   RECORD_COPY,
   recordLog,
   size,
 } from './fixtures.js';
 import { startServerProcess } from './server-process.js';
-import { startBenchServer, startCluster, table, type Cluster } from './support.js';
+import {
+  analyze,
+  pushAll,
+  pushingDevice,
+  startBenchServer,
+  startCluster,
+  table,
+  type Cluster,
+} from './support.js';
 
 const N = Number(process.env['BENCH_N'] ?? 20_000);
 const WARMUP = size('BENCH_WARMUP', 2_000, 100);
@@ -42,57 +51,8 @@ const BATCH = 100;
 const DEVICES = (process.env['BENCH_DEVICES'] ?? '1,8,64').split(',').map(Number);
 const WORKERS = (process.env['BENCH_WORKERS'] ?? '1,2').split(',').map(Number);
 
-/** One record's worth of actions: CREATE, NOTIFY, UPDATE, DECLARE (all accepted for an agent). */
-function recordActions(i: number): Record<string, unknown>[] {
-  const recordId = uuidv7();
-  const at = new Date(Date.UTC(2026, 10, 20, 8, 0, i % 60)).toISOString();
-  return [
-    { id: uuidv7(), recordId, type: 'CREATE', recordType: 'birth', occurredAt: at },
-    {
-      id: uuidv7(),
-      recordId,
-      type: 'NOTIFY',
-      occurredAt: at,
-      baseSeq: 1,
-      declaration: {
-        'child.firstName': `Chanda${i % 997}`,
-        'child.surname': 'Mwale',
-        'child.sex': 'male',
-      },
-    },
-    {
-      id: uuidv7(),
-      recordId,
-      type: 'UPDATE',
-      occurredAt: at,
-      baseSeq: 2,
-      declaration: {
-        'mother.firstName': 'Mutale',
-        'mother.surname': 'Mwale',
-        'informant.phone': '+260971234567',
-      },
-    },
-    {
-      id: uuidv7(),
-      recordId,
-      type: 'DECLARE',
-      occurredAt: at,
-      baseSeq: 3,
-      declaration: {
-        'child.dob': '2026-10-01',
-        'child.placeOfBirth': { province: 'central', district: 'ibombo' },
-      },
-    },
-  ];
-}
-
-function batches(total: number): Record<string, unknown>[][] {
-  const all: Record<string, unknown>[] = [];
-  for (let i = 0; all.length < total; i++) all.push(...recordActions(i));
-  const out: Record<string, unknown>[][] = [];
-  for (let i = 0; i < total; i += BATCH) out.push(all.slice(i, i + BATCH));
-  return out;
-}
+/** The ingest actions (bench/fixtures.ts ingestActions) in sync batches of BATCH. */
+const batches = (total: number) => ingestBatches(total, BATCH);
 
 async function copyBaseline(cluster: Cluster): Promise<number> {
   const { url } = await cluster.database();
@@ -182,37 +142,6 @@ async function copyInto(client: pg.Client, statement: string, text: string): Pro
   await pipeline(Readable.from([text]), client.query(copyFrom(statement)));
 }
 
-async function push(
-  url: string,
-  token: string,
-  queue: Record<string, unknown>[][],
-  devices: number,
-): Promise<void> {
-  await Promise.all(
-    Array.from({ length: devices }, async () => {
-      const deviceId = uuidv7();
-      let seq = 1;
-      let cursor: string | null = null;
-      for (let batch = queue.shift(); batch; batch = queue.shift()) {
-        const actions = batch.map((a) => ({ ...a, deviceSeq: seq++ }));
-        const response = await fetch(`${url}/api/v1/sync`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-          body: JSON.stringify({ deviceId, cursor, actions, limit: 100 }),
-        });
-        const body = (await response.json()) as {
-          results?: { outcome: string }[];
-          cursor?: string;
-        };
-        cursor = body.cursor ?? cursor;
-        const accepted = body.results?.filter((r) => r.outcome === 'accepted').length ?? 0;
-        if (accepted !== actions.length)
-          throw new Error(`batch not accepted: ${JSON.stringify(body).slice(0, 500)}`);
-      }
-    }),
-  );
-}
-
 /** `registra start` in its own process (REGISTRA_WORKERS `workers`), pushed to by `devices`. */
 async function syncPath(
   cluster: Cluster,
@@ -222,15 +151,12 @@ async function syncPath(
   const server = await startServerProcess(cluster, { REGISTRA_WORKERS: String(workers) });
   try {
     const token = await server.token('agent');
-    await push(server.url, token, batches(WARMUP), 1);
-    const client = new pg.Client({ connectionString: server.databaseUrl });
-    await client.connect();
-    await client.query('ANALYZE');
-    await client.end();
+    await pushAll(server.url, token, [pushingDevice()], batches(WARMUP));
+    await analyze(server.databaseUrl);
     const queue = batches(N);
     const gzipBytesPerAction = gzipSync(JSON.stringify({ actions: queue[0] })).length / BATCH;
     const started = performance.now();
-    await push(server.url, token, queue, devices);
+    await pushAll(server.url, token, Array.from({ length: devices }, pushingDevice), queue);
     const seconds = (performance.now() - started) / 1000;
     return { rate: N / seconds, gzipBytesPerAction };
   } finally {

@@ -11,20 +11,14 @@ import type { SyncResponse } from '@registra/core';
 import { readChanges } from '../packages/server/src/services/feed.js';
 import {
   authors,
-  copyLines,
+  copyRecordLogs,
   elapsed,
-  ENTRY_COPY,
-  entryLine,
-  foldedLine,
-  prng,
   quantile,
-  RECORD_COPY,
-  recordLog,
   size,
   type Row,
   type Step,
 } from './fixtures.js';
-import { startBenchServer, startCluster, table, type BenchServer } from './support.js';
+import { table, withBenchServer, type BenchServer } from './support.js';
 
 const ENTRIES = size('BENCH_PULL_ENTRIES', 100_000, 1_000);
 const PAGE = 500;
@@ -45,25 +39,14 @@ const STEPS: readonly Step[] = [
 
 /** COPYs the log (in transactions of 10,000 entries) and the matching read-model rows. */
 async function load(server: BenchServer, client: pg.Client): Promise<number> {
-  const people = await authors(client);
   const recordType = server.registry.config.recordTypes.get('birth');
   if (!recordType) throw new Error('no birth record type');
-  const random = prng(1);
-  const records = Math.ceil(ENTRIES / STEPS.length);
-  const start = Date.UTC(2026, 0, 5, 8);
-  let seconds = 0;
-  const perCopy = Math.ceil(10_000 / STEPS.length);
-  for (let first = 0; first < records; first += perCopy) {
-    const entries: string[] = [];
-    const rows: string[] = [];
-    for (let i = first; i < Math.min(records, first + perCopy); i++) {
-      const log = recordLog(STEPS, people, random, start + i * 1_000);
-      for (const entry of log.entries) entries.push(entryLine(entry));
-      rows.push(foldedLine(log.entries, recordType));
-    }
-    seconds += await copyLines(client, ENTRY_COPY, entries);
-    seconds += await copyLines(client, RECORD_COPY, rows);
-  }
+  const seconds = await copyRecordLogs(client, recordType, {
+    steps: STEPS,
+    records: Math.ceil(ENTRIES / STEPS.length),
+    perCopy: Math.ceil(10_000 / STEPS.length),
+    seed: 1,
+  });
   await client.query('ANALYZE entries');
   await client.query('ANALYZE records');
   return seconds;
@@ -150,77 +133,66 @@ async function devicePull(
   return { entries, requests };
 }
 
-export async function run(): Promise<Row[]> {
-  const cluster = await startCluster();
-  try {
-    const server = await startBenchServer(cluster);
-    const client = new pg.Client({ connectionString: server.databaseUrl });
-    await client.connect();
-    try {
-      const copySeconds = await load(server, client);
-      const token = await server.token('agent');
-      const agentId = (await authors(client)).agent;
-      await rawCursor(client); // warm the cache: every path below reads from memory
+export function run(): Promise<Row[]> {
+  return withBenchServer(async (server, client) => {
+    const copySeconds = await load(server, client);
+    const token = await server.token('agent');
+    const agentId = (await authors(client)).agent;
+    await rawCursor(client); // warm the cache: every path below reads from memory
 
-      type Pulled = number | { entries: number; requests: number };
-      const paths: [string, () => Promise<Pulled>][] = [
-        ['raw: DECLARE CURSOR, FETCH 500 (baseline)', () => rawCursor(client)],
-        ['raw: keyset pages of 500 on (tx, pos)', () => rawKeyset(client)],
-        ['readChanges service, no HTTP', () => serviceOnly(server, agentId)],
-        ['POST /sync, uncompressed answers', () => devicePull(server, token, 'identity')],
-        ['POST /sync, gzip answers (Node fetch)', () => devicePull(server, token, 'gzip')],
-        ['POST /sync, br answers (browsers)', () => devicePull(server, token, 'gzip, deflate, br')],
-        [
-          `POST /sync, uncompressed, ${PARALLEL} devices at once`,
-          async () => {
-            const each = await Promise.all(
-              Array.from({ length: PARALLEL }, () => devicePull(server, token, 'identity')),
-            );
-            return {
-              entries: each.reduce((n, e) => n + e.entries, 0),
-              requests: each.reduce((n, e) => n + e.requests, 0),
-            };
-          },
-        ],
-      ];
-      // Rounds over all paths, so that a noisy moment hits every path alike; the median is kept.
-      const seconds = paths.map(() => [] as number[]);
-      const counts = paths.map(() => ({ entries: 0, requests: 0 }));
-      for (let round = 0; round < ROUNDS; round++) {
-        for (const [i, [, work]] of paths.entries()) {
-          const started = performance.now();
-          const result = await work();
-          seconds[i]?.push(elapsed(started));
-          const entries = typeof result === 'number' ? result : result.entries;
-          counts[i] = {
-            entries,
-            requests: typeof result === 'number' ? Math.ceil(entries / PAGE) : result.requests,
+    type Pulled = number | { entries: number; requests: number };
+    const paths: [string, () => Promise<Pulled>][] = [
+      ['raw: DECLARE CURSOR, FETCH 500 (baseline)', () => rawCursor(client)],
+      ['raw: keyset pages of 500 on (tx, pos)', () => rawKeyset(client)],
+      ['readChanges service, no HTTP', () => serviceOnly(server, agentId)],
+      ['POST /sync, uncompressed answers', () => devicePull(server, token, 'identity')],
+      ['POST /sync, gzip answers (Node fetch)', () => devicePull(server, token, 'gzip')],
+      ['POST /sync, br answers (browsers)', () => devicePull(server, token, 'gzip, deflate, br')],
+      [
+        `POST /sync, uncompressed, ${PARALLEL} devices at once`,
+        async () => {
+          const each = await Promise.all(
+            Array.from({ length: PARALLEL }, () => devicePull(server, token, 'identity')),
+          );
+          return {
+            entries: each.reduce((n, e) => n + e.entries, 0),
+            requests: each.reduce((n, e) => n + e.requests, 0),
           };
-        }
+        },
+      ],
+    ];
+    // Rounds over all paths, so that a noisy moment hits every path alike; the median is kept.
+    const seconds = paths.map(() => [] as number[]);
+    const counts = paths.map(() => ({ entries: 0, requests: 0 }));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, [, work]] of paths.entries()) {
+        const started = performance.now();
+        const result = await work();
+        seconds[i]?.push(elapsed(started));
+        const entries = typeof result === 'number' ? result : result.entries;
+        counts[i] = {
+          entries,
+          requests: typeof result === 'number' ? Math.ceil(entries / PAGE) : result.requests,
+        };
       }
-      const rows: Row[] = paths.map(([path], i) => {
-        const median = quantile(seconds[i] ?? [], 0.5);
-        const { entries, requests } = counts[i] ?? { entries: 0, requests: 0 };
-        return { path, entries, requests, seconds: median, 'entries/s': entries / median };
-      });
-      const raw = Number(rows[0]?.['entries/s']);
-      for (const row of rows) row['ratio to raw'] = Number(row['entries/s']) / raw;
-      rows.push({
-        path: `(the log and read model loaded with COPY)`,
-        entries: ENTRIES,
-        requests: '-',
-        seconds: copySeconds,
-        'entries/s': ENTRIES / copySeconds,
-        'ratio to raw': '-',
-      });
-      return rows;
-    } finally {
-      await client.end();
-      await server.close();
     }
-  } finally {
-    await cluster.stop();
-  }
+    const rows: Row[] = paths.map(([path], i) => {
+      const median = quantile(seconds[i] ?? [], 0.5);
+      const { entries, requests } = counts[i] ?? { entries: 0, requests: 0 };
+      return { path, entries, requests, seconds: median, 'entries/s': entries / median };
+    });
+    const raw = Number(rows[0]?.['entries/s']);
+    for (const row of rows) row['ratio to raw'] = Number(row['entries/s']) / raw;
+    rows.push({
+      path: `(the log and read model loaded with COPY)`,
+      entries: ENTRIES,
+      requests: '-',
+      seconds: copySeconds,
+      'entries/s': ENTRIES / copySeconds,
+      'ratio to raw': '-',
+    });
+    return rows;
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

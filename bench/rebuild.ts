@@ -8,21 +8,8 @@
  */
 import pg from 'pg';
 import { rebuildReadModel, verifyReadModel } from '@registra/server';
-import {
-  authors,
-  copyLines,
-  elapsed,
-  ENTRY_COPY,
-  entryLine,
-  foldedLine,
-  prng,
-  RECORD_COPY,
-  recordLog,
-  size,
-  type Row,
-  type Step,
-} from './fixtures.js';
-import { startBenchServer, startCluster, table, type BenchServer } from './support.js';
+import { copyRecordLogs, elapsed, size, type Row, type Step } from './fixtures.js';
+import { table, withBenchServer, type BenchServer } from './support.js';
 
 const ACTIONS = size('BENCH_REBUILD_ACTIONS', 1_000_000, 5_000);
 const STEPS: readonly Step[] = ['CREATE', 'NOTIFY', 'UPDATE', 'DECLARE', 'VALIDATE'];
@@ -32,23 +19,14 @@ const BATCH = 2000;
 
 /** COPYs the log and its read model, 10,000 records at a time. */
 async function load(server: BenchServer, client: pg.Client): Promise<number> {
-  const people = await authors(client);
   const recordType = server.registry.config.recordTypes.get('birth');
   if (!recordType) throw new Error('no birth record type');
-  const random = prng(2);
-  const start = Date.UTC(2026, 0, 5, 8);
-  let seconds = 0;
-  for (let first = 0; first < RECORDS; first += 10_000) {
-    const entries: string[] = [];
-    const rows: string[] = [];
-    for (let i = first; i < Math.min(RECORDS, first + 10_000); i++) {
-      const log = recordLog(STEPS, people, random, start + i * 1_000);
-      for (const entry of log.entries) entries.push(entryLine(entry));
-      rows.push(foldedLine(log.entries, recordType));
-    }
-    seconds += await copyLines(client, ENTRY_COPY, entries);
-    seconds += await copyLines(client, RECORD_COPY, rows);
-  }
+  const seconds = await copyRecordLogs(client, recordType, {
+    steps: STEPS,
+    records: RECORDS,
+    perCopy: 10_000,
+    seed: 2,
+  });
   await client.query('VACUUM ANALYZE entries');
   await client.query('VACUUM ANALYZE records');
   return seconds;
@@ -75,69 +53,58 @@ async function rawRead(client: pg.Client): Promise<number> {
   }
 }
 
-export async function run(): Promise<Row[]> {
-  const cluster = await startCluster();
-  try {
-    const server = await startBenchServer(cluster);
-    const client = new pg.Client({ connectionString: server.databaseUrl });
-    await client.connect();
-    try {
-      const copySeconds = await load(server, client);
-      await rawRead(client); // warm the cache alike for both
+export function run(): Promise<Row[]> {
+  return withBenchServer(async (server, client) => {
+    const copySeconds = await load(server, client);
+    await rawRead(client); // warm the cache alike for both
 
-      let started = performance.now();
-      const read = await rawRead(client);
-      const readSeconds = elapsed(started);
+    let started = performance.now();
+    const read = await rawRead(client);
+    const readSeconds = elapsed(started);
 
-      const rebuild = await rebuildReadModel(server.registry);
+    const rebuild = await rebuildReadModel(server.registry);
 
-      const rows: Row[] = [
-        {
-          path: `raw read, batches of ${BATCH} records (baseline)`,
-          actions: read,
-          records: RECORDS,
-          seconds: readSeconds,
-          'actions/s': read / readSeconds,
-          'ratio to raw read': 1,
-        },
-        {
-          path: 'rebuildReadModel',
-          actions: rebuild.entries,
-          records: rebuild.records,
-          seconds: rebuild.seconds,
-          'actions/s': rebuild.entries / rebuild.seconds,
-          'ratio to raw read': rebuild.entries / rebuild.seconds / (read / readSeconds),
-        },
-      ];
-      if (process.env['BENCH_REBUILD_VERIFY'] !== '0') {
-        started = performance.now();
-        const verify = await verifyReadModel(server.registry);
-        const seconds = elapsed(started);
-        rows.push({
-          path: `verifyReadModel (${verify.differences.length} differences)`,
-          actions: verify.entries,
-          records: verify.records,
-          seconds,
-          'actions/s': verify.entries / seconds,
-          'ratio to raw read': verify.entries / seconds / (read / readSeconds),
-        });
-      }
-      rows.push({
-        path: '(the log and read model loaded with COPY)',
-        actions: ACTIONS,
+    const rows: Row[] = [
+      {
+        path: `raw read, batches of ${BATCH} records (baseline)`,
+        actions: read,
         records: RECORDS,
-        seconds: copySeconds,
-        'actions/s': ACTIONS / copySeconds,
-        'ratio to raw read': '-',
+        seconds: readSeconds,
+        'actions/s': read / readSeconds,
+        'ratio to raw read': 1,
+      },
+      {
+        path: 'rebuildReadModel',
+        actions: rebuild.entries,
+        records: rebuild.records,
+        seconds: rebuild.seconds,
+        'actions/s': rebuild.entries / rebuild.seconds,
+        'ratio to raw read': rebuild.entries / rebuild.seconds / (read / readSeconds),
+      },
+    ];
+    if (process.env['BENCH_REBUILD_VERIFY'] !== '0') {
+      started = performance.now();
+      const verify = await verifyReadModel(server.registry);
+      const seconds = elapsed(started);
+      rows.push({
+        path: `verifyReadModel (${verify.differences.length} differences)`,
+        actions: verify.entries,
+        records: verify.records,
+        seconds,
+        'actions/s': verify.entries / seconds,
+        'ratio to raw read': verify.entries / seconds / (read / readSeconds),
       });
-      return rows;
-    } finally {
-      await client.end();
-      await server.close();
     }
-  } finally {
-    await cluster.stop();
-  }
+    rows.push({
+      path: '(the log and read model loaded with COPY)',
+      actions: ACTIONS,
+      records: RECORDS,
+      seconds: copySeconds,
+      'actions/s': ACTIONS / copySeconds,
+      'ratio to raw read': '-',
+    });
+    return rows;
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -29,7 +29,7 @@ import {
   type Authors,
   type Row,
 } from './fixtures.js';
-import { startBenchServer, startCluster, table, type BenchServer } from './support.js';
+import { table, withBenchServer, type BenchServer } from './support.js';
 
 const RECORDS = size('BENCH_SEARCH_RECORDS', 1_000_000, 10_000);
 const QUERIES = size('BENCH_SEARCH_QUERIES', 300, 50);
@@ -190,77 +190,66 @@ async function explain(client: pg.Client, registrarId: string, q: string | null)
   return rows.map((r) => r['QUERY PLAN']).join('\n');
 }
 
-export async function run(): Promise<Row[]> {
-  const cluster = await startCluster();
-  try {
-    const server = await startBenchServer(cluster);
-    const client = new pg.Client({ connectionString: server.databaseUrl });
-    await client.connect();
-    try {
-      const { names, seconds: loadSeconds } = await load(server, client);
-      const token = await server.token('registrar');
-      const random = prng(4);
-      const queries = Array.from({ length: QUERIES }, () => {
-        const [first, surname] = pick(random, names).split(' ') as [string, string];
-        return random() < 0.5
-          ? `${typo(first, random)} ${surname}`
-          : `${first} ${typo(surname, random)}`;
-      });
-      const filter = 'type=birth&status=DECLARED&limit=20';
-      const fuzzy = (q: string) => `${filter}&q=${encodeURIComponent(q)}`;
+export function run(): Promise<Row[]> {
+  return withBenchServer(async (server, client) => {
+    const { names, seconds: loadSeconds } = await load(server, client);
+    const token = await server.token('registrar');
+    const random = prng(4);
+    const queries = Array.from({ length: QUERIES }, () => {
+      const [first, surname] = pick(random, names).split(' ') as [string, string];
+      return random() < 0.5
+        ? `${typo(first, random)} ${surname}`
+        : `${first} ${typo(surname, random)}`;
+    });
+    const filter = 'type=birth&status=DECLARED&limit=20';
+    const fuzzy = (q: string) => `${filter}&q=${encodeURIComponent(q)}`;
 
-      for (const q of queries.slice(0, 20)) {
-        await timed(server, token, filter);
-        await timed(server, token, fuzzy(q));
-      }
-      const plain: number[] = [];
-      const withQ: number[] = [];
-      let hits = 0;
-      for (const q of queries) {
-        plain.push((await timed(server, token, filter)).ms);
-        const answer = await timed(server, token, fuzzy(q));
-        withQ.push(answer.ms);
-        hits += answer.hits;
-      }
-      if (process.env['BENCH_SEARCH_EXPLAIN'] === '1') {
-        const registrarId = (await authors(client)).registrar;
-        console.log(`EXPLAIN ANALYZE without q:\n${await explain(client, registrarId, null)}\n`);
-        console.log(
-          `EXPLAIN ANALYZE with q = '${queries[0]}':\n${await explain(client, registrarId, queries[0] ?? '')}\n`,
-        );
-      }
-      const row = (path: string, latencies: number[], results: number): Row => ({
-        path,
-        queries: latencies.length,
-        'results/query': results,
-        'p50 ms': quantile(latencies, 0.5),
-        'p95 ms': quantile(latencies, 0.95),
-        'p99 ms': quantile(latencies, 0.99),
-        'p95 ratio to baseline': 0,
-      });
-      const rows = [
-        row('type=birth&status=DECLARED (baseline)', plain, 20),
-        row('… &q=<first surname, one typo>', withQ, hits / queries.length),
-      ];
-      const base = Number(rows[0]?.['p95 ms']);
-      for (const r of rows) r['p95 ratio to baseline'] = Number(r['p95 ms']) / base;
-      rows.push({
-        path: `(${RECORDS} records loaded with COPY, indexed, analysed)`,
-        queries: '-',
-        'results/query': '-',
-        'p50 ms': '-',
-        'p95 ms': '-',
-        'p99 ms': '-',
-        'p95 ratio to baseline': `${loadSeconds.toFixed(0)} s`,
-      });
-      return rows;
-    } finally {
-      await client.end();
-      await server.close();
+    for (const q of queries.slice(0, 20)) {
+      await timed(server, token, filter);
+      await timed(server, token, fuzzy(q));
     }
-  } finally {
-    await cluster.stop();
-  }
+    const plain: number[] = [];
+    const withQ: number[] = [];
+    let hits = 0;
+    for (const q of queries) {
+      plain.push((await timed(server, token, filter)).ms);
+      const answer = await timed(server, token, fuzzy(q));
+      withQ.push(answer.ms);
+      hits += answer.hits;
+    }
+    if (process.env['BENCH_SEARCH_EXPLAIN'] === '1') {
+      const registrarId = (await authors(client)).registrar;
+      console.log(`EXPLAIN ANALYZE without q:\n${await explain(client, registrarId, null)}\n`);
+      console.log(
+        `EXPLAIN ANALYZE with q = '${queries[0]}':\n${await explain(client, registrarId, queries[0] ?? '')}\n`,
+      );
+    }
+    const row = (path: string, latencies: number[], results: number): Row => ({
+      path,
+      queries: latencies.length,
+      'results/query': results,
+      'p50 ms': quantile(latencies, 0.5),
+      'p95 ms': quantile(latencies, 0.95),
+      'p99 ms': quantile(latencies, 0.99),
+      'p95 ratio to baseline': 0,
+    });
+    const rows = [
+      row('type=birth&status=DECLARED (baseline)', plain, 20),
+      row('… &q=<first surname, one typo>', withQ, hits / queries.length),
+    ];
+    const base = Number(rows[0]?.['p95 ms']);
+    for (const r of rows) r['p95 ratio to baseline'] = Number(r['p95 ms']) / base;
+    rows.push({
+      path: `(${RECORDS} records loaded with COPY, indexed, analysed)`,
+      queries: '-',
+      'results/query': '-',
+      'p50 ms': '-',
+      'p95 ms': '-',
+      'p99 ms': '-',
+      'p95 ratio to baseline': `${loadSeconds.toFixed(0)} s`,
+    });
+    return rows;
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PASSWORD, type Cluster } from './support.js';
+import { passwordToken, PASSWORD, type Cluster } from './support.js';
 import { freePort } from '../packages/server/test/ports.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -65,14 +65,7 @@ export async function startServerProcess(
   return {
     url,
     databaseUrl,
-    token: async (username) => {
-      const response = await fetch(`${url}/api/v1/auth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ grant_type: 'password', username, password: PASSWORD }),
-      });
-      return ((await response.json()) as { accessToken: string }).accessToken;
-    },
+    token: (username) => passwordToken(url, username),
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));

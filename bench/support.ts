@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { v7 as uuidv7 } from 'uuid';
 import {
   AuthService,
   buildApp,
@@ -92,16 +93,91 @@ export async function startBenchServer(
     databaseUrl,
     db,
     registry,
-    token: async (username) => {
-      const response = await fetch(`${url}/api/v1/auth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ grant_type: 'password', username, password: PASSWORD }),
-      });
-      return ((await response.json()) as { accessToken: string }).accessToken;
-    },
+    token: (username) => passwordToken(url, username),
     close: () => app.close(),
   };
+}
+
+/** An access token for a seeded user (password PASSWORD) of the server at `url`. */
+export async function passwordToken(url: string, username: string): Promise<string> {
+  const response = await fetch(`${url}/api/v1/auth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ grant_type: 'password', username, password: PASSWORD }),
+  });
+  return ((await response.json()) as { accessToken: string }).accessToken;
+}
+
+/**
+ * A bench server on a fresh database of a cluster of its own, and a raw PostgreSQL client of that
+ * database, for `work`; all three are stopped after it, whatever it does.
+ */
+export async function withBenchServer<T>(
+  work: (server: BenchServer, client: pg.Client) => Promise<T>,
+): Promise<T> {
+  const cluster = await startCluster();
+  try {
+    const server = await startBenchServer(cluster);
+    const client = new pg.Client({ connectionString: server.databaseUrl });
+    await client.connect();
+    try {
+      return await work(server, client);
+    } finally {
+      await client.end();
+      await server.close();
+    }
+  } finally {
+    await cluster.stop();
+  }
+}
+
+/** ANALYZE of every table of a database, over a connection of its own. */
+export async function analyze(databaseUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  await client.query('ANALYZE');
+  await client.end();
+}
+
+/** A device pushing to /sync: its id, its next deviceSeq and the cursor it follows. */
+export interface PushingDevice {
+  id: string;
+  seq: number;
+  cursor: string | null;
+}
+
+export const pushingDevice = (): PushingDevice => ({ id: uuidv7(), seq: 1, cursor: null });
+
+/**
+ * The devices take batches off `queue` in turn, each sending one at a time to /sync with the next
+ * deviceSeq values, until the queue is empty; throws unless every action is accepted.
+ */
+export async function pushAll(
+  url: string,
+  token: string,
+  devices: PushingDevice[],
+  queue: Record<string, unknown>[][],
+): Promise<void> {
+  await Promise.all(
+    devices.map(async (device) => {
+      for (let batch = queue.shift(); batch; batch = queue.shift()) {
+        const actions = batch.map((a) => ({ ...a, deviceSeq: device.seq++ }));
+        const response = await fetch(`${url}/api/v1/sync`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ deviceId: device.id, cursor: device.cursor, actions, limit: 100 }),
+        });
+        const body = (await response.json()) as {
+          results?: { outcome: string }[];
+          cursor?: string;
+        };
+        device.cursor = body.cursor ?? device.cursor;
+        const accepted = body.results?.filter((r) => r.outcome === 'accepted').length ?? 0;
+        if (accepted !== actions.length)
+          throw new Error(`batch not accepted: ${JSON.stringify(body).slice(0, 500)}`);
+      }
+    }),
+  );
 }
 
 /** Prints a table of rows with aligned columns. */

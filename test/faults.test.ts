@@ -12,7 +12,8 @@ import { createClient, type RegistraClient } from '../packages/client/src/index.
 import { freshDatabase, otherDatabasesSettled, PASSWORD } from '../packages/server/test/harness.js';
 import { verifyReadModel } from '../packages/server/src/services/read-model.js';
 import { resolveConfigDir } from '../packages/server/src/services/seed.js';
-import { FaultProxy, prng } from './support/fault-proxy.js';
+import { FaultProxy } from './support/fault-proxy.js';
+import { prng } from './support/prng.js';
 import { ServerProcess } from './support/server-process.js';
 
 /**

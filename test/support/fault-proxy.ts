@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { prng } from './prng.js';
 
 export type Fault = 'dropRequest' | 'dropResponse' | 'duplicate' | 'delay' | 'reorder' | 'cutBody';
 export const FAULTS: readonly Fault[] = [
@@ -10,18 +11,6 @@ export const FAULTS: readonly Fault[] = [
   'reorder',
   'cutBody',
 ];
-
-/** A small seeded PRNG (mulberry32), so a run's faults follow from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * An HTTP proxy between devices and the server that injects the faults of a poor network and a
