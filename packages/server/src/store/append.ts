@@ -1,7 +1,7 @@
 import type { Entry } from '@registra/core';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { ENTRY_COLUMNS, toEntry, type EntryRow } from './entries.js';
+import { ENTRY_COLUMNS, loadLogs, toEntry, type EntryRow } from './entries.js';
 import type { RecordHead } from './records.js';
 
 /**
@@ -20,6 +20,7 @@ export interface AppendContext {
 
 type ContextRow = EntryRow & {
   head_id: string | null;
+  head_seq: number | null;
   head_type: string | null;
   head_location: string | null;
   head_assigned_to: string | null;
@@ -28,6 +29,11 @@ type ContextRow = EntryRow & {
 /**
  * Reads an append's context in one statement. The record rows are locked in id order, so that
  * requests touching the same records serialise (on any API node) and cannot deadlock.
+ *
+ * A statement reads with the snapshot it started with, and a row lock it waited for does not
+ * renew it: when another request appended to a record meanwhile, the locked row comes back in its
+ * new version (its `seq` is the log's length) but the joined log does not. Those logs are read
+ * again, now that the lock is held, so that many writers on one record queue up rather than fail.
  */
 export async function readAppendContext(
   trx: Kysely<Database>,
@@ -37,16 +43,18 @@ export async function readAppendContext(
   const context: AppendContext = { known: new Map(), records: new Map() };
   if (actionIds.length === 0 && recordIds.length === 0) return context;
   const columns = sql.join(ENTRY_COLUMNS.map((c) => sql.ref(`e.${c}`)));
+  const heads = new Map<string, number>();
   const result = await sql<ContextRow>`
     WITH locked AS MATERIALIZED (
-      SELECT id, type, created_at_location, assigned_to FROM records
+      SELECT id, seq, type, created_at_location, assigned_to FROM records
       WHERE id = ANY(${recordIds}::uuid[]) ORDER BY id FOR UPDATE)
     SELECT * FROM (
-      SELECT l.id AS head_id, l.type AS head_type, l.created_at_location AS head_location,
-             l.assigned_to AS head_assigned_to, ${columns}
+      SELECT l.id AS head_id, l.seq AS head_seq, l.type AS head_type,
+             l.created_at_location AS head_location, l.assigned_to AS head_assigned_to, ${columns}
       FROM locked l JOIN entries e ON e.record_id = l.id
       UNION ALL
-      SELECT NULL, NULL, NULL, NULL, ${columns} FROM entries e WHERE e.id = ANY(${actionIds}::uuid[])
+      SELECT NULL, NULL, NULL, NULL, NULL, ${columns}
+      FROM entries e WHERE e.id = ANY(${actionIds}::uuid[])
     ) AS context
     ORDER BY head_id, seq`.execute(trx);
   for (const row of result.rows) {
@@ -69,6 +77,18 @@ export async function readAppendContext(
       context.records.set(row.head_id, record);
     }
     record.log.push(entry);
+    if (row.head_seq !== null) heads.set(row.head_id, row.head_seq);
+  }
+  const stale = [...heads].filter(([id, seq]) => (context.records.get(id)?.log.length ?? 0) < seq);
+  if (stale.length > 0) {
+    const logs = await loadLogs(
+      trx,
+      stale.map(([id]) => id),
+    );
+    for (const [id, log] of logs) {
+      const record = context.records.get(id);
+      if (record) record.log = log;
+    }
   }
   return context;
 }
