@@ -5,7 +5,7 @@ import {
   type ConfigurationInput,
 } from '@registra/core';
 import { describe, expect, it } from 'vitest';
-import { example, MERGE_DOCUMENT } from './fixtures.js';
+import { BIRTH_REQUIRED, example, MERGE_DOCUMENT } from './fixtures.js';
 
 const civilDocument = () => structuredClone(example('civil-registry')) as ConfigurationInput;
 
@@ -60,14 +60,7 @@ describe('configuration loader', () => {
       'male',
       'unknown',
     ]);
-    expect([...fields.values()].filter((f) => f.required).map((f) => f.id)).toEqual([
-      'child.firstName',
-      'child.surname',
-      'child.dob',
-      'child.sex',
-      'mother.firstName',
-      'mother.surname',
-    ]);
+    expect([...fields.values()].filter((f) => f.required).map((f) => f.id)).toEqual(BIRTH_REQUIRED);
   });
 
   it('loads the merge-mode configuration the tests define', () => {

@@ -170,6 +170,16 @@ export function entry(
 
 export const create = (type = 'birth') => entry(1, { type: 'CREATE', recordType: type });
 
+/** The fields a birth requires (DECLARE, REGISTER, CORRECT), in the order of the form. */
+export const BIRTH_REQUIRED = [
+  'child.firstName',
+  'child.surname',
+  'child.dob',
+  'child.sex',
+  'mother.firstName',
+  'mother.surname',
+];
+
 /** Every field DECLARE requires of a birth. */
 export const BIRTH = {
   'child.firstName': 'Ama',

@@ -1,6 +1,6 @@
 import { validateDeclaration, type ActionType, type Declaration } from '@registra/core';
 import { describe, expect, it } from 'vitest';
-import { BIRTH, birth, civil, household, registry } from './fixtures.js';
+import { BIRTH, BIRTH_REQUIRED, birth, civil, household, registry } from './fixtures.js';
 
 const TODAY = '2026-11-23';
 
@@ -14,15 +14,6 @@ const check = (action: ActionType, patch: Declaration, current: Declaration = {}
     today,
   });
 
-const REQUIRED = [
-  'child.firstName',
-  'child.surname',
-  'child.dob',
-  'child.sex',
-  'mother.firstName',
-  'mother.surname',
-];
-
 const is = (path: string, message: string) => ({ ok: false, errors: [{ path, message }] });
 
 describe('validateDeclaration', () => {
@@ -31,7 +22,7 @@ describe('validateDeclaration', () => {
     for (const action of ['DECLARE', 'REGISTER', 'CORRECT'] as const) {
       expect(check(action, partial)).toEqual({
         ok: false,
-        errors: REQUIRED.slice(1).map((path) => ({ path, message: 'is required' })),
+        errors: BIRTH_REQUIRED.slice(1).map((path) => ({ path, message: 'is required' })),
       });
     }
     expect(check('REGISTER', {}, BIRTH)).toEqual({ ok: true, declaration: BIRTH });
