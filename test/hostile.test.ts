@@ -9,10 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   action,
   BIRTH,
+  declareBirth,
   Device,
   newId,
   PASSWORD,
   startTestServer,
+  storedEntryIds,
   type Session,
   type TestServer,
 } from '../packages/server/test/harness.js';
@@ -67,17 +69,11 @@ beforeAll(async () => {
   const device = new Device(server, sessions.agent);
   agentDevice = device.id;
   for (const name of NAMES) {
-    const recordId = newId();
-    const results = await device.push(
-      action({ type: 'CREATE', recordId, recordType: 'birth' }),
-      action({
-        type: 'DECLARE',
-        recordId,
-        baseSeq: 1,
-        declaration: { ...BIRTH, 'child.surname': name, 'mother.surname': name },
-      }),
-    );
-    expect(results.map((r) => r.outcome)).toEqual(['accepted', 'accepted']);
+    const recordId = await declareBirth(device, {
+      ...BIRTH,
+      'child.surname': name,
+      'mother.surname': name,
+    });
     const response = await server.request('GET', `/api/v1/records/${recordId}`, {
       token: sessions.agent.token,
     });
@@ -156,16 +152,22 @@ beforeAll(async () => {
     { kind: 'nul subject', token: await real(`${agentId}\u0000`) },
   );
   const other = await generateKeyPair('ES256', { extractable: true });
-  forged.push({
-    kind: 'signed with another key',
-    token: await new SignJWT(claims)
-      .setProtectedHeader({ alg: 'ES256', kid: stored.kid })
+  /** The admin's claims, valid for ten minutes, under this header, signed with this key. */
+  const asAdmin = (
+    header: Parameters<SignJWT['setProtectedHeader']>[0],
+    key: Parameters<SignJWT['sign']>[0],
+  ) =>
+    new SignJWT(claims)
+      .setProtectedHeader(header)
       .setSubject(sessions.admin.user.id)
       .setIssuer('registra')
       .setAudience('registra-api')
       .setIssuedAt()
       .setExpirationTime('10m')
-      .sign(other.privateKey),
+      .sign(key);
+  forged.push({
+    kind: 'signed with another key',
+    token: await asAdmin({ alg: 'ES256', kid: stored.kid }, other.privateKey),
   });
   const payload = {
     sub: sessions.admin.user.id,
@@ -181,25 +183,17 @@ beforeAll(async () => {
     {
       // Algorithm confusion: HMAC keyed with the published public key.
       kind: 'HS256 with the public key',
-      token: await new SignJWT(claims)
-        .setProtectedHeader({ alg: 'HS256', kid: stored.kid })
-        .setSubject(sessions.admin.user.id)
-        .setIssuer('registra')
-        .setAudience('registra-api')
-        .setIssuedAt()
-        .setExpirationTime('10m')
-        .sign(new TextEncoder().encode(JSON.stringify(stored.public_jwk))),
+      token: await asAdmin(
+        { alg: 'HS256', kid: stored.kid },
+        new TextEncoder().encode(JSON.stringify(stored.public_jwk)),
+      ),
     },
     {
       kind: 'embedded jwk',
-      token: await new SignJWT(claims)
-        .setProtectedHeader({ alg: 'ES256', jwk: await exportJWK(other.publicKey) })
-        .setSubject(sessions.admin.user.id)
-        .setIssuer('registra')
-        .setAudience('registra-api')
-        .setIssuedAt()
-        .setExpirationTime('10m')
-        .sign(other.privateKey),
+      token: await asAdmin(
+        { alg: 'ES256', jwk: await exportJWK(other.publicKey) },
+        other.privateKey,
+      ),
     },
   );
   const [header, , signature] = sessions.agent.token.split('.');
@@ -1649,12 +1643,7 @@ describe('hostile traffic', () => {
       });
       expect(response.status).toBe(400);
       expect(await response.json()).toMatchObject({ code: 'INVALID_INPUT', status: 400 });
-      const stored = await server.db
-        .selectFrom('entries')
-        .select('id')
-        .where('record_id', '=', recordId)
-        .execute();
-      expect(stored).toEqual([]);
+      expect(await storedEntryIds(server, recordId)).toEqual([]);
     }
   });
 

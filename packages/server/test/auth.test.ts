@@ -10,7 +10,7 @@ import {
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addUser } from '../src/services/users.js';
-import { PASSWORD, startTestServer, type TestServer } from './harness.js';
+import { expectProblem, PASSWORD, startTestServer, type TestServer } from './harness.js';
 
 /**
  * PROTOCOL section 2 (authentication) and the status codes of section 1: 401 for a missing, expired
@@ -40,15 +40,6 @@ interface TokenResponse {
   user: PublicUser;
 }
 
-interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  errors?: { path: string; message: string }[];
-}
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const AGENT_SCOPES = [
   'record.read',
@@ -72,18 +63,6 @@ const passwordGrant = (username: string, password = PASSWORD) =>
 
 const refresh = (refreshToken: string) =>
   token({ grant_type: 'refresh_token', refreshToken: refreshToken });
-
-/** Asserts a problem+json answer with this status and code, and answers its body. */
-async function expectProblem(response: Response, status: number, code: string): Promise<Problem> {
-  expect(response.status).toBe(status);
-  expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  const body = (await response.json()) as Problem;
-  expect(body).toMatchObject({ status, code });
-  expect(typeof body.type).toBe('string');
-  expect(typeof body.title).toBe('string');
-  expect(typeof body.detail).toBe('string');
-  return body;
-}
 
 const me = (accessToken: string) => server.request('GET', '/api/v1/me', { token: accessToken });
 

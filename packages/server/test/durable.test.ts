@@ -1,6 +1,13 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { action, Device, newId, startTestServer, type TestServer } from './harness.js';
+import {
+  action,
+  Device,
+  newId,
+  startTestServer,
+  storedEntryIds,
+  type TestServer,
+} from './harness.js';
 
 /**
  * PROTOCOL 4 rule 2: nothing is acknowledged before it is committed. A trigger that fails at
@@ -41,12 +48,7 @@ describe('durable before acknowledged', () => {
     expect(failed.status).toBe(503);
     expect(failed.headers.get('retry-after')).toBe('5');
     expect(await failed.json()).toMatchObject({ code: 'SERVICE_UNAVAILABLE', status: 503 });
-    const stored = await server.db
-      .selectFrom('entries')
-      .select('id')
-      .where('record_id', '=', recordId)
-      .execute();
-    expect(stored).toEqual([]);
+    expect(await storedEntryIds(server, recordId)).toEqual([]);
     const deviceRow = await server.db
       .selectFrom('devices')
       .select('ack_through')

@@ -1,9 +1,9 @@
-import type { Action, ActionResult, Entry, SyncResponse } from '@registra/core';
+import type { Action, ActionResult, Declaration, Entry, SyncResponse } from '@registra/core';
 import { sql } from 'kysely';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { connect, type DB } from '../src/db/database.js';
 import { migrate } from '../src/db/migrations.js';
 import { buildApp } from '../src/http/app.js';
@@ -13,6 +13,10 @@ import type { Registry } from '../src/services/context.js';
 import { loadConfigFile, resolveConfigDir, seed } from '../src/services/seed.js';
 import { loadSigner } from '../src/services/tokens.js';
 import type { FastifyInstance } from 'fastify';
+import { BIRTH } from '../../core/test/fixtures.js';
+
+/** Every field DECLARE requires of a birth (the core tests' fixture). */
+export { BIRTH };
 
 export const PASSWORD = 'test-password-1';
 
@@ -211,13 +215,75 @@ export function action(
   return { id: uuidv7(), occurredAt: new Date(clockTick).toISOString(), ...fields };
 }
 
-export const BIRTH = {
-  'child.firstName': 'Ama',
-  'child.surname': 'Banda',
-  'child.dob': '2026-10-01',
-  'child.sex': 'female',
-  'mother.firstName': 'Grace',
-  'mother.surname': 'Banda',
-};
-
 export const newId = () => uuidv7();
+
+/** A birth the device creates and declares with `declaration`, both accepted; answers its id. */
+export async function declareBirth(
+  device: Device,
+  declaration: Declaration = BIRTH,
+): Promise<string> {
+  const recordId = newId();
+  const results = await device.push(
+    action({ type: 'CREATE', recordId, recordType: 'birth' }),
+    action({ type: 'DECLARE', recordId, baseSeq: 1, declaration }),
+  );
+  expect(results.map((r) => r.outcome)).toEqual(['accepted', 'accepted']);
+  return recordId;
+}
+
+/** The ids of the entries the log holds for a record, read from the database. */
+export async function storedEntryIds(server: TestServer, recordId: string): Promise<string[]> {
+  const rows = await server.db
+    .selectFrom('entries')
+    .select('id')
+    .where('record_id', '=', recordId)
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+/** An RFC 9457 problem+json body, with Registra's `code`. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  errors?: { path: string; message: string }[];
+}
+
+/** Asserts a problem+json answer with this status and code, and answers its body. */
+export async function expectProblem(
+  response: Response,
+  status: number,
+  code: string,
+): Promise<Problem> {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  const body = (await response.json()) as Problem;
+  expect(body).toMatchObject({ status, code });
+  expect(typeof body.type).toBe('string');
+  expect(typeof body.title).toBe('string');
+  expect(typeof body.detail).toBe('string');
+  return body;
+}
+
+/**
+ * expectProblem, and the body to the letter of PROTOCOL 1: a URL type, a title that says
+ * something, an UPPER_SNAKE code and no other members.
+ */
+export async function expectWellFormedProblem(
+  response: Response,
+  status: number,
+  code: string,
+): Promise<Problem> {
+  const body = await expectProblem(response, status, code);
+  expect(body.type).toMatch(/^https?:\/\/\S+$/);
+  expect(body.title).toEqual(expect.any(String));
+  expect(body.title).not.toBe('');
+  expect(body.detail).toEqual(expect.any(String));
+  expect(body.code).toMatch(/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/);
+  for (const key of Object.keys(body)) {
+    expect(['type', 'title', 'status', 'detail', 'code', 'errors', 'expectedFrom']).toContain(key);
+  }
+  return body;
+}

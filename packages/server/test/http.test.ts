@@ -7,6 +7,7 @@ import {
   action,
   BIRTH,
   Device,
+  expectWellFormedProblem,
   newId,
   startTestServer,
   type Session,
@@ -22,32 +23,6 @@ beforeAll(async () => {
   agent = await server.login('agent');
 });
 afterAll(() => server.close());
-
-interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  errors?: { path: string; message: string }[];
-}
-
-/** Asserts an RFC 9457 problem+json answer with this status and code, and answers its body. */
-async function expectProblem(response: Response, status: number, code: string): Promise<Problem> {
-  expect(response.status).toBe(status);
-  expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  const body = (await response.json()) as Problem;
-  expect(body).toMatchObject({ status, code });
-  expect(body.type).toMatch(/^https?:\/\/\S+$/);
-  expect(body.title).toEqual(expect.any(String));
-  expect(body.title).not.toBe('');
-  expect(body.detail).toEqual(expect.any(String));
-  expect(body.code).toMatch(/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/);
-  for (const key of Object.keys(body)) {
-    expect(['type', 'title', 'status', 'detail', 'code', 'errors', 'expectedFrom']).toContain(key);
-  }
-  return body;
-}
 
 /** A POST of these bytes as they are, with the agent's token and these headers. */
 function post(path: string, body: Uint8Array, headers: Record<string, string>): Promise<Response> {
@@ -95,14 +70,22 @@ async function entriesTableCount(): Promise<number> {
 describe('authentication comes before the body (PROTOCOL 1)', () => {
   it('answers 401 without a token and 403 without the permission, whatever the body holds', async () => {
     const bad = { body: { cursor: 12, actions: 'none' } };
-    await expectProblem(await server.request('POST', '/api/v1/sync', bad), 401, 'UNAUTHENTICATED');
-    await expectProblem(
+    await expectWellFormedProblem(
+      await server.request('POST', '/api/v1/sync', bad),
+      401,
+      'UNAUTHENTICATED',
+    );
+    await expectWellFormedProblem(
       await server.request('POST', '/api/v1/actions', bad),
       401,
       'UNAUTHENTICATED',
     );
-    await expectProblem(await server.request('POST', '/api/v1/users', bad), 401, 'UNAUTHENTICATED');
-    await expectProblem(
+    await expectWellFormedProblem(
+      await server.request('POST', '/api/v1/users', bad),
+      401,
+      'UNAUTHENTICATED',
+    );
+    await expectWellFormedProblem(
       await server.request('POST', '/api/v1/users', { ...bad, token: agent.token }),
       403,
       'FORBIDDEN',
@@ -116,19 +99,23 @@ describe('authentication comes before the body (PROTOCOL 1)', () => {
 
 describe('errors are problem+json (PROTOCOL 1)', () => {
   it('answers every kind of error as {type, title, status, detail, code}', async () => {
-    await expectProblem(await server.request('GET', '/api/v1/nowhere'), 404, 'NOT_FOUND');
-    await expectProblem(await server.request('GET', '/api/v1/me'), 401, 'UNAUTHENTICATED');
-    await expectProblem(
+    await expectWellFormedProblem(await server.request('GET', '/api/v1/nowhere'), 404, 'NOT_FOUND');
+    await expectWellFormedProblem(
+      await server.request('GET', '/api/v1/me'),
+      401,
+      'UNAUTHENTICATED',
+    );
+    await expectWellFormedProblem(
       await server.request('GET', '/api/v1/users', { token: agent.token }),
       403,
       'FORBIDDEN',
     );
-    await expectProblem(
+    await expectWellFormedProblem(
       await server.request('GET', `/api/v1/records/${newId()}`, { token: agent.token }),
       404,
       'NOT_FOUND',
     );
-    const invalid = await expectProblem(
+    const invalid = await expectWellFormedProblem(
       await server.request('POST', '/api/v1/sync', { token: agent.token, body: { cursor: null } }),
       400,
       'INVALID_INPUT',
@@ -137,18 +124,18 @@ describe('errors are problem+json (PROTOCOL 1)', () => {
   });
 
   it('answers an unknown route 404 NOT_FOUND, whatever the method', async () => {
-    const problem = await expectProblem(
+    const problem = await expectWellFormedProblem(
       await server.request('GET', '/api/v1/recordz', { token: agent.token }),
       404,
       'NOT_FOUND',
     );
     expect(problem.detail).toContain('/api/v1/recordz');
-    await expectProblem(
+    await expectWellFormedProblem(
       await server.request('DELETE', '/api/v1/records', { token: agent.token }),
       404,
       'NOT_FOUND',
     );
-    await expectProblem(
+    await expectWellFormedProblem(
       await server.request('POST', '/api/v2/sync', { token: agent.token, body: {} }),
       404,
       'NOT_FOUND',
@@ -159,7 +146,7 @@ describe('errors are problem+json (PROTOCOL 1)', () => {
 describe('request bodies (PROTOCOL 1)', () => {
   it('answers invalid JSON 400 INVALID_INPUT', async () => {
     for (const text of ['{"deviceId":', '{deviceId: 1}', "{'a':1}", '[1,]', 'nul', '{"a":1}x']) {
-      await expectProblem(
+      await expectWellFormedProblem(
         await server.request('POST', '/api/v1/sync', { token: agent.token, body: text }),
         400,
         'INVALID_INPUT',
@@ -168,7 +155,7 @@ describe('request bodies (PROTOCOL 1)', () => {
   });
 
   it('answers an empty body declared as JSON 400 INVALID_INPUT', async () => {
-    await expectProblem(
+    await expectWellFormedProblem(
       await server.request('POST', '/api/v1/sync', {
         token: agent.token,
         headers: { 'content-type': 'application/json' },
@@ -176,7 +163,7 @@ describe('request bodies (PROTOCOL 1)', () => {
       400,
       'INVALID_INPUT',
     );
-    await expectProblem(
+    await expectWellFormedProblem(
       await server.request('POST', '/api/v1/sync', { token: agent.token, body: '   ' }),
       400,
       'INVALID_INPUT',
@@ -185,7 +172,7 @@ describe('request bodies (PROTOCOL 1)', () => {
 
   it('answers a body nested 10,000 levels deep 400, not 500', async () => {
     const depth = 10_000;
-    await expectProblem(
+    await expectWellFormedProblem(
       await server.request('POST', '/api/v1/sync', {
         token: agent.token,
         body: '['.repeat(depth) + ']'.repeat(depth),
@@ -193,7 +180,7 @@ describe('request bodies (PROTOCOL 1)', () => {
       400,
       'INVALID_INPUT',
     );
-    await expectProblem(
+    await expectWellFormedProblem(
       await server.request('POST', '/api/v1/actions', {
         token: agent.token,
         body: '{"a":'.repeat(depth) + '1' + '}'.repeat(depth),
@@ -202,7 +189,7 @@ describe('request bodies (PROTOCOL 1)', () => {
       'INVALID_INPUT',
     );
     // Before authentication, too: the token endpoint takes any caller.
-    await expectProblem(
+    await expectWellFormedProblem(
       await server.request('POST', '/api/v1/auth/token', {
         body: '{"grant_type":' + '['.repeat(depth) + ']'.repeat(depth) + '}',
       }),
@@ -212,7 +199,7 @@ describe('request bodies (PROTOCOL 1)', () => {
   });
 
   it('refuses prototype poisoning with 400', async () => {
-    await expectProblem(
+    await expectWellFormedProblem(
       await server.request('POST', '/api/v1/sync', {
         token: agent.token,
         body: `{"deviceId":"${newId()}","cursor":null,"__proto__":{"admin":true}}`,
@@ -224,7 +211,7 @@ describe('request bodies (PROTOCOL 1)', () => {
 
   it('answers a body over the limit (8 MiB) 413 PAYLOAD_TOO_LARGE', async () => {
     const body = JSON.stringify(syncBody([{ padding: 'x'.repeat(9 * 1024 * 1024) }]));
-    await expectProblem(
+    await expectWellFormedProblem(
       await server.request('POST', '/api/v1/sync', { token: agent.token, body }),
       413,
       'PAYLOAD_TOO_LARGE',
@@ -232,7 +219,7 @@ describe('request bodies (PROTOCOL 1)', () => {
   });
 
   it('answers a text/plain body to /api/v1/sync 415 UNSUPPORTED_MEDIA_TYPE', async () => {
-    await expectProblem(
+    await expectWellFormedProblem(
       await server.request('POST', '/api/v1/sync', {
         token: agent.token,
         body: JSON.stringify(syncBody()),
@@ -241,7 +228,7 @@ describe('request bodies (PROTOCOL 1)', () => {
       415,
       'UNSUPPORTED_MEDIA_TYPE',
     );
-    await expectProblem(
+    await expectWellFormedProblem(
       await server.request('POST', '/api/v1/auth/token', {
         body: 'grant_type=password&username=agent',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -275,7 +262,7 @@ describe('request bodies (PROTOCOL 1)', () => {
   it('answers a gzip bomb (50 MiB of zeros) 413 and stays up', async () => {
     const bomb = gzipSync(Buffer.alloc(50 * 1024 * 1024));
     expect(bomb.length).toBeLessThan(1024 * 1024);
-    await expectProblem(
+    await expectWellFormedProblem(
       await post('/api/v1/sync', bomb, {
         'content-type': 'application/json',
         'content-encoding': 'gzip',
@@ -290,20 +277,24 @@ describe('request bodies (PROTOCOL 1)', () => {
 
   it('answers a corrupted gzip body 400 INVALID_INPUT', async () => {
     const headers = { 'content-type': 'application/json', 'content-encoding': 'gzip' };
-    await expectProblem(
+    await expectWellFormedProblem(
       await post('/api/v1/sync', Buffer.from('this was never gzip'), headers),
       400,
       'INVALID_INPUT',
     );
     const good = gzipSync(Buffer.from(JSON.stringify(syncBody())));
-    await expectProblem(
+    await expectWellFormedProblem(
       await post('/api/v1/sync', good.subarray(0, good.length - 8), headers),
       400,
       'INVALID_INPUT',
     );
     const flipped = Buffer.from(good);
     flipped[flipped.length - 5] = (flipped[flipped.length - 5] ?? 0) ^ 0xff; // a byte of the CRC-32
-    await expectProblem(await post('/api/v1/sync', flipped, headers), 400, 'INVALID_INPUT');
+    await expectWellFormedProblem(
+      await post('/api/v1/sync', flipped, headers),
+      400,
+      'INVALID_INPUT',
+    );
   });
 });
 
@@ -405,7 +396,11 @@ describe('GET /api/v1/config', () => {
   });
 
   it('needs a token', async () => {
-    await expectProblem(await server.request('GET', '/api/v1/config'), 401, 'UNAUTHENTICATED');
+    await expectWellFormedProblem(
+      await server.request('GET', '/api/v1/config'),
+      401,
+      'UNAUTHENTICATED',
+    );
   });
 });
 
@@ -479,7 +474,7 @@ describe('GET /api/v1/health, /metrics, /api/v1/openapi.json', () => {
 
 describe('GET /api/v1/records: input checking', () => {
   it('answers a record id that is not a UUID 400 at params.id', async () => {
-    const problem = await expectProblem(
+    const problem = await expectWellFormedProblem(
       await server.request('GET', '/api/v1/records/not-a-uuid', { token: agent.token }),
       400,
       'INVALID_INPUT',
@@ -488,13 +483,13 @@ describe('GET /api/v1/records: input checking', () => {
   });
 
   it('answers limit=0 and an unknown parameter 400', async () => {
-    const limit = await expectProblem(
+    const limit = await expectWellFormedProblem(
       await server.request('GET', '/api/v1/records?limit=0', { token: agent.token }),
       400,
       'INVALID_INPUT',
     );
     expect(limit.errors?.map((e) => e.path)).toEqual(['querystring.limit']);
-    const bogus = await expectProblem(
+    const bogus = await expectWellFormedProblem(
       await server.request('GET', '/api/v1/records?bogus=1', { token: agent.token }),
       400,
       'INVALID_INPUT',
@@ -502,7 +497,7 @@ describe('GET /api/v1/records: input checking', () => {
     expect(bogus.errors?.map((e) => e.path)).toEqual(['querystring']);
     expect(bogus.errors?.[0]?.message).toContain('bogus');
     for (const query of ['limit=201', 'limit=abc', 'limit=1.5', 'status=NOPE', 'assignedTo=x']) {
-      await expectProblem(
+      await expectWellFormedProblem(
         await server.request('GET', `/api/v1/records?${query}`, { token: agent.token }),
         400,
         'INVALID_INPUT',
@@ -541,10 +536,10 @@ describe('GET /api/v1/records: input checking', () => {
       if (response.status === 200) {
         expect(await response.json()).toMatchObject({ results: expect.any(Array) });
       } else {
-        await expectProblem(response, response.status, 'INVALID_INPUT');
+        await expectWellFormedProblem(response, response.status, 'INVALID_INPUT');
       }
     }
-    await expectProblem(
+    await expectWellFormedProblem(
       await server.request(
         'GET',
         `/api/v1/records?location=${encodeURIComponent('../../etc/passwd')}`,
@@ -555,7 +550,7 @@ describe('GET /api/v1/records: input checking', () => {
       400,
       'INVALID_INPUT',
     );
-    await expectProblem(
+    await expectWellFormedProblem(
       await server.request('GET', '/api/v1/records/..%2F..%2Fetc%2Fpasswd', { token: agent.token }),
       400,
       'INVALID_INPUT',
@@ -605,9 +600,9 @@ describe('POST /api/v1/actions (PROTOCOL 6)', () => {
   });
 
   it('answers an empty actions list and a missing list 400', async () => {
-    const empty = await expectProblem(await submit([]), 400, 'INVALID_INPUT');
+    const empty = await expectWellFormedProblem(await submit([]), 400, 'INVALID_INPUT');
     expect(empty.errors?.map((e) => e.path)).toEqual(['body.actions']);
-    const missing = await expectProblem(
+    const missing = await expectWellFormedProblem(
       await server.request('POST', '/api/v1/actions', { token: agent.token, body: {} }),
       400,
       'INVALID_INPUT',

@@ -1,7 +1,15 @@
 import type { Entry } from '@registra/core';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { action, BIRTH, Device, newId, startTestServer, type TestServer } from './harness.js';
+import {
+  action,
+  BIRTH,
+  Device,
+  newId,
+  startTestServer,
+  storedEntryIds,
+  type TestServer,
+} from './harness.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -9,14 +17,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-async function countEntries(recordId: string): Promise<number> {
-  const rows = await server.db
-    .selectFrom('entries')
-    .select('id')
-    .where('record_id', '=', recordId)
-    .execute();
-  return rows.length;
-}
+const countEntries = async (recordId: string) => (await storedEntryIds(server, recordId)).length;
 
 describe('sync, rule 1: exactly-once effect', () => {
   it('answers a resent batch with the original outcomes, marked duplicate, and appends nothing', async () => {

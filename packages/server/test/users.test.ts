@@ -1,7 +1,13 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { action, BIRTH, Device, newId, startTestServer, type TestServer } from './harness.js';
+import {
+  declareBirth,
+  Device,
+  expectProblem,
+  startTestServer,
+  type TestServer,
+} from './harness.js';
 
 /** User management: the admin API (`user.manage`) and the `registra users ...` CLI. */
 
@@ -23,26 +29,6 @@ interface User {
   active: boolean;
 }
 
-interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  errors?: { path: string; message: string }[];
-}
-
-async function expectProblem(response: Response, status: number, code: string): Promise<Problem> {
-  expect(response.status).toBe(status);
-  expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  const body = (await response.json()) as Problem;
-  expect(body).toMatchObject({ status, code });
-  expect(typeof body.type).toBe('string');
-  expect(typeof body.title).toBe('string');
-  expect(typeof body.detail).toBe('string');
-  return body;
-}
-
 const createUser = (body: Record<string, unknown>, token = adminToken) =>
   server.request('POST', '/api/v1/users', { token, body });
 
@@ -51,6 +37,10 @@ const tokenRequest = (body: Record<string, string>) =>
 
 const passwordLogin = (username: string, password: string) =>
   tokenRequest({ grant_type: 'password', username, password });
+
+/** Asserts that the password grant refuses these credentials: 401 INVALID_CREDENTIALS. */
+const expectLoginRefused = async (username: string, password: string) =>
+  expectProblem(await passwordLogin(username, password), 401, 'INVALID_CREDENTIALS');
 
 const VALID = {
   name: 'Chanda Mulenga',
@@ -135,11 +125,7 @@ describe('the users API', () => {
       client_secret: VALID.password,
     });
     expect(client.status).toBe(200);
-    await expectProblem(
-      await passwordLogin('crvs-hook', VALID.password),
-      401,
-      'INVALID_CREDENTIALS',
-    );
+    await expectLoginRefused('crvs-hook', VALID.password);
   });
 
   it('answers a taken username 409 USERNAME_TAKEN and keeps the first user', async () => {
@@ -152,11 +138,7 @@ describe('the users API', () => {
     );
     await expectProblem(await createUser({ ...VALID, username: 'agent' }), 409, 'USERNAME_TAKEN');
     expect((await passwordLogin('twice', VALID.password)).status).toBe(200);
-    await expectProblem(
-      await passwordLogin('twice', 'another-password-2'),
-      401,
-      'INVALID_CREDENTIALS',
-    );
+    await expectLoginRefused('twice', 'another-password-2');
   });
 
   it('answers an unknown role 400 at the role', async () => {
@@ -188,7 +170,7 @@ describe('the users API', () => {
     expect(problem.errors).toEqual([
       { path: 'body.password', message: 'must have at least 10 characters' },
     ]);
-    await expectProblem(await passwordLogin('shorty', 'short'), 401, 'INVALID_CREDENTIALS');
+    await expectLoginRefused('shorty', 'short');
   });
 
   it('answers malformed users 400 with the paths of the faults', async () => {
@@ -204,7 +186,7 @@ describe('the users API', () => {
       const problem = await expectProblem(await createUser(body), 400, 'INVALID_INPUT');
       expect(problem.errors?.map((e) => e.path).sort()).toEqual(paths);
     }
-    await expectProblem(await passwordLogin('ok-name', VALID.password), 401, 'INVALID_CREDENTIALS');
+    await expectLoginRefused('ok-name', VALID.password);
   });
 
   it('needs user.manage: 403 for others, 401 without a token', async () => {
@@ -219,7 +201,7 @@ describe('the users API', () => {
       401,
       'UNAUTHENTICATED',
     );
-    await expectProblem(await passwordLogin('sneaky', VALID.password), 401, 'INVALID_CREDENTIALS');
+    await expectLoginRefused('sneaky', VALID.password);
   });
 
   it('deactivates a user (their login fails) and answers 404 for an unknown one', async () => {
@@ -229,11 +211,7 @@ describe('the users API', () => {
     });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ username: 'departing', active: false });
-    await expectProblem(
-      await passwordLogin('departing', VALID.password),
-      401,
-      'INVALID_CREDENTIALS',
-    );
+    await expectLoginRefused('departing', VALID.password);
     await expectProblem(
       await server.request('POST', '/api/v1/users/nobody-here/deactivate', { token: adminToken }),
       404,
@@ -275,22 +253,35 @@ function cli(...args: string[]): Promise<CliResult> {
   });
 }
 
+/** `registra users add` of a user of Ibombo's office, with `options` such as --client after. */
+const cliAddUser = (
+  user: { username: string; name: string; role: string; password: string },
+  ...options: string[]
+) =>
+  cli(
+    'users',
+    'add',
+    '--username',
+    user.username,
+    '--name',
+    user.name,
+    '--role',
+    user.role,
+    '--office',
+    'ibombo-office',
+    '--password',
+    user.password,
+    ...options,
+  );
+
 describe('the CLI', () => {
   it('adds a user who can log in through the HTTP server, and lists them', async () => {
-    const added = await cli(
-      'users',
-      'add',
-      '--username',
-      'cli.user',
-      '--name',
-      'Mutale Zulu',
-      '--role',
-      'field-agent',
-      '--office',
-      'ibombo-office',
-      '--password',
-      'cli-password-1',
-    );
+    const added = await cliAddUser({
+      username: 'cli.user',
+      name: 'Mutale Zulu',
+      role: 'field-agent',
+      password: 'cli-password-1',
+    });
     expect(added.stderr).toBe('');
     expect(added.code).toBe(0);
     expect(added.stdout).toMatch(/^created user cli\.user \([0-9a-f-]{36}\)\n$/);
@@ -314,19 +305,13 @@ describe('the CLI', () => {
   });
 
   it('adds a machine client with --client', async () => {
-    const added = await cli(
-      'users',
-      'add',
-      '--username',
-      'cli.client',
-      '--name',
-      'Registry hook',
-      '--role',
-      'registrar',
-      '--office',
-      'ibombo-office',
-      '--password',
-      'cli-client-secret',
+    const added = await cliAddUser(
+      {
+        username: 'cli.client',
+        name: 'Registry hook',
+        role: 'registrar',
+        password: 'cli-client-secret',
+      },
       '--client',
     );
     expect(added.code).toBe(0);
@@ -340,43 +325,23 @@ describe('the CLI', () => {
   });
 
   it('refuses an invalid user with exit code 1 and says what is wrong', async () => {
-    const result = await cli(
-      'users',
-      'add',
-      '--username',
-      'cli.bad',
-      '--name',
-      'Bad Role',
-      '--role',
-      'emperor',
-      '--office',
-      'ibombo-office',
-      '--password',
-      'cli-password-1',
-    );
+    const result = await cliAddUser({
+      username: 'cli.bad',
+      name: 'Bad Role',
+      role: 'emperor',
+      password: 'cli-password-1',
+    });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('unknown role "emperor"');
-    const taken = await cli(
-      'users',
-      'add',
-      '--username',
-      'agent',
-      '--name',
-      'Someone Else',
-      '--role',
-      'field-agent',
-      '--office',
-      'ibombo-office',
-      '--password',
-      'cli-password-1',
-    );
+    const taken = await cliAddUser({
+      username: 'agent',
+      name: 'Someone Else',
+      role: 'field-agent',
+      password: 'cli-password-1',
+    });
     expect(taken.code).toBe(1);
     expect(taken.stderr).toContain('the username "agent" is taken');
-    await expectProblem(
-      await passwordLogin('cli.bad', 'cli-password-1'),
-      401,
-      'INVALID_CREDENTIALS',
-    );
+    await expectLoginRefused('cli.bad', 'cli-password-1');
   });
 
   it('deactivates a user: their login fails and their tokens stop working', async () => {
@@ -389,11 +354,7 @@ describe('the CLI', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('deactivated cli.leaver\n');
 
-    await expectProblem(
-      await passwordLogin('cli.leaver', VALID.password),
-      401,
-      'INVALID_CREDENTIALS',
-    );
+    await expectLoginRefused('cli.leaver', VALID.password);
     await expectProblem(
       await server.request('GET', '/api/v1/me', { token: accessToken }),
       401,
@@ -408,13 +369,7 @@ describe('the CLI', () => {
   });
 
   it('verifies a consistent database: exit 0, 0 differences', async () => {
-    const device = new Device(server, await server.login('agent'));
-    const recordId = newId();
-    const results = await device.push(
-      action({ type: 'CREATE', recordId, recordType: 'birth' }),
-      action({ type: 'DECLARE', recordId, baseSeq: 1, declaration: BIRTH }),
-    );
-    expect(results.map((r) => r.outcome)).toEqual(['accepted', 'accepted']);
+    await declareBirth(new Device(server, await server.login('agent')));
 
     const result = await cli('verify');
     expect(result.code).toBe(0);

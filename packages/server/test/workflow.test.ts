@@ -2,9 +2,8 @@ import type { Entry, RecordState } from '@registra/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   action,
-  BIRTH,
+  declareBirth,
   Device,
-  newId,
   startTestServer,
   type Session,
   type TestServer,
@@ -34,15 +33,7 @@ async function record(
 }
 
 /** A birth declared by the agent: DECLARE unassigns the agent (configuration). */
-async function declaredBirth(): Promise<string> {
-  const recordId = newId();
-  const results = await new Device(server, agent).push(
-    action({ type: 'CREATE', recordId, recordType: 'birth' }),
-    action({ type: 'DECLARE', recordId, baseSeq: 1, declaration: BIRTH }),
-  );
-  expect(results.map((r) => r.outcome)).toEqual(['accepted', 'accepted']);
-  return recordId;
-}
+const declaredBirth = () => declareBirth(new Device(server, agent));
 
 describe('assignment mode', () => {
   it('assigns the creator on CREATE and unassigns after DECLARE with a server UNASSIGN entry', async () => {
