@@ -6,11 +6,13 @@ import {
   DESKTOP,
   ensureBuilt,
   launchChromium,
+  login,
   newPage,
   PHONE,
   finishForm,
   nextPage,
   shoot,
+  syncNow,
   test,
 } from './support.js';
 
@@ -34,14 +36,6 @@ afterAll(async () => {
   await proxy?.stop();
   await server?.close();
 });
-
-async function login(page: Page, username: string): Promise<void> {
-  await page.goto(proxy.url);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: /log in/i }).click();
-  await page.getByTestId('sync-status').waitFor();
-}
 
 /** The app is served by its service worker from now on: wait until it controls the page. */
 async function waitForServiceWorker(page: Page): Promise<void> {
@@ -71,16 +65,6 @@ async function openQueue(page: Page, name: string): Promise<void> {
   await page.getByTestId(`queue-${name}`).click();
 }
 
-async function syncNow(page: Page): Promise<void> {
-  const button = page.getByRole('button', { name: /sync now|syncing/i });
-  await button.click();
-  // The button says "Syncing…" until the SDK's sync has finished.
-  await expect.poll(() => button.innerText(), { timeout: 20_000 }).toMatch(/sync now/i);
-  await expect
-    .poll(() => page.getByTestId('sync-status').innerText(), { timeout: 20_000 })
-    .toMatch(/ 0 pending/);
-}
-
 async function fillBirth(
   page: Page,
   first: string,
@@ -107,7 +91,7 @@ async function declaredOnServer(name: string): Promise<string[]> {
 describe('the field app', () => {
   test('captures and declares births offline, keeps them across a reload, and syncs them', async () => {
     const { context, page } = await newPage(browser, PHONE);
-    await login(page, 'agent');
+    await login(page, proxy.url, 'agent');
     await waitForServiceWorker(page);
     await shoot(page, 'phone-home');
 
@@ -152,7 +136,7 @@ describe('the field app', () => {
 
   test('lets a registrar register one and reject one; the agent then sees both after syncing', async () => {
     const registrar = await newPage(browser, DESKTOP);
-    await login(registrar.page, 'registrar');
+    await login(registrar.page, proxy.url, 'registrar');
     await syncNow(registrar.page);
     await openQueue(registrar.page, 'ready-for-review');
     await registrar.page
@@ -187,7 +171,7 @@ describe('the field app', () => {
     await expect.poll(() => declaredOnServer('Offline One')).toEqual(['REGISTERED']);
 
     const agent = await newPage(browser, PHONE);
-    await login(agent.page, 'agent');
+    await login(agent.page, proxy.url, 'agent');
     await syncNow(agent.page);
     await openQueue(agent.page, 'requires-updates');
     await agent.page
@@ -204,7 +188,7 @@ describe('the field app', () => {
 
   test('survives an answer lost after the server committed: no duplicate, the outbox empties', async () => {
     const { context, page } = await newPage(browser, PHONE);
-    await login(page, 'agent');
+    await login(page, proxy.url, 'agent');
     await fillBirth(page, 'Lost Answer');
     proxy.dropNextPush = true;
     await finishBirth(page);
@@ -228,7 +212,7 @@ describe('the field app', () => {
 
   test('keeps what was typed when the record was unassigned while the agent edited offline', async () => {
     const { context, page } = await newPage(browser, PHONE);
-    await login(page, 'agent');
+    await login(page, proxy.url, 'agent');
     // A notified birth stays assigned to the agent.
     const recordId = await createNotified('Unassigned Later');
     await syncNow(page);
@@ -273,7 +257,7 @@ describe('the field app', () => {
       await page.goto(proxy.url);
       await page.getByLabel('Password').waitFor();
       await shoot(page, `${device}-1-login`);
-      await login(page, 'registrar');
+      await login(page, proxy.url, 'registrar');
       await syncNow(page);
       await openQueue(page, 'ready-to-print');
       await page.getByTestId('record-item').first().waitFor();
@@ -288,7 +272,7 @@ describe('the field app', () => {
       await context.close();
 
       const agent = await newPage(browser, viewport);
-      await login(agent.page, 'agent');
+      await login(agent.page, proxy.url, 'agent');
       await fillBirth(agent.page, 'Screenshot');
       await shoot(agent.page, `${device}-5-form`);
       const review = agent.page.getByRole('button', { name: /^review$/i });

@@ -1,14 +1,16 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
-import { PASSWORD, startTestServer, type TestServer } from '../../server/test/harness.js';
+import { startTestServer, type TestServer } from '../../server/test/harness.js';
 import {
   ensureBuilt,
   finishForm,
   launchChromium,
+  login,
   newPage,
   nextPage,
   PHONE,
   shoot,
+  syncNow,
   test,
 } from './support.js';
 
@@ -57,24 +59,6 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function login(page: Page, username: string): Promise<void> {
-  await page.goto(server.url);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: /log in/i }).click();
-  await page.getByTestId('sync-status').waitFor();
-}
-
-async function syncNow(page: Page): Promise<void> {
-  const button = page.getByRole('button', { name: /sync now|syncing/i });
-  await button.click();
-  // The button says "Syncing…" until the SDK's sync has finished.
-  await expect.poll(() => button.innerText(), { timeout: 20_000 }).toMatch(/sync now/i);
-  await expect
-    .poll(() => page.getByTestId('sync-status').innerText(), { timeout: 20_000 })
-    .toMatch(/ 0 pending/);
-}
-
 async function editOffline(page: Page, field: string, value: string): Promise<void> {
   await page.goto(`${server.url}/#/records/${householdId}`);
   await page.getByTestId('action-UPDATE').click();
@@ -102,8 +86,8 @@ describe('merge mode in the field app', () => {
   test('applies offline edits of different fields from two devices, and flags edits of the same field', async () => {
     const one = await newPage(browser, PHONE);
     const two = await newPage(browser, PHONE);
-    await login(one.page, 'enumerator');
-    await login(two.page, 'enumerator2');
+    await login(one.page, server.url, 'enumerator');
+    await login(two.page, server.url, 'enumerator2');
     await syncNow(one.page);
     await syncNow(two.page);
 

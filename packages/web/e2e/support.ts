@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { expect, it } from 'vitest';
+import { PASSWORD } from '../../server/test/harness.js';
 
 const WEB = fileURLToPath(new URL('../', import.meta.url));
 export const SHOTS = path.join(WEB, 'e2e', 'screenshots');
@@ -141,6 +142,26 @@ export function test(name: string, body: () => Promise<void>): void {
       throw error;
     }
   });
+}
+
+/** Opens the app at `url` and logs in as a seeded user; waits for the sync status to show. */
+export async function login(page: Page, url: string, username: string): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: /log in/i }).click();
+  await page.getByTestId('sync-status').waitFor();
+}
+
+/** Sync now, then waits until the sync has finished and nothing is pending. */
+export async function syncNow(page: Page): Promise<void> {
+  const button = page.getByRole('button', { name: /sync now|syncing/i });
+  await button.click();
+  // The button says "Syncing…" until the SDK's sync has finished.
+  await expect.poll(() => button.innerText(), { timeout: 20_000 }).toMatch(/sync now/i);
+  await expect
+    .poll(() => page.getByTestId('sync-status').innerText(), { timeout: 20_000 })
+    .toMatch(/ 0 pending/);
 }
 
 /** The form's next page: clicks Next and waits until the page has changed. */
