@@ -83,6 +83,16 @@ async function main(argv: string[]): Promise<number> {
     return -1;
   }
 
+  // An unknown command is answered with the help at once, without starting a database for it.
+  const known =
+    ['migrate', 'rebuild', 'verify'].includes(command) ||
+    (command === 'users' &&
+      (sub === 'list' || sub === 'add' || (sub === 'deactivate' && arg !== undefined)));
+  if (!known) {
+    console.error(HELP);
+    return 1;
+  }
+
   const database = await openDatabase(env);
   try {
     if (command === 'migrate') {

@@ -230,6 +230,10 @@ interface CliResult {
 
 /** Runs `registra <args>` as a process against the test server's database. */
 function cli(...args: string[]): Promise<CliResult> {
+  return cliWith({}, ...args);
+}
+
+function cliWith(env: Record<string, string>, ...args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -242,6 +246,7 @@ function cli(...args: string[]): Promise<CliResult> {
           REGISTRA_SEED_DEMO_USERS: 'false',
           REGISTRA_CONFIG: 'civil-registry',
           LOG_LEVEL: 'silent',
+          ...env,
         },
         timeout: 60_000,
       },
@@ -387,6 +392,11 @@ describe('the CLI', () => {
     const incomplete = await cli('users');
     expect(incomplete.code).toBe(1);
     expect(incomplete.stderr).toContain('Usage: registra');
+
+    // No database is needed to say that a command does not exist.
+    const nowhere = await cliWith({ DATABASE_URL: 'postgres://127.0.0.1:1/none' }, 'frobnicate');
+    expect(nowhere.code).toBe(1);
+    expect(nowhere.stderr).toContain('Usage: registra <command> [options]');
   });
 
   it('prints help and exits 0 with --help', async () => {
