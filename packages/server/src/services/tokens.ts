@@ -10,6 +10,7 @@ import {
   type JWK,
   type CryptoKey,
 } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { v7 as uuidv7 } from 'uuid';
 import type { DB } from '../db/database.js';
 import { insertSigningKey, loadSigningKeys } from '../store/tokens.js';
@@ -19,6 +20,8 @@ export const REFRESH_TOKEN_DAYS = 30;
 const ISSUER = 'registra';
 const AUDIENCE = 'registra-api';
 const ALGORITHM = 'ES256';
+/** Verified access tokens remembered per process (a few MB at most). */
+const VERIFIED_TOKENS = 10_000;
 
 export interface AccessClaims {
   sub: string;
@@ -66,6 +69,12 @@ export async function loadSigner(db: DB, fromEnv?: string): Promise<Signer> {
   const jwks: JSONWebKeySet = { keys: [{ ...publicJwk, alg: ALGORITHM, use: 'sig' }] };
   const keySet = createLocalJWKSet(jwks);
   const kid = privateJwk.kid as string;
+  // A device sends the same access token with every request for 15 minutes, and checking an ES256
+  // signature costs about as much CPU as a small append's SQL. A token that verified is
+  // remembered, by its exact text, until it expires. Only tokens that verified are kept, so
+  // forged ones cannot fill the cache. Whether the user is still active is checked on every
+  // request all the same (AuthService.authenticate).
+  const verified = new LRUCache<string, AccessClaims>({ max: VERIFIED_TOKENS });
   return {
     jwks,
     sign: (claims) =>
@@ -79,16 +88,21 @@ export async function loadSigner(db: DB, fromEnv?: string): Promise<Signer> {
         .setJti(uuidv7())
         .sign(key),
     verify: async (token) => {
+      const known = verified.get(token);
+      if (known) return known;
       const { payload } = await jwtVerify(token, keySet, {
         issuer: ISSUER,
         audience: AUDIENCE,
         algorithms: [ALGORITHM],
       });
-      return {
+      const claims = {
         sub: String(payload.sub),
         role: String(payload['role']),
         office: String(payload['office']),
       };
+      const ttl = (payload.exp ?? 0) * 1000 - Date.now();
+      if (ttl > 0) verified.set(token, claims, { ttl });
+      return claims;
     },
   };
 }
