@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import {
   ACTION_BODY_KEYS,
   foldRecord,
+  searchName,
   type Declaration,
   type Entry,
   type RecordState,
@@ -350,19 +351,6 @@ export function entryLine(entry: Entry): string {
 export const RECORD_COPY =
   'COPY records (id, type, status, flags, tracking_id, registration_number, assigned_to, created_at_location, ' +
   'created_by, created_at, updated_at, seq, name, state) FROM STDIN';
-
-/** The read model's search name, as readModelRow makes it from the record type's search fields. */
-export function searchName(state: RecordState, recordType: RecordTypeConfig): string {
-  const parts: string[] = [];
-  for (const field of recordType.searchFields ?? recordType.title) {
-    const value = state.declaration[field];
-    if (typeof value === 'string') parts.push(value);
-    else if (value && typeof value === 'object' && !Array.isArray(value)) {
-      for (const part of Object.values(value)) if (typeof part === 'string') parts.push(part);
-    }
-  }
-  return parts.join(' ');
-}
 
 export function recordLine(state: RecordState, name: string): string {
   return `${[

@@ -8,6 +8,7 @@
  */
 import pg from 'pg';
 import {
+  searchForm,
   trackingIdOf,
   type Declaration,
   type RecordState,
@@ -119,7 +120,10 @@ function record(i: number, random: () => number, people: Authors): Made {
   ]
     .filter((part): part is string => typeof part === 'string')
     .join(' ');
-  return { line: recordLine(state, name), name: `${person.childFirstName} ${person.surname}` };
+  return {
+    line: recordLine(state, searchForm(name)),
+    name: `${person.childFirstName} ${person.surname}`,
+  };
 }
 
 /**

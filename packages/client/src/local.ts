@@ -2,6 +2,8 @@ import {
   actionConfigOf,
   foldRecord,
   holds,
+  searchForm,
+  searchName,
   type Action,
   type Entry,
   type FoldEntry,
@@ -144,19 +146,10 @@ function matches(state: RecordState, text: string, viewer: Viewer): boolean {
   const compact = text.replace(/[\s-]/g, '').toUpperCase();
   if (state.trackingId === compact || state.registrationNumber?.toUpperCase() === compact)
     return true;
-  const recordType = viewer.config.recordTypes.get(state.type);
-  const fields = recordType?.searchFields ?? recordType?.title ?? [];
-  const words = fields
-    .flatMap((field) => {
-      const value = state.declaration[field];
-      if (typeof value === 'string') return [value];
-      if (value && typeof value === 'object' && !Array.isArray(value))
-        return Object.values(value).map(String);
-      return [];
-    })
-    .join(' ')
-    .toLowerCase();
-  return text.split(/\s+/).every((part) => words.includes(part));
+  const words = searchName(state, viewer.config.recordTypes.get(state.type));
+  return searchForm(text)
+    .split(/\s+/)
+    .every((part) => words.includes(part));
 }
 
 /** Whether the record is still the person's to hold: in their jurisdiction or assigned to them. */

@@ -15,3 +15,4 @@ export * from './declaration/validate.js';
 export * from './fold/fold.js';
 export * from './workflow/allowed.js';
 export * from './tracking.js';
+export * from './search.js';

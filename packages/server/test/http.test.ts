@@ -686,6 +686,14 @@ describe('names that break naive code are stored byte-exact and found', () => {
     expect(found.map((r) => r.id)).toEqual([records.get('张伟')?.id]);
   });
 
+  it('finds a name whatever its accents and case: nguyen, NGUYÊN and Nguyễn alike', async () => {
+    for (const q of ['nguyen', 'NGUYÊN', 'Nguyễn']) {
+      const found = await search(`q=${encodeURIComponent(q)}`);
+      expect(found[0]?.id).toBe(records.get('Nguyễn')?.id);
+      expect(found[0]?.declaration['child.firstName']).toBe('Nguyễn');
+    }
+  });
+
   it('finds nothing for a name nobody has', async () => {
     expect(await search(`q=${encodeURIComponent('Zzyzxqwv')}`)).toEqual([]);
   });

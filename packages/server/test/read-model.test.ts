@@ -116,7 +116,7 @@ describe('read model', () => {
       .where('id', 'in', written)
       .execute();
     expect(rows).toHaveLength(written.length);
-    for (const row of rows) expect(row).toMatchObject({ name: 'Late', seq: 2 });
+    for (const row of rows) expect(row).toMatchObject({ name: 'late', seq: 2 }); // the name is kept in search form;
     const changed = await server.db
       .selectFrom('records')
       .select(['state'])

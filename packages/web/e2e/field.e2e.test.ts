@@ -1,4 +1,5 @@
 import type { Browser, Page } from 'playwright-core';
+import type { RecordState } from '@registra/core';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { startTestServer, PASSWORD, type TestServer } from '../../server/test/harness.js';
 import {
@@ -83,9 +84,16 @@ async function fillBirth(
 
 const finishBirth = (page: Page) => finishForm(page);
 
-async function declaredOnServer(name: string): Promise<string[]> {
-  const rows = await server.db.selectFrom('records').select(['status', 'name']).execute();
-  return rows.filter((r) => r.name.startsWith(name)).map((r) => r.status);
+/** The read model's records whose child's first name starts with `prefix`. */
+async function recordsOnServer(prefix: string): Promise<{ id: string; status: string }[]> {
+  const rows = await server.db.selectFrom('records').select(['id', 'status', 'state']).execute();
+  return rows.filter((r) =>
+    String((r.state as RecordState).declaration['child.firstName'] ?? '').startsWith(prefix),
+  );
+}
+
+async function declaredOnServer(prefix: string): Promise<string[]> {
+  return (await recordsOnServer(prefix)).map((r) => r.status);
 }
 
 describe('the field app', () => {
@@ -195,11 +203,7 @@ describe('the field app', () => {
     await page.getByRole('button', { name: /sync now/i }).click();
     await expect.poll(() => proxy.dropped).toBe(1);
     await syncNow(page);
-    const rows = await server.db
-      .selectFrom('records')
-      .select('id')
-      .where('name', 'like', 'Lost Answer%')
-      .execute();
+    const rows = await recordsOnServer('Lost Answer');
     expect(rows).toHaveLength(1);
     const entries = await server.db
       .selectFrom('entries')

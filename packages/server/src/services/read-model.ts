@@ -1,6 +1,7 @@
 import {
   foldRecord,
   jsonEqual,
+  searchName,
   type Entry,
   type RecordState,
   type RecordTypeConfig,
@@ -11,18 +12,9 @@ import { toEntry } from '../store/entries.js';
 import { upsertRecords, type RecordRow } from '../store/records.js';
 import type { Registry } from './context.js';
 
-/** The read-model row of a folded record: its state, and the names that `q` searches. */
+/** The read-model row of a folded record: its state, and the name that `q` searches. */
 export function readModelRow(state: RecordState, recordType: RecordTypeConfig): RecordRow {
-  const fields = recordType.searchFields ?? recordType.title;
-  const words: string[] = [];
-  for (const field of fields) {
-    const value = state.declaration[field];
-    if (typeof value === 'string') words.push(value);
-    else if (value && typeof value === 'object' && !Array.isArray(value)) {
-      for (const part of Object.values(value)) if (typeof part === 'string') words.push(part);
-    }
-  }
-  return { state, name: words.join(' ') };
+  return { state, name: searchName(state, recordType) };
 }
 
 /** Streams the whole log, record by record, in batches small enough to hold in memory. */

@@ -1,4 +1,4 @@
-import type { Entry, RecordState } from '@registra/core';
+import { searchForm, type Entry, type RecordState } from '@registra/core';
 import { loadLogs } from '../store/entries.js';
 import { findRecordState, listRecords } from '../store/records.js';
 import type { Caller, Registry } from './context.js';
@@ -72,7 +72,7 @@ export async function searchRecords(
     type: query.type,
     status: query.status,
     flag: query.flag,
-    q: query.q,
+    q: query.q === undefined ? undefined : searchForm(query.q),
     trackingId: query.trackingId,
     registrationNumber: query.registrationNumber,
     locations: query.location === undefined ? undefined : config.locations.subtree(query.location),
