@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
 import { connect, type DB } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrations.js';
@@ -12,6 +13,7 @@ import { loadSigner } from './services/tokens.js';
 
 export interface Database {
   db: DB;
+  pool: pg.Pool;
   /** Where it is: DATABASE_URL, or the embedded server's address. */
   url: string;
   close(): Promise<void>;
@@ -32,10 +34,11 @@ export async function openDatabase(
     });
     url = embedded.url;
   }
-  const { db } = connect(url);
+  const { db, pool } = connect(url);
   await migrate(db);
   return {
     db,
+    pool,
     url,
     close: async () => {
       await db.destroy();
@@ -75,7 +78,8 @@ export async function startServer(env: Env): Promise<RunningServer> {
   try {
     const { registry, demoUsers } = await openRegistry(env, database.db);
     const auth = new AuthService(registry, await loadSigner(database.db, env.REGISTRA_SIGNING_KEY));
-    const app = await buildApp({ registry, auth, metrics: new Metrics(), logger });
+    const metrics = new Metrics(database.pool);
+    const app = await buildApp({ registry, auth, metrics, logger, pool: database.pool });
     await app.listen({ host: env.HOST, port: env.PORT });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : env.PORT;

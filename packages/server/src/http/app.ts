@@ -21,6 +21,7 @@ import type { AuthService } from '../services/auth.js';
 import type { Registry } from '../services/context.js';
 import { registerJsonParser } from './json.js';
 import type { Metrics } from './metrics.js';
+import { shedLoad, type PoolGauge } from './shedding.js';
 import { handleClientError, handleError, handleFrameworkError, sendProblem } from './problem.js';
 
 export interface AppOptions {
@@ -32,7 +33,14 @@ export interface AppOptions {
   bodyLimit?: number;
   /** The built web app to serve at `/` (default: packages/web/dist, when it has been built). */
   webRoot?: string;
+  /** The database connection pool: with it, requests are shed when too many wait for it. */
+  pool?: PoolGauge;
+  /** How many requests may wait for a database connection before new ones are shed. */
+  maxWaiting?: number;
 }
+
+/** About a second of queueing at the throughput of a small server (bench/README.md, Latency). */
+const MAX_WAITING = 500;
 
 const WEB_DIST = fileURLToPath(new URL('../../../web/dist/', import.meta.url));
 
@@ -100,6 +108,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  if (options.pool) shedLoad(app, options.pool, options.maxWaiting ?? MAX_WAITING);
   app.addHook('onResponse', async (request, reply) => {
     metrics.requestDuration.observe(
       {

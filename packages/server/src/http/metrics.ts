@@ -3,6 +3,7 @@ import {
   AggregatorRegistry,
   Counter,
   collectDefaultMetrics,
+  Gauge,
   Histogram,
   Registry as MetricsRegistry,
 } from 'prom-client';
@@ -49,8 +50,22 @@ export class Metrics {
 
   #asked = 0;
 
-  constructor() {
+  /** With the connection pool, also its connections in use, idle, and requests waiting for one. */
+  constructor(pool?: { totalCount: number; idleCount: number; waitingCount: number }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'registra_' });
+    if (pool) {
+      new Gauge({
+        name: 'registra_db_connections',
+        help: 'Database connections of this process by state, and requests waiting for one',
+        labelNames: ['state'] as const,
+        registers: [this.registry],
+        collect() {
+          this.set({ state: 'busy' }, pool.totalCount - pool.idleCount);
+          this.set({ state: 'idle' }, pool.idleCount);
+          this.set({ state: 'waiting' }, pool.waitingCount);
+        },
+      });
+    }
     // In a cluster worker, prom-client answers the primary's requests from this registry. Its
     // listener for them is installed by constructing an AggregatorRegistry (once per process).
     if (cluster.isWorker) {
