@@ -1,13 +1,16 @@
 import jsonLogic from 'json-logic-js';
 import type { Declaration } from '../contracts/action.js';
 import type { Condition } from '../config/schema.js';
-import { nestDeclaration } from './merge.js';
+import { nestDeclaration, type JsonObject } from './merge.js';
 
 /** Evaluates a configured condition (json-logic) against a declaration. */
 export function conditionHolds(condition: Condition, declaration: Declaration): boolean {
-  return jsonLogic.truthy(
-    jsonLogic.apply(condition as jsonLogic.RulesLogic, nestDeclaration(declaration)),
-  );
+  return conditionHoldsOn(condition, nestDeclaration(declaration));
+}
+
+/** The same, against a declaration nested once (nestDeclaration) for many conditions. */
+export function conditionHoldsOn(condition: Condition, nested: JsonObject): boolean {
+  return jsonLogic.truthy(jsonLogic.apply(condition as jsonLogic.RulesLogic, nested));
 }
 
 export function isCondition(value: unknown): boolean {

@@ -1,7 +1,7 @@
 import type { Declaration } from '../contracts/action.js';
 
 type Json = Declaration[string];
-type JsonObject = { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
 
 export function isPlainObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -2,10 +2,10 @@ import type { ActionType, Declaration } from '../contracts/action.js';
 import { toFieldErrors, type FieldError } from '../contracts/problem.js';
 import type { LocationIndex } from '../config/locations.js';
 import { COMPLETE_ACTIONS, declarableFields, formFields } from '../config/lookup.js';
-import type { Field, RecordTypeConfig } from '../config/schema.js';
-import { conditionHolds } from './conditions.js';
+import type { Condition, Field, RecordTypeConfig } from '../config/schema.js';
+import { conditionHoldsOn } from './conditions.js';
 import { fieldValueSchema, isPresent } from './fields.js';
-import { mergeDeclaration } from './merge.js';
+import { mergeDeclaration, nestDeclaration, type JsonObject } from './merge.js';
 
 export interface DeclarationCheck {
   recordType: RecordTypeConfig;
@@ -50,26 +50,26 @@ export function validateDeclaration(check: DeclarationCheck): DeclarationVerdict
   }
 
   const complete = COMPLETE_ACTIONS.has(check.action);
+  let nested: JsonObject | undefined; // the merged declaration as conditions read it, made once
+  const holds = (condition: Condition) =>
+    conditionHoldsOn(condition, (nested ??= nestDeclaration(merged)));
   for (const field of fields.values()) {
     const present = isPresent(merged[field.id]);
-    const visible = !field.showIf || conditionHolds(field.showIf, merged);
+    const visible = !field.showIf || holds(field.showIf);
     if (!visible) {
       if (merged[field.id] !== undefined) {
         errors.push({ path: field.id, message: 'is hidden by its condition and must be empty' });
       }
-    } else if (complete && !present && isRequired(field, merged)) {
+    } else if (
+      complete &&
+      !present &&
+      (field.required || (field.requiredIf !== undefined && holds(field.requiredIf)))
+    ) {
       errors.push({ path: field.id, message: 'is required' });
     }
   }
 
   return errors.length > 0 ? { ok: false, errors } : { ok: true, declaration: merged };
-}
-
-function isRequired(field: Field, declaration: Declaration): boolean {
-  return (
-    field.required ||
-    (field.requiredIf !== undefined && conditionHolds(field.requiredIf, declaration))
-  );
 }
 
 function valueErrors(field: Field, value: unknown, check: DeclarationCheck): FieldError[] {
