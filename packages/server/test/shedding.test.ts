@@ -35,18 +35,22 @@ afterAll(async () => {
   await database.drop();
 });
 
+async function tokenOf(username: string): Promise<string> {
+  const login = await fetch(`${url}/api/v1/auth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ grant_type: 'password', username, password: PASSWORD }),
+  });
+  return ((await login.json()) as { accessToken: string }).accessToken;
+}
+
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 describe('load shedding', () => {
   it('answers 503 with Retry-After at once when too many requests wait for the database', async () => {
-    const login = await fetch(`${url}/api/v1/auth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ grant_type: 'password', username: 'agent', password: PASSWORD }),
-    });
-    const { accessToken } = (await login.json()) as { accessToken: string };
+    const accessToken = await tokenOf('agent');
     const me = () =>
       fetch(`${url}/api/v1/me`, { headers: { authorization: `Bearer ${accessToken}` } });
 
@@ -74,14 +78,8 @@ describe('load shedding', () => {
   });
 
   it('reports the connections and the queue in /metrics', async () => {
-    const admin = await fetch(`${url}/api/v1/auth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ grant_type: 'password', username: 'admin', password: PASSWORD }),
-    });
-    const { accessToken } = (await admin.json()) as { accessToken: string };
     const metrics = await fetch(`${url}/metrics`, {
-      headers: { authorization: `Bearer ${accessToken}` },
+      headers: { authorization: `Bearer ${await tokenOf('admin')}` },
     });
     const text = await metrics.text();
     expect(text).toMatch(/registra_db_connections\{state="waiting"\} 0/);
