@@ -1,5 +1,7 @@
 import {
+  checkAction,
   conditionHolds,
+  foldRecord,
   dateIn,
   formFields,
   holds,
@@ -9,6 +11,7 @@ import {
   type Declaration,
   type Field,
   type FieldType,
+  type RecordState,
   type RecordTypeConfig,
   type RegistryConfig,
 } from '@registra/core';
@@ -418,6 +421,46 @@ describe('clinic', () => {
       expect(custom.get(id)?.forbiddenFlags, id).toEqual(
         expect.arrayContaining(['attended', 'cancelled', 'no-show']),
       );
+    }
+  });
+
+  it('lets nobody change or book an appointment once it is cancelled', () => {
+    const receptionist = config.principal({
+      id: '0193a000-0000-7000-8000-0000000000c1',
+      role: 'receptionist',
+      officeId: 'ibombo-clinic',
+    });
+    const context = {
+      recordType: appointment,
+      principal: receptionist,
+      locations: config.locations,
+    };
+    const created = foldRecord(
+      [
+        {
+          id: '0193a000-0000-7000-8000-0000000000e1',
+          recordId: '0193a000-0000-7000-8000-0000000000d1',
+          type: 'CREATE',
+          recordType: 'appointment',
+          occurredAt: '2026-11-20T08:00:00.000Z',
+          seq: 1,
+          status: 'accepted',
+          createdBy: receptionist.id,
+          createdAtLocation: 'ibombo-clinic',
+          deviceId: null,
+          recordedAt: '2026-11-20T08:00:01.000Z',
+        },
+      ],
+      appointment,
+    ) as RecordState;
+    const cancelled: RecordState = { ...created, flags: [...created.flags, 'cancelled'] };
+    for (const type of ['UPDATE', 'DECLARE'] as const) {
+      expect(checkAction(created, { type }, context), type).toEqual({ allowed: true });
+      expect(checkAction(cancelled, { type }, context), type).toMatchObject({
+        allowed: false,
+        code: 'INVALID_TRANSITION',
+        message: `${type} is not allowed with the flag cancelled`,
+      });
     }
   });
 });

@@ -135,6 +135,10 @@ export const ActionConfigSchema = z.strictObject({
   confirmation: ConfirmationSchema.optional(),
   /** After the action took place (accepted or requested), the server unassigns the performer. */
   unassign: z.boolean().default(false),
+  /** Flags the record must carry for the action to be allowed (e.g. `conflict`). */
+  requiresFlags: z.array(z.string()).default([]),
+  /** Flags under which the action is not allowed (e.g. no UPDATE of a `cancelled` appointment). */
+  forbiddenFlags: z.array(z.string()).default([]),
 });
 export type ActionConfig = z.infer<typeof ActionConfigSchema>;
 
@@ -154,8 +158,6 @@ export const CustomActionConfigSchema = ActionConfigSchema.extend({
   clearsConflicts: z.boolean().default(false),
   /** Statuses in which it is offered; default: every status PROTOCOL 5.4 allows CUSTOM in. */
   allowedIn: z.array(RecordStatusSchema).optional(),
-  requiresFlags: z.array(z.string()).default([]),
-  forbiddenFlags: z.array(z.string()).default([]),
 });
 export type CustomActionConfig = z.infer<typeof CustomActionConfigSchema>;
 

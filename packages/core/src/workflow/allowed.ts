@@ -119,12 +119,13 @@ function checkTransition(
     if (custom?.allowedIn && !custom.allowedIn.includes(record.status)) {
       return deny('INVALID_TRANSITION', `${custom.id} is not allowed on a ${record.status} record`);
     }
-    const missing = custom?.requiresFlags.find((flag) => !record.flags.includes(flag));
-    if (missing) return deny('INVALID_TRANSITION', `${custom?.id} needs the flag ${missing}`);
-    const present = custom?.forbiddenFlags.find((flag) => record.flags.includes(flag));
-    if (present)
-      return deny('INVALID_TRANSITION', `${custom?.id} is not allowed with the flag ${present}`);
   }
+  const config = actionConfigOf(recordType, intent.type, intent.customType);
+  const missing = config?.requiresFlags.find((flag) => !record.flags.includes(flag));
+  if (missing) return deny('INVALID_TRANSITION', `${label(intent)} needs the flag ${missing}`);
+  const present = config?.forbiddenFlags.find((flag) => record.flags.includes(flag));
+  if (present)
+    return deny('INVALID_TRANSITION', `${label(intent)} is not allowed with the flag ${present}`);
   return ok;
 }
 
