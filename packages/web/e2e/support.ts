@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -12,11 +11,11 @@ import { PASSWORD } from '../../server/test/harness.js';
 const WEB = fileURLToPath(new URL('../', import.meta.url));
 export const SHOTS = path.join(WEB, 'e2e', 'screenshots');
 
-/** The e2e tests run against the built app, as `npm start` serves it. */
+/** The e2e tests run against the built app, as `npm start` serves it, rebuilt when stale. */
 export function ensureBuilt(): void {
-  if (!existsSync(path.join(WEB, 'dist', 'index.html'))) {
-    execFileSync('npx', ['vite', 'build'], { cwd: WEB, stdio: 'inherit' });
-  }
+  execFileSync(process.execPath, [path.join(WEB, '..', '..', 'scripts', 'build-web.mjs')], {
+    stdio: 'inherit',
+  });
 }
 
 /** Debian's Chromium, driven by playwright-core: no browser download. */

@@ -1,11 +1,17 @@
-import { loadConfigurationOrThrow, type RegistryConfig } from '@registra/core';
+import {
+  ConfigurationError,
+  jsonEqual,
+  loadConfiguration,
+  loadConfigurationOrThrow,
+  type RegistryConfig,
+} from '@registra/core';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import type { DB } from '../db/database.js';
-import { saveConfiguration } from '../store/configurations.js';
+import { findConfiguration, saveConfiguration } from '../store/configurations.js';
 import { insertUser } from '../store/users.js';
 import { hashPassword } from './passwords.js';
 
@@ -47,14 +53,33 @@ const DemoUsersSchema = z.array(
   }),
 );
 
-/** Stores the configuration version, and creates the demo users on first start (no users yet). */
+/**
+ * Stores the configuration version, and creates the demo users on first start (no users yet). A
+ * version is stored once and means one document for good: every entry names the version it was
+ * decided under. A different document under a stored version is refused, so that it gets a new
+ * version instead. (Both are compared as loaded today, so defaults added by a newer Registra do
+ * not count as a change.)
+ */
 export async function seed(
   db: DB,
   config: RegistryConfig,
   usersFile: string | null,
   demoPassword: string,
 ): Promise<string[]> {
-  await saveConfiguration(db, config.version, config.document);
+  const stored = await findConfiguration(db, config.version);
+  if (stored === undefined) {
+    await saveConfiguration(db, config.version, config.document);
+  } else {
+    const before = loadConfiguration(stored);
+    if (!before.ok || !jsonEqual(before.config.document, config.document)) {
+      throw new ConfigurationError([
+        {
+          path: 'version',
+          message: `version ${config.version} is already stored with another document: give the changed configuration a new version`,
+        },
+      ]);
+    }
+  }
   const anyone = await db.selectFrom('users').select('id').limit(1).executeTakeFirst();
   if (anyone || !usersFile) return [];
   const demo = DemoUsersSchema.parse(JSON.parse(readFileSync(usersFile, 'utf8')));
