@@ -1,6 +1,7 @@
 import {
   checkAction,
   dateIn,
+  loadConfiguration,
   loadConfigurationOrThrow,
   validateDeclaration,
   type Action,
@@ -99,10 +100,23 @@ export function createClient(options: ClientOptions): RegistraClient {
         headers: stored ? { 'if-none-match': stored.etag } : {},
       });
       if (answer.status === 200) {
-        await db.setMeta('config', {
-          etag: answer.headers.get('etag') ?? '',
-          document: answer.body,
-        });
+        // A configuration this version of the app cannot read (written for a newer Registra)
+        // never replaces one it can: the device keeps working with the one it has until the app
+        // itself is updated. With none stored yet, there is nothing to work with.
+        const loaded = loadConfiguration(answer.body);
+        if (loaded.ok) {
+          await db.setMeta('config', {
+            etag: answer.headers.get('etag') ?? '',
+            document: answer.body,
+          });
+        } else if (!stored) {
+          throw new ServerProblem(
+            200,
+            'UNREADABLE_CONFIGURATION',
+            'this version of the app cannot read the registry configuration: update the app',
+            { errors: loaded.errors },
+          );
+        }
       }
     } catch (error) {
       if (!stored || !(error instanceof Unreachable || error instanceof LoginRequired)) throw error;

@@ -227,6 +227,38 @@ describe('outbox and sync engine', () => {
     device.client.close();
   });
 
+  it('keeps a configuration it can read when the server sends one it cannot (a newer release)', async () => {
+    let newer = false;
+    const fromNewerServer: typeof fetch = async (input, init) => {
+      if (!newer || !String(input).endsWith('/api/v1/config')) return fetch(input, init);
+      const headers = new Headers(init?.headers);
+      headers.delete('if-none-match');
+      const document = (await (await fetch(input, { ...init, headers })).json()) as object;
+      return new Response(JSON.stringify({ ...document, version: '9.0.0', futureSetting: true }), {
+        status: 200,
+        headers: { 'content-type': 'application/json', etag: '"9.0.0"' },
+      });
+    };
+    const device = testDevice(server, { fetch: fromNewerServer });
+    await device.client.login('agent', PASSWORD);
+    expect((await device.client.config()).version).toBe('1.0.0');
+
+    newer = true;
+    expect((await device.client.config()).version).toBe('1.0.0');
+    const recordId = uuidv7();
+    await device.client.actions.submit({ type: 'CREATE', recordId, recordType: 'birth' });
+    expect(await device.client.sync.now()).toMatchObject({ sent: 1, accepted: 1 });
+    device.client.close();
+
+    // A device that never had a configuration cannot work, and says why.
+    const fresh = testDevice(server, { fetch: fromNewerServer });
+    await fresh.client.login('agent', PASSWORD).catch(() => undefined);
+    await expect(fresh.client.config()).rejects.toMatchObject({
+      code: 'UNREADABLE_CONFIGURATION',
+    });
+    fresh.client.close();
+  });
+
   it('refuses an offline unlock with a wrong password', async () => {
     const device = testDevice(server);
     await device.client.login('agent', PASSWORD);
