@@ -408,6 +408,27 @@ describe('clinic', () => {
     expect(update({ 'appointment.facility': 'ibombo-clinic' })).toBe(true);
     expect(update({ 'appointment.facility': 'ibombo-office' })).toBe(false);
     expect(update({ 'appointment.date': '2099-01-01' })).toBe(true);
+    expect(update({ 'appointment.date': '2021-03-01' })).toBe(false);
+  });
+
+  it('books no appointment before the day the booking was made (offline bookings too)', () => {
+    const book = (date: string, actedOn?: string) =>
+      validateDeclaration({
+        recordType: appointment,
+        locations: config.locations,
+        action: 'UPDATE',
+        current: {},
+        patch: { 'appointment.date': date },
+        today: '2026-11-23',
+        ...(actedOn ? { actedOn } : {}),
+      });
+    expect(book('2026-11-22')).toEqual({
+      ok: false,
+      errors: [{ path: 'appointment.date', message: 'must not be in the past' }],
+    });
+    expect(book('2026-11-23').ok).toBe(true);
+    expect(book('2026-11-21', '2026-11-20').ok).toBe(true);
+    expect(book('2026-11-19', '2026-11-20').ok).toBe(false);
   });
 
   it('has the attendance actions exclude one another', () => {

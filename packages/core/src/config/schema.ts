@@ -81,6 +81,8 @@ export const FieldSchema = z.discriminatedUnion('type', [
     min: z.iso.date().optional(),
     max: z.iso.date().optional(),
     notFuture: z.boolean().default(false),
+    /** Not before the day the action was taken (a booking), see DeclarationCheck.actedOn. */
+    notPast: z.boolean().default(false),
   }),
   z.strictObject({
     ...fieldBase,

@@ -18,6 +18,11 @@ export interface DeclarationCheck {
   patch: Declaration;
   /** YYYY-MM-DD in the configuration's time zone, for `notFuture` dates. */
   today: string;
+  /**
+   * The day (same form) the action was taken, from its `occurredAt`, for `notPast` dates: a booking
+   * made offline for tomorrow stays valid when it syncs three days later. Default: `today`.
+   */
+  actedOn?: string;
 }
 
 export type DeclarationVerdict =
@@ -75,13 +80,13 @@ export function validateDeclaration(check: DeclarationCheck): DeclarationVerdict
 function valueErrors(field: Field, value: unknown, check: DeclarationCheck): FieldError[] {
   const parsed = fieldValueSchema(field, check.locations).safeParse(value);
   if (!parsed.success) return toFieldErrors(parsed.error, [field.id]);
-  if (
-    field.type === 'date' &&
-    field.notFuture &&
-    typeof value === 'string' &&
-    value > check.today
-  ) {
-    return [{ path: field.id, message: 'must not be in the future' }];
+  if (field.type === 'date' && typeof value === 'string') {
+    if (field.notFuture && value > check.today) {
+      return [{ path: field.id, message: 'must not be in the future' }];
+    }
+    if (field.notPast && value < (check.actedOn ?? check.today)) {
+      return [{ path: field.id, message: 'must not be in the past' }];
+    }
   }
   return [];
 }

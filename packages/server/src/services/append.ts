@@ -416,6 +416,7 @@ class Batch {
       current,
       patch: action.declaration ?? {},
       today: dateIn(config.document.timeZone, this.registry.now()),
+      actedOn: dateIn(config.document.timeZone, new Date(action.occurredAt)),
     });
     if (verdict.ok) return null;
     return {
