@@ -115,7 +115,7 @@ function buildSchema(field: Field, locations: LocationIndex): z.ZodType {
           }
         });
     case 'reference': {
-      const ref = z.uuid({ error: `must be the id of a ${field.recordType} record` });
+      const ref = z.uuid({ error: `must be the id of ${recordOf(field.recordType)}` });
       return field.multiple ? z.array(ref).max(500) : ref;
     }
   }
@@ -153,4 +153,9 @@ export function isPresent(value: unknown): boolean {
   if (typeof value === 'string') return value.trim() !== '';
   if (Array.isArray(value)) return value.length > 0;
   return true;
+}
+
+/** "a household record", "an individual record": for messages about reference fields. */
+export function recordOf(recordType: string): string {
+  return `${/^[aeiou]/i.test(recordType) ? 'an' : 'a'} ${recordType} record`;
 }

@@ -108,3 +108,25 @@ export function dateIn(timeZone: string, at: Date): string {
 }
 
 const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The record ids a declaration patch refers to, by reference field, with the type each must be. */
+export function referencesIn(
+  recordType: RecordTypeConfig,
+  patch: Declaration,
+): { path: string; id: string; recordType: string }[] {
+  const found: { path: string; id: string; recordType: string }[] = [];
+  for (const [fieldId, value] of Object.entries(patch)) {
+    const field = formFields(recordType).get(fieldId);
+    if (field?.type !== 'reference') continue;
+    const ids = Array.isArray(value) ? value : [value];
+    ids.forEach((id, i) => {
+      if (typeof id === 'string')
+        found.push({
+          path: Array.isArray(value) ? `${fieldId}.${i}` : fieldId,
+          id,
+          recordType: field.recordType,
+        });
+    });
+  }
+  return found;
+}

@@ -5,11 +5,15 @@ import {
   checkAction,
   dateIn,
   foldRecord,
+  formFields,
   mergeDeclaration,
+  recordOf,
+  referencesIn,
   toFieldErrors,
   validateDeclaration,
   type Action,
   type ActionResult,
+  type Declaration,
   type Entry,
   type EntryStatus,
   type FieldError,
@@ -24,12 +28,14 @@ import type { Database } from '../db/schema.js';
 import type { StoredRejection } from '../store/devices.js';
 import { readAppendContext, type AppendContext } from '../store/append.js';
 import { appendEntriesStatement, type NewEntry } from '../store/entries.js';
-import { upsertRecordsStatement } from '../store/records.js';
+import { findRecordHeads, upsertRecordsStatement, type RecordHead } from '../store/records.js';
 import { existingUserIds } from '../store/users.js';
 import type { Caller, Registry } from './context.js';
-import { inReach } from './reach.js';
+import { inJurisdiction, inReach } from './reach.js';
 import { readModelRow } from './read-model.js';
 import { makeRegistrationNumber } from './registration.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** One action of a request, before validation. */
 export interface IncomingAction {
@@ -90,6 +96,9 @@ class Batch {
   readonly #seen = new Map<string, Entry | null>();
   readonly #touched = new Map<string, { state: RecordState; recordType: RecordTypeConfig }>();
   #incoming: IncomingAction[] = [];
+  /** What reference fields may point to: records CREATEd in this request, and stored ones. */
+  #createdHere = new Map<string, string>();
+  #referenced = new Map<string, RecordHead>();
 
   constructor(
     private readonly trx: Kysely<Database>,
@@ -107,6 +116,7 @@ class Batch {
       incoming.map((a) => a.id),
       [...recordIds],
     );
+    await this.#findReferenced(actions.flatMap((a) => (a.success ? [a.data] : [])));
     const fresh: { index: number; action: Action }[] = [];
 
     incoming.forEach((item, index) => {
@@ -134,6 +144,47 @@ class Batch {
       }
     });
     await this.#applyFresh(fresh, context);
+  }
+
+  /** The stored records that the request's reference fields name, in one query (none if none). */
+  async #findReferenced(actions: Action[]): Promise<void> {
+    const referenceFields = new Set<string>();
+    for (const recordType of this.registry.config.recordTypes.values()) {
+      for (const field of formFields(recordType).values())
+        if (field.type === 'reference') referenceFields.add(field.id);
+    }
+    const ids = new Set<string>();
+    for (const action of actions) {
+      if (action.type === 'CREATE' && action.recordType)
+        this.#createdHere.set(action.recordId, action.recordType);
+      for (const [fieldId, value] of Object.entries(action.declaration ?? {})) {
+        if (!referenceFields.has(fieldId)) continue;
+        for (const id of Array.isArray(value) ? value : [value])
+          if (typeof id === 'string' && UUID.test(id)) ids.add(id);
+      }
+    }
+    this.#referenced = await findRecordHeads(
+      this.trx,
+      [...ids].filter((id) => !this.#createdHere.has(id)),
+    );
+  }
+
+  /** References to records that do not exist, are out of reach, or are of another type. */
+  #referenceErrors(recordType: RecordTypeConfig, patch: Declaration): FieldError[] {
+    const { principal } = this.caller;
+    return referencesIn(recordType, patch).flatMap(({ path, id, recordType: wanted }) => {
+      const head = this.#referenced.get(id);
+      const found =
+        this.#createdHere.get(id) ??
+        (head &&
+        (head.assignedTo === principal.id ||
+          inJurisdiction(principal, this.registry.config, head.type, head.createdAtLocation))
+          ? head.type
+          : undefined);
+      return found === wanted
+        ? []
+        : [{ path, message: `must be the id of ${recordOf(wanted)} you can see` }];
+    });
   }
 
   writes(): RawBuilder<unknown>[] {
@@ -418,11 +469,14 @@ class Batch {
       today: dateIn(config.document.timeZone, this.registry.now()),
       actedOn: dateIn(config.document.timeZone, new Date(action.occurredAt)),
     });
-    if (verdict.ok) return null;
+    const errors = verdict.ok
+      ? this.#referenceErrors(record.recordType as RecordTypeConfig, action.declaration ?? {})
+      : verdict.errors;
+    if (errors.length === 0) return null;
     return {
       code: 'INVALID_DECLARATION',
-      message: verdict.errors.map((e) => `${e.path}: ${e.message}`).join('; '),
-      errors: verdict.errors,
+      message: errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+      errors,
     };
   }
 

@@ -10,6 +10,33 @@ export interface RecordHead {
   assignedTo: string | null;
 }
 
+/** The heads of the given records that exist (no lock): for checking references to them. */
+export async function findRecordHeads(
+  db: Kysely<Database>,
+  ids: string[],
+): Promise<Map<string, RecordHead>> {
+  if (ids.length === 0) return new Map();
+  const result = await sql<{
+    id: string;
+    type: string;
+    created_at_location: string;
+    assigned_to: string | null;
+  }>`
+    SELECT id, type, created_at_location, assigned_to FROM records
+    WHERE id = ANY(${ids}::uuid[])`.execute(db);
+  return new Map(
+    result.rows.map((r) => [
+      r.id,
+      {
+        id: r.id,
+        type: r.type,
+        createdAtLocation: r.created_at_location,
+        assignedTo: r.assigned_to,
+      },
+    ]),
+  );
+}
+
 /** A read-model row: the folded state plus the columns that list queries filter on. */
 export interface RecordRow {
   state: RecordState;
