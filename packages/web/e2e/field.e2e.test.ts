@@ -1,5 +1,5 @@
 import type { Browser, Page } from 'playwright-core';
-import type { RecordState } from '@registra/core';
+import { dateIn, type RecordState } from '@registra/core';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { startTestServer, PASSWORD, type TestServer } from '../../server/test/harness.js';
 import {
@@ -74,6 +74,10 @@ async function fillBirth(
   await page.getByRole('button', { name: /new birth/i }).click();
   await page.locator('[id="child.firstName"]').fill(first);
   await page.locator('[id="child.surname"]').fill('Banda');
+  // A date of birth is never in the future: the picker offers nothing after today.
+  expect(await page.locator('[id="child.dob"]').getAttribute('max')).toBe(
+    dateIn('Africa/Lusaka', new Date()),
+  );
   await page.locator('[id="child.dob"]').fill('2026-10-01');
   await page.locator('[id="child.sex"]').selectOption('female');
   await nextPage(page);

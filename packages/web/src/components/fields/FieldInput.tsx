@@ -1,4 +1,4 @@
-import type { Field, RegistryConfig } from '@registra/core';
+import { dateIn, type Field, type RegistryConfig } from '@registra/core';
 import type { FieldValue } from '../../form/declaration.js';
 import { AddressInput } from './AddressInput.js';
 import { describedBy, FieldShell } from './FieldShell.js';
@@ -88,12 +88,24 @@ export function FieldInput(props: FieldInputProps) {
           />
         </FieldShell>
       );
-    case 'date':
+    case 'date': {
+      // The picker offers only the days the rules accept; validation still says why on typing.
+      const today = dateIn(config.document.timeZone, new Date());
+      const min = [field.min, field.notPast ? today : undefined].filter(Boolean).sort().pop();
+      const max = [field.max, field.notFuture ? today : undefined].filter(Boolean).sort().shift();
       return (
         <FieldShell field={field} required={required} errors={errors}>
-          <input {...common} type="date" value={text} onChange={(e) => set(e.target.value)} />
+          <input
+            {...common}
+            type="date"
+            value={text}
+            min={min}
+            max={max}
+            onChange={(e) => set(e.target.value)}
+          />
         </FieldShell>
       );
+    }
     case 'select':
     case 'location': {
       const options =
