@@ -5,6 +5,9 @@ import type { Database } from './schema.js';
 // bigint columns (positions, counters) come back as strings; timestamps as Date.
 export type DB = Kysely<Database>;
 
+/** What metrics and load shedding read of the connection pool. */
+export type PoolStats = Pick<pg.Pool, 'totalCount' | 'idleCount' | 'waitingCount'>;
+
 export function connect(url: string, max = 20): { db: DB; pool: pg.Pool } {
   const pool = new pg.Pool({ connectionString: url, max, application_name: 'registra' });
   // An idle client losing its connection (PostgreSQL restarted) must not crash the process.

@@ -17,11 +17,12 @@ import { operationRoutes } from '../routes/operations.js';
 import { recordRoutes } from '../routes/records.js';
 import { syncRoutes } from '../routes/sync.js';
 import { userRoutes } from '../routes/users.js';
+import type { PoolStats } from '../db/database.js';
 import type { AuthService } from '../services/auth.js';
 import type { Registry } from '../services/context.js';
 import { registerJsonParser } from './json.js';
 import type { Metrics } from './metrics.js';
-import { shedLoad, type PoolGauge } from './shedding.js';
+import { shedLoad } from './shedding.js';
 import { handleClientError, handleError, handleFrameworkError, sendProblem } from './problem.js';
 
 export interface AppOptions {
@@ -34,7 +35,7 @@ export interface AppOptions {
   /** The built web app to serve at `/` (default: packages/web/dist, when it has been built). */
   webRoot?: string;
   /** The database connection pool: with it, requests are shed when too many wait for it. */
-  pool?: PoolGauge;
+  pool?: PoolStats;
   /** How many requests may wait for a database connection before new ones are shed. */
   maxWaiting?: number;
 }

@@ -7,6 +7,7 @@ import {
   Histogram,
   Registry as MetricsRegistry,
 } from 'prom-client';
+import type { PoolStats } from '../db/database.js';
 
 /** The IPC message by which a cluster worker asks the primary for every worker's metrics. */
 export const METRICS_REQUEST = 'registra:metrics';
@@ -51,7 +52,7 @@ export class Metrics {
   #asked = 0;
 
   /** With the connection pool, also its connections in use, idle, and requests waiting for one. */
-  constructor(pool?: { totalCount: number; idleCount: number; waitingCount: number }) {
+  constructor(pool?: PoolStats) {
     collectDefaultMetrics({ register: this.registry, prefix: 'registra_' });
     if (pool) {
       new Gauge({

@@ -1,10 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import type { PoolStats } from '../db/database.js';
 import { sendProblem } from './problem.js';
-
-/** What the shedding reads of the connection pool (pg.Pool has these). */
-export interface PoolGauge {
-  readonly waitingCount: number;
-}
 
 /**
  * Load shedding. When more requests wait for a database connection than `maxWaiting`, a new
@@ -12,7 +8,7 @@ export interface PoolGauge {
  * storm a device then backs off (the SDK retries with jitter) rather than waiting until its
  * request times out and sending it again on top of the queue. Health checks are never shed.
  */
-export function shedLoad(app: FastifyInstance, pool: PoolGauge, maxWaiting: number): void {
+export function shedLoad(app: FastifyInstance, pool: PoolStats, maxWaiting: number): void {
   app.addHook('onRequest', async (request, reply) => {
     if (pool.waitingCount < maxWaiting || request.url === '/api/v1/health') return;
     reply.header('retry-after', '5');

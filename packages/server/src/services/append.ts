@@ -5,7 +5,6 @@ import {
   checkAction,
   dateIn,
   foldRecord,
-  formFields,
   mergeDeclaration,
   recordOf,
   referencesIn,
@@ -31,7 +30,7 @@ import { appendEntriesStatement, type NewEntry } from '../store/entries.js';
 import { findRecordHeads, upsertRecordsStatement, type RecordHead } from '../store/records.js';
 import { existingUserIds } from '../store/users.js';
 import type { Caller, Registry } from './context.js';
-import { inJurisdiction, inReach } from './reach.js';
+import { inReach } from './reach.js';
 import { readModelRow } from './read-model.js';
 import { makeRegistrationNumber } from './registration.js';
 
@@ -116,7 +115,10 @@ class Batch {
       incoming.map((a) => a.id),
       [...recordIds],
     );
-    await this.#findReferenced(actions.flatMap((a) => (a.success ? [a.data] : [])));
+    await this.#findReferenced(
+      actions.flatMap((a) => (a.success ? [a.data] : [])),
+      context,
+    );
     const fresh: { index: number; action: Action }[] = [];
 
     incoming.forEach((item, index) => {
@@ -147,26 +149,23 @@ class Batch {
   }
 
   /** The stored records that the request's reference fields name, in one query (none if none). */
-  async #findReferenced(actions: Action[]): Promise<void> {
-    const referenceFields = new Set<string>();
-    for (const recordType of this.registry.config.recordTypes.values()) {
-      for (const field of formFields(recordType).values())
-        if (field.type === 'reference') referenceFields.add(field.id);
-    }
-    const ids = new Set<string>();
+  async #findReferenced(actions: Action[], context: AppendContext): Promise<void> {
     for (const action of actions) {
       if (action.type === 'CREATE' && action.recordType)
         this.#createdHere.set(action.recordId, action.recordType);
-      for (const [fieldId, value] of Object.entries(action.declaration ?? {})) {
-        if (!referenceFields.has(fieldId)) continue;
-        for (const id of Array.isArray(value) ? value : [value])
-          if (typeof id === 'string' && UUID.test(id)) ids.add(id);
-      }
     }
-    this.#referenced = await findRecordHeads(
-      this.trx,
-      [...ids].filter((id) => !this.#createdHere.has(id)),
-    );
+    const ids = new Set<string>();
+    for (const action of actions) {
+      const type =
+        context.records.get(action.recordId)?.head.type ?? this.#createdHere.get(action.recordId);
+      const recordType =
+        type === undefined ? undefined : this.registry.config.recordTypes.get(type);
+      if (!recordType || !action.declaration) continue;
+      // Not validated yet: only well-formed ids are looked up (the others fail validation).
+      for (const { id } of referencesIn(recordType, action.declaration))
+        if (UUID.test(id) && !this.#createdHere.has(id)) ids.add(id);
+    }
+    this.#referenced = await findRecordHeads(this.trx, [...ids]);
   }
 
   /** References to records that do not exist, are out of reach, or are of another type. */
@@ -176,11 +175,7 @@ class Batch {
       const head = this.#referenced.get(id);
       const found =
         this.#createdHere.get(id) ??
-        (head &&
-        (head.assignedTo === principal.id ||
-          inJurisdiction(principal, this.registry.config, head.type, head.createdAtLocation))
-          ? head.type
-          : undefined);
+        (head && inReach(principal, this.registry.config, head) ? head.type : undefined);
       return found === wanted
         ? []
         : [{ path, message: `must be the id of ${recordOf(wanted)} you can see` }];

@@ -33,7 +33,7 @@ export function inJurisdiction(
 export function inReach(
   principal: Principal,
   config: RegistryConfig,
-  record: RecordState,
+  record: Pick<RecordState, 'type' | 'createdAtLocation' | 'assignedTo'>,
 ): boolean {
   return (
     record.assignedTo === principal.id ||

@@ -1,6 +1,7 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import pRetry from 'p-retry';
 import type { Database } from '../db/schema.js';
+import { lockedTransaction } from '../store/transaction.js';
 import type { Registry } from './context.js';
 import { WRITE_LOCK } from './read-model.js';
 
@@ -17,36 +18,16 @@ function sqlState(error: unknown): string | undefined {
     : undefined;
 }
 
-/** BEGIN and the rebuild lock, shared, in one round trip (a constant: no parameters needed). */
-const BEGIN = sql.raw(`BEGIN; SELECT pg_advisory_xact_lock_shared(${WRITE_LOCK})`);
-
-/**
- * Runs an appending transaction, holding the rebuild lock shared, and retries lost races. Every
- * round trip costs a socket write and a wakeup on both sides, so BEGIN and the lock share one.
- */
+/** Runs an appending transaction, holding the rebuild lock shared, and retries lost races. */
 export function appendTransaction<T>(
   registry: Registry,
   work: (trx: Kysely<Database>) => Promise<T>,
 ): Promise<T> {
-  return pRetry(
-    () =>
-      registry.db.connection().execute(async (trx) => {
-        await BEGIN.execute(trx);
-        try {
-          const result = await work(trx);
-          await sql`COMMIT`.execute(trx);
-          return result;
-        } catch (error) {
-          await sql`ROLLBACK`.execute(trx).catch(() => undefined);
-          throw error;
-        }
-      }),
-    {
-      retries: 5,
-      minTimeout: 5,
-      maxTimeout: 200,
-      randomize: true,
-      shouldRetry: ({ error }) => RETRYABLE.has(sqlState(error) ?? ''),
-    },
-  );
+  return pRetry(() => lockedTransaction(registry.db, WRITE_LOCK, work), {
+    retries: 5,
+    minTimeout: 5,
+    maxTimeout: 200,
+    randomize: true,
+    shouldRetry: ({ error }) => RETRYABLE.has(sqlState(error) ?? ''),
+  });
 }
