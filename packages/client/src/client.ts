@@ -1,9 +1,10 @@
 import {
-  checkAction,
-  dateIn,
+  ActionSchema,
+  decideAction,
   loadConfiguration,
   loadConfigurationOrThrow,
-  validateDeclaration,
+  referencesIn,
+  toFieldErrors,
   type Action,
   type Configuration,
   type Entry,
@@ -30,7 +31,15 @@ import {
   ServerProblem,
   Unreachable,
 } from './errors.js';
-import { localRecord, queryRecords, serverState, type Viewer } from './local.js';
+import {
+  deviceContext,
+  localFold,
+  localHeads,
+  localRecord,
+  queryRecords,
+  serverState,
+  type Viewer,
+} from './local.js';
 import { Store } from './observable.js';
 import { SyncEngine } from './sync-engine.js';
 import { Transport, type Tokens } from './transport.js';
@@ -152,6 +161,7 @@ export function createClient(options: ClientOptions): RegistraClient {
       config,
       principal: config.principal({ id: person.id, role: person.role, officeId: person.officeId }),
       deviceId: (await db.getMeta<string>('deviceId')) as string,
+      now,
     };
   }
 
@@ -306,59 +316,42 @@ export function createClient(options: ClientOptions): RegistraClient {
   async function submit(input: NewAction): Promise<Action> {
     const { db } = need();
     const view = await viewer();
-    const current = await localRecord(db, input.recordId, view);
-    const typeId = input.type === 'CREATE' ? input.recordType : current?.record.type;
-    const recordType = view.config.recordTypes.get(typeId ?? '');
-    if (!recordType) {
+    const local = await localFold(db, input.recordId, view);
+    const action = withoutUndefined({
+      ...input,
+      id: input.id ?? uuidv7(),
+      occurredAt: input.occurredAt ?? now().toISOString(),
+      ...(input.type === 'CREATE' ? {} : { baseSeq: highestSeq(local.entries) }),
+    }) as Action;
+    const parsed = ActionSchema.safeParse(action);
+    if (!parsed.success) {
       throw new ActionRefused(
-        current ? 'INVALID_INPUT' : 'NOT_FOUND',
-        current ? `unknown record type "${typeId}"` : 'no such record on this device',
+        'INVALID_INPUT',
+        'the action is malformed',
+        toFieldErrors(parsed.error),
       );
     }
-    const state = current?.record ?? null;
-    const verdict = checkAction(state, input, {
-      recordType,
-      principal: view.principal,
-      locations: view.config.locations,
-    });
-    if (!verdict.allowed) throw new ActionRefused(verdict.code, verdict.message);
-    if (input.declaration) {
-      const request = input.requestId
-        ? current?.entries.find((e) => e.id === input.requestId)
-        : undefined;
-      const checked = validateDeclaration({
-        recordType,
-        locations: view.config.locations,
-        action: request?.type ?? input.type,
-        ...(input.customType ? { customType: input.customType } : {}),
-        current: state?.declaration ?? {},
-        patch: input.declaration,
-        today: dateIn(view.config.document.timeZone, now()),
-      });
-      if (!checked.ok) {
-        throw new ActionRefused(
-          'INVALID_DECLARATION',
-          'the declaration is not valid',
-          checked.errors,
-        );
-      }
+    // The same decision the server will take (core's decideAction), on what the device holds.
+    const recordType = view.config.recordTypes.get(
+      local.fold?.record.type ?? action.recordType ?? '',
+    );
+    const referenced = recordType
+      ? referencesIn(recordType, action.declaration ?? {}).map((r) => r.id)
+      : [];
+    const decision = decideAction(
+      local.fold,
+      action,
+      deviceContext(view, await localHeads(db, referenced, view)),
+    );
+    if (decision.outcome === 'rejected') {
+      throw new ActionRefused(decision.code, decision.message, decision.errors);
     }
-    const baseSeq = current
-      ? current.entries.reduce((max, e: Entry) => Math.max(max, e.seq), 0)
-      : 0;
     let stored: Action | null = null;
     await db.transaction('rw', [db.outbox, db.meta], async () => {
       const deviceSeq = ((await db.getMeta<number>('nextDeviceSeq')) ?? 1) as number;
-      const action = withoutUndefined({
-        ...input,
-        id: input.id ?? uuidv7(),
-        occurredAt: input.occurredAt ?? now().toISOString(),
-        deviceSeq,
-        ...(input.type === 'CREATE' ? {} : { baseSeq }),
-      }) as Action;
-      await db.outbox.add({ deviceSeq, action, savedAt: now().toISOString() });
+      stored = { ...action, deviceSeq };
+      await db.outbox.add({ deviceSeq, action: stored, savedAt: now().toISOString() });
       await db.setMeta('nextDeviceSeq', deviceSeq + 1);
-      stored = action;
     });
     await refreshCounts();
     schedule(300);
@@ -430,6 +423,10 @@ export function createClient(options: ClientOptions): RegistraClient {
       sessions.close();
     },
   };
+}
+
+function highestSeq(entries: readonly Entry[]): number {
+  return entries.reduce((max, e) => Math.max(max, e.seq), 0);
 }
 
 function withoutUndefined<T extends object>(value: T): T {

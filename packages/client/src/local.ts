@@ -1,13 +1,17 @@
 import {
-  actionConfigOf,
+  decideAction,
+  foldLog,
+  foldOnto,
   foldRecord,
-  holds,
+  inReach,
   searchForm,
   searchName,
-  type Action,
+  type DecisionContext,
   type Entry,
   type FoldEntry,
   type Principal,
+  type RecordFold,
+  type RecordHead,
   type RecordState,
   type RegistryConfig,
 } from '@registra/core';
@@ -19,38 +23,58 @@ export interface Viewer {
   principal: Principal;
   config: RegistryConfig;
   deviceId: string;
+  /** The device's clock. */
+  now: () => Date;
 }
 
 /**
- * Pending actions as provisional entries after the server's: accepted (or requested, when the
- * configuration wants a confirmation), followed by the server's automatic UNASSIGN where it will
- * append one, so the person sees now what the server will decide later.
+ * The decision's questions as a device can answer them: records it holds (others are unknown
+ * here, left to the server), and no user directory (assignees are left to the server).
  */
-export function provisionalEntries(
+export function deviceContext(
+  viewer: Viewer,
+  records: ReadonlyMap<string, RecordHead>,
+): DecisionContext {
+  return {
+    config: viewer.config,
+    principal: viewer.principal,
+    now: viewer.now(),
+    record: (id) => records.get(id),
+    assignee: () => undefined,
+  };
+}
+
+/**
+ * The server's fold with the pending actions on top, each as core's `decideAction` will decide it
+ * on the server (accepted, requested, or rejected and so without effect), followed by the
+ * server's automatic UNASSIGN where it will append one: the person sees now what the server will
+ * decide later, by the same rule.
+ */
+export function foldWithPending(
   serverEntries: Entry[],
   pending: OutboxItem[],
   viewer: Viewer,
-): FoldEntry[] {
-  let seq = serverEntries.reduce((max, e) => Math.max(max, e.seq), 0);
-  const provisional: FoldEntry[] = [];
-  const typeOf = (action: Action) =>
-    action.recordType ??
+): RecordFold | null {
+  const typeId =
     serverEntries.find((e) => e.recordType)?.recordType ??
     pending.find((p) => p.action.recordType)?.action.recordType;
+  const recordType = viewer.config.recordTypes.get(typeId ?? '');
+  let fold = foldLog(serverEntries, recordType);
+  let seq = serverEntries.reduce((max, e) => Math.max(max, e.seq), 0);
+  const context = deviceContext(viewer, new Map());
   for (const { action } of pending) {
-    const recordType = viewer.config.recordTypes.get(typeOf(action) ?? '');
-    const config = recordType && actionConfigOf(recordType, action.type, action.customType);
+    const decision = decideAction(fold, action, context);
     const entry: FoldEntry = {
       ...action,
       seq: ++seq,
-      status: config?.confirmation ? 'requested' : 'accepted',
+      status: decision.outcome,
       createdBy: viewer.principal.id,
       createdAtLocation: viewer.principal.officeId,
       deviceId: viewer.deviceId,
       recordedAt: null,
     };
-    provisional.push(entry);
-    if (config?.unassign) {
+    const provisional: FoldEntry[] = [entry];
+    if (decision.outcome !== 'rejected' && decision.unassign) {
       provisional.push({
         id: `${action.id}:unassign`,
         recordId: action.recordId,
@@ -64,8 +88,9 @@ export function provisionalEntries(
         recordedAt: null,
       });
     }
+    fold = foldOnto(fold, provisional, recordType);
   }
-  return provisional;
+  return fold;
 }
 
 /** The server's state of a record, folded from the entries the device holds. */
@@ -91,25 +116,38 @@ export async function localRecord(
   recordId: string,
   viewer: Viewer,
 ): Promise<LocalRecord | null> {
+  const local = await localFold(db, recordId, viewer);
+  if (!local.fold) return null;
+  return {
+    record: local.fold.record,
+    entries: local.entries,
+    pending: local.pending.map(({ action, savedAt }) => ({ action, savedAt })),
+    attention: local.attention,
+  };
+}
+
+/** A record as the device holds it: the server's entries, the outbox, and their fold. */
+export async function localFold(db: UserDatabase, recordId: string, viewer: Viewer) {
   const [entries, pending, attention] = await Promise.all([
     db.entries.where('recordId').equals(recordId).sortBy('seq'),
     db.outbox.where('action.recordId').equals(recordId).sortBy('deviceSeq'),
     db.attention.where('action.recordId').equals(recordId).toArray(),
   ]);
-  const type =
-    entries.find((e) => e.type === 'CREATE')?.recordType ??
-    pending.find((p) => p.action.type === 'CREATE')?.action.recordType;
-  const record = foldRecord(
-    [...entries, ...provisionalEntries(entries, pending, viewer)],
-    viewer.config.recordTypes.get(type ?? ''),
-  );
-  if (!record) return null;
-  return {
-    record,
-    entries,
-    pending: pending.map(({ action, savedAt }) => ({ action, savedAt })),
-    attention,
-  };
+  return { entries, pending, attention, fold: foldWithPending(entries, pending, viewer) };
+}
+
+/** The records a device holds among `ids`, as the decision's reference checks see them. */
+export async function localHeads(
+  db: UserDatabase,
+  ids: readonly string[],
+  viewer: Viewer,
+): Promise<Map<string, RecordHead>> {
+  const heads = new Map<string, RecordHead>();
+  for (const id of new Set(ids)) {
+    const local = await localRecord(db, id, viewer);
+    if (local) heads.set(id, local.record);
+  }
+  return heads;
 }
 
 /** Local search: server states with pending actions folded in, filtered and newest first. */
@@ -154,15 +192,5 @@ function matches(state: RecordState, text: string, viewer: Viewer): boolean {
 
 /** Whether the record is still the person's to hold: in their jurisdiction or assigned to them. */
 export function stillInScope(state: RecordState, viewer: Viewer): boolean {
-  if (state.assignedTo === viewer.principal.id) return true;
-  const recordType = viewer.config.recordTypes.get(state.type);
-  return (
-    recordType !== undefined &&
-    holds(
-      viewer.principal,
-      recordType.readPermission,
-      state.createdAtLocation,
-      viewer.config.locations,
-    )
-  );
+  return inReach(viewer.principal, viewer.config, state);
 }

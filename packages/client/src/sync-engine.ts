@@ -1,4 +1,10 @@
-import type { ActionResult, Entry, SyncResponse } from '@registra/core';
+import {
+  MAX_ACTIONS_PER_RECORD,
+  MAX_ACTIONS_PER_REQUEST,
+  type ActionResult,
+  type Entry,
+  type SyncResponse,
+} from '@registra/core';
 import type { SyncReport } from './api.js';
 import type { OutboxItem, UserDatabase } from './db.js';
 import { ServerProblem } from './errors.js';
@@ -90,16 +96,26 @@ export class SyncEngine {
     return report;
   }
 
-  /** The oldest pending actions, contiguous, within the batch byte budget (at least one). */
+  /**
+   * The oldest pending actions, contiguous, within the batch byte budget (at least one) and the
+   * server's limits on a request (PROTOCOL 7): at most 1,000 actions, 200 of them for one record.
+   */
   async #outboxHead(): Promise<OutboxItem[]> {
-    const items = await this.options.db.outbox.orderBy('deviceSeq').limit(1000).toArray();
+    const items = await this.options.db.outbox
+      .orderBy('deviceSeq')
+      .limit(MAX_ACTIONS_PER_REQUEST)
+      .toArray();
     const head: OutboxItem[] = [];
+    const perRecord = new Map<string, number>();
     let bytes = 0;
     for (const item of items) {
       const size = JSON.stringify(item.action).length;
       if (head.length > 0 && bytes + size > this.#batchBytes) break;
       const previous = head[head.length - 1];
       if (previous && item.deviceSeq !== previous.deviceSeq + 1) break;
+      const count = (perRecord.get(item.action.recordId) ?? 0) + 1;
+      if (count > MAX_ACTIONS_PER_RECORD) break;
+      perRecord.set(item.action.recordId, count);
       head.push(item);
       bytes += size;
     }

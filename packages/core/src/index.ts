@@ -14,5 +14,7 @@ export * from './declaration/fields.js';
 export * from './declaration/validate.js';
 export * from './fold/fold.js';
 export * from './workflow/allowed.js';
+export * from './workflow/decide.js';
+export * from './workflow/reach.js';
 export * from './tracking.js';
 export * from './search.js';

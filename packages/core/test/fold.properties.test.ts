@@ -1,10 +1,13 @@
 import {
   ACTION_TYPES,
   ENTRY_STATUSES,
+  foldLog,
+  foldOnto,
   foldRecord,
   mergeDeclaration,
   RecordStateSchema,
   type Entry,
+  type RecordFold,
   type RecordState,
   type RecordTypeConfig,
 } from '@registra/core';
@@ -200,6 +203,24 @@ describe('fold properties', () => {
         expect(foldRecord(copy, recordType)).toEqual(first);
         // The state is plain data, not shared with the input.
         if (first) expect(structuredClone(first)).toEqual(first);
+      }),
+      RUNS,
+    );
+  });
+
+  it('folds onto a stored fold as it folds the whole log: an append needs only the last state', () => {
+    fc.assert(
+      fc.property(logArb, recordTypeArb, fc.nat(), (log, recordType, at) => {
+        const split = at % (log.length + 1);
+        const sorted = [...log].sort((a, b) => a.seq - b.seq);
+        // Through JSON, as the server stores the fold beside the state and reads it back.
+        const stored = JSON.parse(JSON.stringify(foldLog(sorted.slice(0, split), recordType)));
+        const resumed = foldOnto(stored, sorted.slice(split), recordType);
+        expect(resumed).toEqual(foldLog(log, recordType));
+        // And one entry at a time, as a request appends them.
+        let stepwise: RecordFold | null = null;
+        for (const entry of sorted) stepwise = foldOnto(stepwise, [entry], recordType);
+        expect(stepwise).toEqual(foldLog(log, recordType));
       }),
       RUNS,
     );

@@ -108,7 +108,12 @@ export async function startTestServer(configName = 'civil-registry'): Promise<Te
   };
   await seed(database.db, config, usersFile, PASSWORD);
   const auth = new AuthService(registry, await loadSigner(database.db));
-  const app = await buildApp({ registry, auth, metrics: new Metrics() });
+  const app = await buildApp({
+    registry,
+    auth,
+    metrics: new Metrics(),
+    ...(process.env.TEST_LOG ? { logger: { level: 'error' } } : {}),
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

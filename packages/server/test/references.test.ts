@@ -22,7 +22,7 @@ function outcomes(results: ActionResult[]) {
 }
 
 describe('reference fields point to a record of their type, in reach', () => {
-  it('accepts references to records stored, or created in the same request in any order', async () => {
+  it('accepts references to records stored, or accepted earlier in the same request', async () => {
     const household = newId();
     await enumerator.push(create(household, 'household'));
     const person = newId();
@@ -32,16 +32,70 @@ describe('reference fields point to a record of their type, in reach', () => {
     );
     expect(outcomes(results)).toEqual(['accepted', 'accepted']);
 
-    // The household names members that the same request creates after it.
     const other = newId();
     const [a, b] = [newId(), newId()];
     const together = await enumerator.push(
-      create(other, 'household'),
-      update(other, { 'household.members': [a, b] }),
       create(a, 'individual'),
       create(b, 'individual'),
+      create(other, 'household'),
+      update(other, { 'household.members': [a, b] }),
     );
     expect(outcomes(together)).toEqual(['accepted', 'accepted', 'accepted', 'accepted']);
+  });
+
+  it('counts a record of the same request only once it is created, and never a refused CREATE', async () => {
+    // A household naming members that the request creates only after it.
+    const early = newId();
+    const later = newId();
+    const before = await enumerator.push(
+      create(early, 'household'),
+      update(early, { 'household.members': [later] }),
+      create(later, 'individual'),
+    );
+    expect(outcomes(before)).toEqual([
+      'accepted',
+      [
+        {
+          path: 'household.members.0',
+          message: 'must be the id of an individual record you can see',
+        },
+      ],
+      'accepted',
+    ]);
+
+    // Decoys: CREATEs refused in the same request must not count as records created here, or
+    // a reference could name a record out of reach (RECORD_EXISTS) or one that never was.
+    const elsewhere = newId();
+    await far.push(create(elsewhere, 'individual'));
+    const never = newId();
+    const household = newId();
+    const results = await enumerator.push(
+      create(household, 'household'),
+      create(elsewhere, 'individual'),
+      action({
+        type: 'CREATE',
+        recordId: never,
+        recordType: 'individual',
+        declaration: { 'person.dob': 'not a date' },
+      } as Parameters<typeof action>[0]),
+      update(household, { 'household.members': [elsewhere, never] }),
+    );
+    expect(results.map((r) => r.code)).toEqual([
+      null,
+      'RECORD_EXISTS',
+      'INVALID_DECLARATION',
+      'INVALID_DECLARATION',
+    ]);
+    expect(results[3]?.errors).toEqual([
+      {
+        path: 'household.members.0',
+        message: 'must be the id of an individual record you can see',
+      },
+      {
+        path: 'household.members.1',
+        message: 'must be the id of an individual record you can see',
+      },
+    ]);
   });
 
   it('refuses an id of nothing, of a record of another type, or of a record out of reach', async () => {

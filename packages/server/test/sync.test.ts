@@ -1,4 +1,4 @@
-import type { Entry } from '@registra/core';
+import { loadConfigurationOrThrow, type Entry } from '@registra/core';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -271,7 +271,7 @@ describe('sync, rule 5: changes', () => {
 });
 
 describe('sync, rule 6: scope', () => {
-  it('keeps records of another jurisdiction away, and brings a record’s whole log once it is assigned', async () => {
+  it('keeps records of another jurisdiction away: they cannot even be assigned there', async () => {
     const agent = new Device(server, await server.login('agent'));
     const supervisor = new Device(server, await server.login('supervisor'));
     const farSession = await server.login('agent.far');
@@ -290,20 +290,61 @@ describe('sync, rule 6: scope', () => {
     });
     expect(hidden.status).toBe(404);
 
-    const [assigned] = await supervisor.push(
+    // PROTOCOL 7: the far agent may not act on births of Ibombo, so they may not be assigned one.
+    const [refused] = await supervisor.push(
       action({ type: 'ASSIGN', recordId, assignee: farSession.user.id }),
     );
-    expect(assigned).toMatchObject({ outcome: 'accepted' });
+    expect(refused).toMatchObject({ outcome: 'rejected', code: 'INVALID_ASSIGNEE', seq: 3 });
     await far.drain();
-    const log = far.received.filter((e) => e.recordId === recordId);
-    expect(log.map((e) => [e.seq, e.type])).toEqual([
-      [1, 'CREATE'],
-      [2, 'UPDATE'],
-      [3, 'ASSIGN'],
-    ]);
-    const visible = await server.request('GET', `/api/v1/records/${recordId}`, {
-      token: farSession.token,
+    expect(far.received.some((e) => e.recordId === recordId)).toBe(false);
+  });
+
+  it('brings a record’s whole log once it is assigned to someone who reads elsewhere', async () => {
+    // The far agent's role may declare births anywhere, but reads only in their own district.
+    const document = server.registry.config.document;
+    const original = server.registry.config;
+    server.registry.config = loadConfigurationOrThrow({
+      ...document,
+      roles: document.roles.map((role) =>
+        role.id === 'field-agent'
+          ? {
+              ...role,
+              permissions: [
+                ...role.permissions.filter((p) => p !== 'record.declare'),
+                { permission: 'record.declare', national: true },
+              ],
+            }
+          : role,
+      ),
     });
-    expect(visible.status).toBe(200);
+    try {
+      const agent = new Device(server, await server.login('agent'));
+      const supervisor = new Device(server, await server.login('supervisor'));
+      const farSession = await server.login('agent.far');
+      const far = new Device(server, farSession);
+      await far.drain();
+      const recordId = newId();
+      await agent.push(
+        action({ type: 'CREATE', recordId, recordType: 'birth' }),
+        action({ type: 'UPDATE', recordId, declaration: { 'child.firstName': 'Kofi' } }),
+      );
+      const [assigned] = await supervisor.push(
+        action({ type: 'ASSIGN', recordId, assignee: farSession.user.id }),
+      );
+      expect(assigned).toMatchObject({ outcome: 'accepted' });
+      await far.drain();
+      const log = far.received.filter((e) => e.recordId === recordId);
+      expect(log.map((e) => [e.seq, e.type])).toEqual([
+        [1, 'CREATE'],
+        [2, 'UPDATE'],
+        [3, 'ASSIGN'],
+      ]);
+      const visible = await server.request('GET', `/api/v1/records/${recordId}`, {
+        token: farSession.token,
+      });
+      expect(visible.status).toBe(200);
+    } finally {
+      server.registry.config = original;
+    }
   });
 });

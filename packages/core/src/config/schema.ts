@@ -65,7 +65,8 @@ export const FieldSchema = z.discriminatedUnion('type', [
     ...fieldBase,
     type: z.literal('text'),
     minLength: z.int().nonnegative().optional(),
-    maxLength: z.int().positive().default(200),
+    /** PROTOCOL 7: at most this many characters, 1,000 unless configured. */
+    maxLength: z.int().positive().max(100_000).default(1000),
     pattern: regex.optional(),
   }),
   z.strictObject({
@@ -233,6 +234,11 @@ export const ConfigurationSchema = z.strictObject({
   version: z.string().regex(/^[0-9A-Za-z.+-]{1,32}$/),
   /** IANA time zone: "today" for dates that may not be in the future. */
   timeZone: z.string().default('UTC'),
+  /**
+   * PROTOCOL 7: the longest a device may stay offline. An action whose `occurredAt` is older is
+   * refused, which is what keeps date rules anchored to `occurredAt` (`notPast`) honest.
+   */
+  maxOfflineDays: z.int().positive().max(3650).default(90),
   permissions: z.array(PermissionSchema).min(1),
   roles: z.array(RoleSchema).min(1),
   locations: z.array(LocationSchema).min(1),

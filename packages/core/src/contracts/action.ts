@@ -94,6 +94,29 @@ function unstorable(value: unknown, path: (string | number)[]): (string | number
   return null;
 }
 
+/** PROTOCOL 7: the most an action may weigh serialized, and its annotation within it. */
+export const MAX_ACTION_BYTES = 64 * 1024;
+export const MAX_ANNOTATION_BYTES = 16 * 1024;
+
+/** The UTF-8 length of a string, without encoding it. */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff) {
+      bytes += 4; // a surrogate pair: one four-byte character
+      i += 1;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+function sizeIssue(bytes: number, limit: number, what: string): string {
+  return `${what} is ${Math.ceil(bytes / 1024)} KiB serialized; at most ${limit / 1024} KiB is accepted`;
+}
+
 /** An action as a client sends it (PROTOCOL 3.1). Unknown keys are refused. */
 export const ActionSchema = z.strictObject(actionShape).superRefine((action, ctx) => {
   if (action.type === 'CREATE' && action.recordType === undefined) {
@@ -119,6 +142,24 @@ export const ActionSchema = z.strictObject(actionShape).superRefine((action, ctx
         code: 'custom',
         path,
         message: 'holds a NUL character or an unpaired surrogate, which cannot be stored',
+      });
+    }
+  }
+  const bytes = utf8Length(JSON.stringify(action));
+  if (bytes > MAX_ACTION_BYTES) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [],
+      message: sizeIssue(bytes, MAX_ACTION_BYTES, 'the action'),
+    });
+  }
+  if (action.annotation !== undefined) {
+    const annotationBytes = utf8Length(JSON.stringify(action.annotation));
+    if (annotationBytes > MAX_ANNOTATION_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['annotation'],
+        message: sizeIssue(annotationBytes, MAX_ANNOTATION_BYTES, 'the annotation'),
       });
     }
   }

@@ -12,6 +12,7 @@ export const REJECTION_CODES = [
   'NOT_ASSIGNED',
   'ALREADY_ASSIGNED',
   'SELF_APPROVAL',
+  'INVALID_ASSIGNEE',
   'DEPENDENCY_REJECTED',
 ] as const;
 export const RejectionCodeSchema = z.enum(REJECTION_CODES);
@@ -25,6 +26,7 @@ export const STORED_REJECTIONS: ReadonlySet<RejectionCode> = new Set([
   'NOT_ASSIGNED',
   'ALREADY_ASSIGNED',
   'SELF_APPROVAL',
+  'INVALID_ASSIGNEE',
   'DEPENDENCY_REJECTED',
 ]);
 

@@ -21,17 +21,20 @@ export const ActionResultSchema = z.strictObject({
 });
 export type ActionResult = z.infer<typeof ActionResultSchema>;
 
+/** PROTOCOL 7: the most actions one request may carry, and the most of them for one record. */
+export const MAX_ACTIONS_PER_REQUEST = 1000;
+export const MAX_ACTIONS_PER_RECORD = 200;
+
 /**
  * Only the envelope is checked here: each action is validated on its own, so that one malformed
- * action is answered `rejected` with INVALID_INPUT while the rest of the batch goes on.
+ * action is answered `rejected` with INVALID_INPUT while the rest of the batch goes on. How many
+ * actions a request may carry is checked after (413 TOO_MANY_ACTIONS, not a 400): see
+ * MAX_ACTIONS_PER_REQUEST; the body's byte limit bounds the array before that.
  */
 export const SyncRequestSchema = z.strictObject({
   deviceId: z.uuid(),
   cursor: z.string().max(200).nullable(),
-  actions: z
-    .array(z.looseObject({ id: z.uuid(), deviceSeq: z.int().positive() }))
-    .max(1000)
-    .default([]),
+  actions: z.array(z.looseObject({ id: z.uuid(), deviceSeq: z.int().positive() })).default([]),
   limit: z.int().min(1).max(5000).default(500),
 });
 export type SyncRequest = z.infer<typeof SyncRequestSchema>;
@@ -46,10 +49,7 @@ export const SyncResponseSchema = z.strictObject({
 export type SyncResponse = z.infer<typeof SyncResponseSchema>;
 
 export const ActionsRequestSchema = z.strictObject({
-  actions: z
-    .array(z.looseObject({ id: z.uuid() }))
-    .min(1)
-    .max(1000),
+  actions: z.array(z.looseObject({ id: z.uuid() })).min(1),
 });
 export type ActionsRequest = z.infer<typeof ActionsRequestSchema>;
 

@@ -61,15 +61,19 @@ function buildSchema(field: Field, locations: LocationIndex): z.ZodType {
     case 'phone':
       return z
         .string({ error: 'must be a phone number' })
+        .max(32, 'must have at most 32 characters')
         .regex(
           field.pattern ? new RegExp(field.pattern, 'u') : DEFAULT_PHONE,
           'is not a valid phone number',
         );
     case 'email':
-      return z.email({ error: 'is not a valid email address' });
+      return z
+        .email({ error: 'is not a valid email address' })
+        .max(254, 'must have at most 254 characters');
     case 'idNumber':
       return z
         .string({ error: 'must be an id number' })
+        .max(100, 'must have at most 100 characters')
         .regex(new RegExp(field.pattern, 'u'), 'is not a valid id number');
     case 'name':
       return z.strictObject({
@@ -94,7 +98,7 @@ function buildSchema(field: Field, locations: LocationIndex): z.ZodType {
       return z
         .strictObject({
           hash: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 hex digest'),
-          contentType: z.string().min(1),
+          contentType: z.string().min(1).max(255),
           size: z.int().nonnegative(),
           name: z.string().max(255).optional(),
         })

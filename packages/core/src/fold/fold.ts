@@ -31,9 +31,27 @@ const SETS: Partial<Record<ActionType, string>> = {
 };
 
 /** Who last changed a declaration field, for merge-mode conflict detection. */
-interface FieldChange {
+export interface FieldChange {
   seq: number;
   source: string;
+}
+
+/**
+ * What the fold remembers between entries besides the public state: the base flags (before the
+ * derived ones are added), the pending requests' entries, the declined stems and who last changed
+ * each field. Plain JSON, so that it can be stored beside the state and the fold resumed from it.
+ */
+export interface FoldCarry {
+  flags: string[];
+  requests: FoldEntry[];
+  declined: string[];
+  changes: Record<string, FieldChange>;
+}
+
+/** A record's state and the carry that lets the next entry be folded onto it. */
+export interface RecordFold {
+  record: RecordState;
+  carry: FoldCarry;
 }
 
 /** The fold's working state: the public record plus what it needs to remember between entries. */
@@ -57,23 +75,60 @@ export function foldRecord(
   entries: readonly FoldEntry[],
   recordType?: RecordTypeConfig,
 ): RecordState | null {
-  const sorted = [...entries].sort((a, b) => a.seq - b.seq);
-  let acc: Accumulator | null = null;
+  return foldLog(entries, recordType)?.record ?? null;
+}
+
+/** Like foldRecord, with the carry that `foldOnto` resumes from. */
+export function foldLog(
+  entries: readonly FoldEntry[],
+  recordType?: RecordTypeConfig,
+): RecordFold | null {
+  return foldOnto(null, entries, recordType);
+}
+
+/**
+ * Folds entries onto an earlier fold: a fold is a left fold, so `foldLog(log + more)` equals
+ * `foldOnto(foldLog(log), more)`. This is what makes an append cost the same whatever the length
+ * of the log. `fold` is not changed; entries at or below its seq are ignored.
+ */
+export function foldOnto(
+  fold: RecordFold | null,
+  entries: readonly FoldEntry[],
+  recordType?: RecordTypeConfig,
+): RecordFold | null {
+  const after = fold?.record.seq ?? 0;
+  const sorted = entries.filter((e) => e.seq > after).sort((a, b) => a.seq - b.seq);
+  let acc: Accumulator | null = fold === null ? null : resume(fold);
   for (const entry of sorted) {
     if (acc === null) {
       if (entry.type === 'CREATE' && entry.status === 'accepted') acc = start(entry, recordType);
       continue;
     }
-    acc.record.seq = Math.max(acc.record.seq, entry.seq);
-    if (entry.status === 'rejected') continue;
-    if (entry.status === 'requested') {
-      if (!acc.requests.has(entry.id)) request(acc, entry);
-      continue;
-    }
-    if (entry.type === 'APPROVE' || entry.type === 'DECLINE') decide(acc, entry, recordType);
-    else apply(acc, entry, entry, recordType);
+    step(acc, entry, recordType);
   }
   return acc === null ? null : finish(acc);
+}
+
+function step(acc: Accumulator, entry: FoldEntry, recordType: RecordTypeConfig | undefined): void {
+  acc.record.seq = Math.max(acc.record.seq, entry.seq);
+  if (entry.status === 'rejected') return;
+  if (entry.status === 'requested') {
+    if (!acc.requests.has(entry.id)) request(acc, entry);
+    return;
+  }
+  if (entry.type === 'APPROVE' || entry.type === 'DECLINE') decide(acc, entry, recordType);
+  else apply(acc, entry, entry, recordType);
+}
+
+function resume(fold: RecordFold): Accumulator {
+  const { record, carry } = structuredClone(fold);
+  return {
+    record,
+    flags: new Set(carry.flags),
+    requests: new Map(carry.requests.map((entry) => [entry.id, entry])),
+    declined: new Set(carry.declined),
+    changes: new Map(Object.entries(carry.changes)),
+  };
 }
 
 function start(entry: FoldEntry, recordType: RecordTypeConfig | undefined): Accumulator {
@@ -129,6 +184,7 @@ function decide(acc: Accumulator, decision: FoldEntry, recordType?: RecordTypeCo
   const index = acc.record.pending.findIndex((p) => p.id === decision.requestId);
   if (!requested || index < 0) return;
   acc.record.pending.splice(index, 1);
+  acc.requests.delete(requested.id);
   if (decision.type === 'DECLINE') {
     acc.declined.add(flagStem(requested.type, requested.customType));
     touch(acc, decision);
@@ -265,12 +321,21 @@ function timeOf(entry: FoldEntry): string {
   return entry.recordedAt ?? entry.occurredAt;
 }
 
-function finish(acc: Accumulator): RecordState {
+function finish(acc: Accumulator): RecordFold {
   const flags = new Set(acc.flags);
   for (const pending of acc.record.pending)
     flags.add(`${flagStem(pending.type, pending.customType)}:requested`);
   for (const stem of acc.declined) flags.add(`${stem}:declined`);
   if (acc.record.conflicts.length > 0) flags.add(FLAGS.conflict);
   acc.record.flags = [...flags].sort();
-  return acc.record;
+  return {
+    record: acc.record,
+    carry: {
+      flags: [...acc.flags].sort(),
+      // Copies: a fold shares nothing with the entries it was given.
+      requests: [...acc.requests.values()].map((entry) => structuredClone(entry)),
+      declined: [...acc.declined].sort(),
+      changes: Object.fromEntries(acc.changes),
+    },
+  };
 }

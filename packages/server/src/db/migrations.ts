@@ -1,11 +1,4 @@
-import {
-  Migrator,
-  sql,
-  type Kysely,
-  type Migration,
-  type MigrationProvider,
-  type QueryExecutorProvider,
-} from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './schema.js';
 
 /**
@@ -120,7 +113,7 @@ const migrations: Record<string, Migration> = {
         CREATE TRIGGER entries_no_truncate BEFORE TRUNCATE ON entries
         FOR EACH STATEMENT EXECUTE FUNCTION refuse_log_change()`.execute(db);
 
-      await createRecordsTable(db, 'records');
+      await createRecordsTable0001(db);
 
       await sql`
         CREATE TABLE registration_counters (
@@ -142,14 +135,21 @@ const migrations: Record<string, Migration> = {
       );
     },
   },
+
+  // The fold's carry beside each record's state, so that an append folds one entry onto the
+  // stored state instead of re-reading and re-folding the whole log (PROTOCOL 7). Rows written
+  // before it have none until their next append, which folds their log once.
+  '0003_fold_carry': {
+    async up(db: Kysely<unknown>) {
+      await sql`ALTER TABLE records ADD COLUMN fold jsonb`.execute(db);
+    },
+  },
 };
 
-/** The read model's table; `registra rebuild` creates a fresh one with the same shape. */
-export async function createRecordsTable(db: QueryExecutorProvider, name: string): Promise<void> {
-  const table = sql.table(name);
-  const index = (suffix: string) => sql.id(`${name}_${suffix}`);
+/** The read model's table as migration 0001 made it. Frozen with the migration. */
+async function createRecordsTable0001(db: Kysely<unknown>): Promise<void> {
   await sql`
-    CREATE TABLE ${table} (
+    CREATE TABLE records (
       id uuid PRIMARY KEY,
       type text NOT NULL,
       status text NOT NULL,
@@ -165,19 +165,14 @@ export async function createRecordsTable(db: QueryExecutorProvider, name: string
       name text NOT NULL,
       state jsonb NOT NULL
     )`.execute(db);
-  await sql`CREATE INDEX ${index('queue')} ON ${table} (type, status, updated_at DESC, id)`.execute(
-    db,
-  );
-  await sql`CREATE INDEX ${index('updated')} ON ${table} (updated_at DESC, id)`.execute(db);
-  await sql`CREATE INDEX ${index('flags')} ON ${table} USING gin (flags)`.execute(db);
-  await sql`CREATE INDEX ${index('tracking')} ON ${table} (tracking_id)`.execute(db);
-  await sql`CREATE INDEX ${index('registration')} ON ${table} (registration_number)`.execute(db);
-  await sql`CREATE INDEX ${index('assigned')} ON ${table} (assigned_to)`.execute(db);
-  await sql`CREATE INDEX ${index('location')} ON ${table} (created_at_location)`.execute(db);
-  // btree_gin: the status with the name's trigrams (migration 0002).
-  await sql`CREATE INDEX ${index('name')} ON ${table} USING gin (status, name gin_trgm_ops)`.execute(
-    db,
-  );
+  await sql`CREATE INDEX records_queue ON records (type, status, updated_at DESC, id)`.execute(db);
+  await sql`CREATE INDEX records_updated ON records (updated_at DESC, id)`.execute(db);
+  await sql`CREATE INDEX records_flags ON records USING gin (flags)`.execute(db);
+  await sql`CREATE INDEX records_tracking ON records (tracking_id)`.execute(db);
+  await sql`CREATE INDEX records_registration ON records (registration_number)`.execute(db);
+  await sql`CREATE INDEX records_assigned ON records (assigned_to)`.execute(db);
+  await sql`CREATE INDEX records_location ON records (created_at_location)`.execute(db);
+  await sql`CREATE INDEX records_name ON records USING gin (name gin_trgm_ops)`.execute(db);
 }
 
 class InlineProvider implements MigrationProvider {

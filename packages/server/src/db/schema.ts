@@ -112,6 +112,8 @@ export interface RecordsTable {
   seq: number;
   name: string;
   state: JsonColumn<unknown>;
+  /** The fold's carry (migration 0003); null on rows written before it. */
+  fold: JsonColumn<unknown> | null;
 }
 
 export interface RegistrationCountersTable {

@@ -1,12 +1,15 @@
 import type { Principal, RegistryConfig } from '@registra/core';
 import type { DB } from '../db/database.js';
 import type { UserRow } from '../store/users.js';
+import type { AppendEffect } from './append/effects.js';
 
 /** What every service works with: the database, the active configuration and the clock. */
 export interface Registry {
   db: DB;
   config: RegistryConfig;
   now: () => Date;
+  /** What else happens when entries are appended (hooks, files, deduplication). */
+  effects?: AppendEffect[];
 }
 
 /** The authenticated caller: the stored user and their principal under the configuration. */

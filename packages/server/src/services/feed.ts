@@ -1,8 +1,8 @@
-import type { Entry, Principal } from '@registra/core';
+import { inJurisdiction, type Entry, type Principal } from '@registra/core';
 import { readFeed, readLogUpTo, type FeedPosition } from '../store/entries.js';
 import type { Registry } from './context.js';
 import { invalidInput } from './problem.js';
-import { inJurisdiction, scopeOf } from './reach.js';
+import { scopeOf } from './reach.js';
 
 export interface Changes {
   changes: Entry[];

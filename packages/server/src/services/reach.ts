@@ -1,4 +1,4 @@
-import { holds, type Principal, type RecordState, type RegistryConfig } from '@registra/core';
+import type { Principal, RegistryConfig } from '@registra/core';
 import type { FeedScope } from '../store/entries.js';
 
 /**
@@ -16,27 +16,4 @@ export function scopeOf(principal: Principal, config: RegistryConfig): FeedScope
     });
   }
   return { types, assignedTo: principal.id };
-}
-
-/** Whether the record is within the principal's jurisdiction for reading, assignment aside. */
-export function inJurisdiction(
-  principal: Principal,
-  config: RegistryConfig,
-  recordType: string,
-  location: string,
-): boolean {
-  const type = config.recordTypes.get(recordType);
-  return type !== undefined && holds(principal, type.readPermission, location, config.locations);
-}
-
-/** PROTOCOL 1: a record outside the caller's reach is answered as if it did not exist. */
-export function inReach(
-  principal: Principal,
-  config: RegistryConfig,
-  record: Pick<RecordState, 'type' | 'createdAtLocation' | 'assignedTo'>,
-): boolean {
-  return (
-    record.assignedTo === principal.id ||
-    inJurisdiction(principal, config, record.type, record.createdAtLocation)
-  );
 }

@@ -1,51 +1,35 @@
 import {
-  foldRecord,
+  foldLog,
   jsonEqual,
   searchName,
   type Entry,
-  type RecordState,
+  type RecordFold,
   type RecordTypeConfig,
 } from '@registra/core';
-import { sql } from 'kysely';
-import { createRecordsTable } from '../db/migrations.js';
-import { toEntry } from '../store/entries.js';
+import { loadLogs } from '../store/entries.js';
+import {
+  createRebuildIndexes,
+  createRebuildTable,
+  orphanRecordIds,
+  readModelRows,
+  recordLogs,
+  staleRebuildIds,
+  swapRebuildTable,
+} from '../store/rebuild.js';
 import { upsertRecords, type RecordRow } from '../store/records.js';
+import { lockExclusively } from '../store/transaction.js';
 import type { Registry } from './context.js';
 
-/** The read-model row of a folded record: its state, and the name that `q` searches. */
-export function readModelRow(state: RecordState, recordType: RecordTypeConfig): RecordRow {
-  return { state, name: searchName(state, recordType) };
-}
-
-/** Streams the whole log, record by record, in batches small enough to hold in memory. */
-async function* recordLogs(registry: Registry, batchSize = 2000): AsyncGenerator<Entry[][]> {
-  let after = '00000000-0000-0000-0000-000000000000';
-  for (;;) {
-    // seq 1 is each record's first entry: one row per record, read through the (record_id, seq) key.
-    const ids = await sql<{ record_id: string }>`
-      SELECT record_id FROM entries WHERE record_id > ${after}::uuid AND seq = 1
-      ORDER BY record_id LIMIT ${batchSize}`.execute(registry.db);
-    const batch = ids.rows.map((r) => r.record_id);
-    if (batch.length === 0) return;
-    const rows = await registry.db
-      .selectFrom('entries')
-      .selectAll()
-      .where('record_id', 'in', batch)
-      .orderBy('record_id')
-      .orderBy('seq')
-      .execute();
-    const logs = new Map<string, Entry[]>(batch.map((id) => [id, []]));
-    for (const row of rows) logs.get(row.record_id)?.push(toEntry(row));
-    yield [...logs.values()];
-    after = batch[batch.length - 1] as string;
-  }
+/** The read-model row of a folded record: its state and carry, and the name that `q` searches. */
+export function readModelRow(fold: RecordFold, recordType: RecordTypeConfig): RecordRow {
+  return { state: fold.record, carry: fold.carry, name: searchName(fold.record, recordType) };
 }
 
 function fold(registry: Registry, log: Entry[]): RecordRow | null {
   const first = log[0];
   const recordType = first && registry.config.recordTypes.get(first.recordType ?? '');
-  const state = recordType ? foldRecord(log, recordType) : null;
-  return state && recordType ? readModelRow(state, recordType) : null;
+  const folded = recordType ? foldLog(log, recordType) : null;
+  return folded && recordType ? readModelRow(folded, recordType) : null;
 }
 
 export interface VerifyReport {
@@ -57,36 +41,29 @@ export interface VerifyReport {
 /** Re-folds every record from the log and compares it with the read model. */
 export async function verifyReadModel(registry: Registry): Promise<VerifyReport> {
   const report: VerifyReport = { records: 0, entries: 0, differences: [] };
-  for await (const logs of recordLogs(registry)) {
+  const differ = (recordId: string, problem: string) =>
+    report.differences.push({ recordId, problem });
+  for await (const logs of recordLogs(registry.db)) {
     const ids = logs.map((log) => log[0]?.recordId).filter((id): id is string => id !== undefined);
-    const stored = await registry.db
-      .selectFrom('records')
-      .select(['id', 'state', 'name'])
-      .where('id', 'in', ids.length > 0 ? ids : ['00000000-0000-0000-0000-000000000000'])
-      .execute();
-    const byId = new Map(stored.map((r) => [r.id, r]));
+    const stored = await readModelRows(registry.db, ids);
     for (const log of logs) {
       const recordId = log[0]?.recordId;
       if (!recordId) continue;
       report.records += 1;
       report.entries += log.length;
       const expected = fold(registry, log);
-      const actual = byId.get(recordId);
-      if (!expected) report.differences.push({ recordId, problem: 'the log folds to no record' });
-      else if (!actual)
-        report.differences.push({ recordId, problem: 'missing from the read model' });
+      const actual = stored.get(recordId);
+      if (!expected) differ(recordId, 'the log folds to no record');
+      else if (!actual) differ(recordId, 'missing from the read model');
       else if (!jsonEqual(expected.state, actual.state)) {
-        report.differences.push({ recordId, problem: 'state differs from the fold of its log' });
-      } else if (expected.name !== actual.name) {
-        report.differences.push({ recordId, problem: 'search name differs' });
-      }
+        differ(recordId, 'state differs from the fold of its log');
+      } else if (actual.fold !== null && !jsonEqual(expected.carry, actual.fold)) {
+        differ(recordId, 'fold carry differs from the fold of its log');
+      } else if (expected.name !== actual.name) differ(recordId, 'search name differs');
     }
   }
-  const orphans = await sql<{ id: string }>`
-    SELECT r.id FROM records r
-    WHERE NOT EXISTS (SELECT 1 FROM entries e WHERE e.record_id = r.id)`.execute(registry.db);
-  for (const { id } of orphans.rows) {
-    report.differences.push({ recordId: id, problem: 'in the read model but not in the log' });
+  for (const id of await orphanRecordIds(registry.db)) {
+    differ(id, 'in the read model but not in the log');
   }
   return report;
 }
@@ -117,19 +94,11 @@ export async function rebuildReadModel(
   const started = performance.now();
   const { db } = registry;
   const report: RebuildReport = { records: 0, entries: 0, caughtUp: 0, seconds: 0 };
-  await sql`DROP TABLE IF EXISTS records_rebuild`.execute(db);
-  await createRecordsTable(db, 'records_rebuild');
-  // The secondary indexes are built once from the whole table, which costs far less than keeping
-  // them up to date batch by batch; the primary key stays for the catch-up's upsert below.
-  const indexes = await sql<{ indexname: string; indexdef: string }>`
-    SELECT indexname, indexdef FROM pg_indexes
-    WHERE schemaname = current_schema() AND tablename = 'records_rebuild'
-      AND indexname <> 'records_rebuild_pkey'`.execute(db);
-  for (const { indexname } of indexes.rows) await sql`DROP INDEX ${sql.id(indexname)}`.execute(db);
+  const indexes = await createRebuildTable(db);
 
   // One batch is written while the next is read and folded.
   let writing: Promise<void> = Promise.resolve();
-  for await (const logs of recordLogs(registry, options.batchSize)) {
+  for await (const logs of recordLogs(db, options.batchSize)) {
     const rows = logs
       .map((log) => fold(registry, log))
       .filter((row): row is RecordRow => row !== null);
@@ -141,48 +110,18 @@ export async function rebuildReadModel(
     await options.onProgress?.({ records: report.records, entries: report.entries });
   }
   await writing;
-  await Promise.all(indexes.rows.map(({ indexdef }) => sql.raw(indexdef).execute(db)));
+  await createRebuildIndexes(db, indexes);
 
   await db.transaction().execute(async (trx) => {
-    await sql`SELECT pg_advisory_xact_lock(${WRITE_LOCK})`.execute(trx);
+    await lockExclusively(trx, WRITE_LOCK);
     // Records whose log grew since they were folded above, or that are new.
-    const stale = await sql<{ id: string }>`
-      SELECT r.id FROM records r LEFT JOIN records_rebuild n ON n.id = r.id
-      WHERE n.id IS NULL OR n.seq <> r.seq`.execute(trx);
-    const ids = stale.rows.map((r) => r.id);
-    if (ids.length > 0) {
-      const rows = await trx
-        .selectFrom('entries')
-        .selectAll()
-        .where('record_id', 'in', ids)
-        .orderBy('seq')
-        .execute();
-      const logs = new Map<string, Entry[]>();
-      for (const row of rows)
-        logs.set(row.record_id, [...(logs.get(row.record_id) ?? []), toEntry(row)]);
-      const folded = [...logs.values()]
-        .map((log) => fold(registry, log))
-        .filter((r): r is RecordRow => r !== null);
-      await upsertRecords(trx, folded, 'records_rebuild');
-      report.caughtUp = folded.length;
-    }
-    await sql`DROP TABLE records`.execute(trx);
-    await sql`ALTER TABLE records_rebuild RENAME TO records`.execute(trx);
-    for (const suffix of [
-      'pkey',
-      'queue',
-      'updated',
-      'flags',
-      'tracking',
-      'registration',
-      'assigned',
-      'location',
-      'name',
-    ]) {
-      await sql`ALTER INDEX ${sql.id(`records_rebuild_${suffix}`)} RENAME TO ${sql.id(`records_${suffix}`)}`.execute(
-        trx,
-      );
-    }
+    const logs = await loadLogs(trx, await staleRebuildIds(trx));
+    const folded = [...logs.values()]
+      .map((log) => fold(registry, log))
+      .filter((r): r is RecordRow => r !== null);
+    await upsertRecords(trx, folded, 'records_rebuild');
+    report.caughtUp = folded.length;
+    await swapRebuildTable(trx, indexes);
   });
   report.seconds = (performance.now() - started) / 1000;
   return report;

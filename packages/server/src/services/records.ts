@@ -1,9 +1,9 @@
-import { searchForm, type Entry, type RecordState } from '@registra/core';
+import { inReach, searchForm, type Entry, type RecordState } from '@registra/core';
 import { loadLogs } from '../store/entries.js';
 import { findRecordState, listRecords } from '../store/records.js';
 import type { Caller, Registry } from './context.js';
 import { invalidInput, notFound } from './problem.js';
-import { inReach, scopeOf } from './reach.js';
+import { scopeOf } from './reach.js';
 
 export async function getRecord(
   registry: Registry,

@@ -1,4 +1,11 @@
-import type { ActionResult, ActionsResponse, SyncRequest, SyncResponse } from '@registra/core';
+import {
+  MAX_ACTIONS_PER_RECORD,
+  MAX_ACTIONS_PER_REQUEST,
+  type ActionResult,
+  type ActionsResponse,
+  type SyncRequest,
+  type SyncResponse,
+} from '@registra/core';
 import { writeAll } from '../store/append.js';
 import {
   advanceDeviceStatement,
@@ -8,7 +15,7 @@ import {
   touchDevice,
   type DeviceRow,
 } from '../store/devices.js';
-import { appendActions, type IncomingAction } from './append.js';
+import { afterCommit, appendActions, type IncomingAction } from './append/index.js';
 import type { Caller, Registry } from './context.js';
 import { decodeCursor, readChanges } from './feed.js';
 import { invalidInput, ProblemError } from './problem.js';
@@ -24,6 +31,7 @@ export async function sync(
   request: SyncRequest,
 ): Promise<SyncResponse> {
   const { actions } = request;
+  checkActionCount(actions);
   // A cursor this server never handed out refuses the request before anything is appended.
   decodeCursor(request.cursor);
   actions.forEach((action, i) => {
@@ -47,6 +55,29 @@ export async function sync(
     request.limit,
   );
   return { ackThrough: pushed.ackThrough, results: pushed.results, ...changes };
+}
+
+/** PROTOCOL 7: at most 1,000 actions a request and 200 for one record; more is 413. */
+function checkActionCount(actions: readonly Record<string, unknown>[]): void {
+  if (actions.length > MAX_ACTIONS_PER_REQUEST) {
+    throw new ProblemError(
+      413,
+      'TOO_MANY_ACTIONS',
+      `a request carries at most ${MAX_ACTIONS_PER_REQUEST} actions; this one has ${actions.length}: send them in several`,
+    );
+  }
+  const perRecord = new Map<unknown, number>();
+  for (const action of actions) {
+    const count = (perRecord.get(action['recordId']) ?? 0) + 1;
+    perRecord.set(action['recordId'], count);
+    if (count > MAX_ACTIONS_PER_RECORD) {
+      throw new ProblemError(
+        413,
+        'TOO_MANY_ACTIONS',
+        `a request carries at most ${MAX_ACTIONS_PER_RECORD} actions for one record; send the rest in another`,
+      );
+    }
+  }
 }
 
 function ownDevice(device: DeviceRow, caller: Caller): DeviceRow {
@@ -89,17 +120,26 @@ async function push(
       id: raw.id,
       deviceSeq: raw.deviceSeq,
     }));
-    const { results, unstored, writes } = await appendActions(trx, registry, caller, incoming, {
-      id: request.deviceId,
-      ackThrough: device.ackThrough,
-      rejections: await findRejections(trx, request.deviceId, replayed),
-    });
+    const { results, unstored, writes, appended } = await appendActions(
+      trx,
+      registry,
+      caller,
+      incoming,
+      {
+        id: request.deviceId,
+        ackThrough: device.ackThrough,
+        rejections: await findRejections(trx, request.deviceId, replayed),
+      },
+    );
     if (unstored.length > 0) writes.push(saveRejectionsStatement(request.deviceId, unstored));
     const ackThrough = Math.max(device.ackThrough, actions[actions.length - 1]?.deviceSeq ?? 0);
     if (ackThrough > device.ackThrough)
       writes.push(advanceDeviceStatement(request.deviceId, ackThrough));
     await writeAll(trx, writes);
-    return { results, ackThrough };
+    return { results, ackThrough, appended };
+  }).then(({ appended, ...pushed }) => {
+    afterCommit(registry.effects ?? [], appended);
+    return pushed;
   });
 }
 
@@ -109,11 +149,13 @@ export async function submitActions(
   caller: Caller,
   actions: { id: string }[],
 ): Promise<ActionsResponse> {
+  checkActionCount(actions);
   const incoming: IncomingAction[] = actions.map((raw) => ({ raw, id: raw.id }));
-  const { results } = await appendTransaction(registry, async (trx) => {
-    const appended = await appendActions(trx, registry, caller, incoming, null);
-    await writeAll(trx, appended.writes);
-    return appended;
+  const { results, appended } = await appendTransaction(registry, async (trx) => {
+    const batch = await appendActions(trx, registry, caller, incoming, null);
+    await writeAll(trx, batch.writes);
+    return batch;
   });
+  afterCommit(registry.effects ?? [], appended);
   return { results };
 }

@@ -1,14 +1,6 @@
-import type { RecordState } from '@registra/core';
+import type { FoldCarry, RecordHead, RecordState } from '@registra/core';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/schema.js';
-
-/** What the rules need to know of a record before its log is read. */
-export interface RecordHead {
-  id: string;
-  type: string;
-  createdAtLocation: string;
-  assignedTo: string | null;
-}
 
 /** The heads of the given records that exist (no lock): for checking references to them. */
 export async function findRecordHeads(
@@ -37,9 +29,10 @@ export async function findRecordHeads(
   );
 }
 
-/** A read-model row: the folded state plus the columns that list queries filter on. */
+/** A read-model row: the folded state and its carry, plus the name that `q` searches. */
 export interface RecordRow {
   state: RecordState;
+  carry: FoldCarry;
   name: string;
 }
 
@@ -51,15 +44,17 @@ export function upsertRecordsStatement(
   const json = JSON.stringify(rows.map(toColumns));
   return sql`
     INSERT INTO ${sql.table(table)} (id, type, status, flags, tracking_id, registration_number, assigned_to,
-      created_at_location, created_by, created_at, updated_at, seq, name, state)
+      created_at_location, created_by, created_at, updated_at, seq, name, state, fold)
     SELECT id, type, status, flags, tracking_id, registration_number, assigned_to,
-      created_at_location, created_by, created_at, updated_at, seq, name, state
+      created_at_location, created_by, created_at, updated_at, seq, name, state, fold
     FROM jsonb_to_recordset(${json}::jsonb) AS x(id uuid, type text, status text, flags text[],
       tracking_id text, registration_number text, assigned_to uuid, created_at_location text,
-      created_by uuid, created_at timestamptz, updated_at timestamptz, seq integer, name text, state jsonb)
+      created_by uuid, created_at timestamptz, updated_at timestamptz, seq integer, name text,
+      state jsonb, fold jsonb)
     ON CONFLICT (id) DO UPDATE SET status = excluded.status, flags = excluded.flags,
       registration_number = excluded.registration_number, assigned_to = excluded.assigned_to,
-      updated_at = excluded.updated_at, seq = excluded.seq, name = excluded.name, state = excluded.state`;
+      updated_at = excluded.updated_at, seq = excluded.seq, name = excluded.name,
+      state = excluded.state, fold = excluded.fold`;
 }
 
 /** Inserts or replaces read-model rows. */
@@ -71,7 +66,7 @@ export async function upsertRecords(
   if (rows.length > 0) await upsertRecordsStatement(rows, table).execute(db);
 }
 
-function toColumns({ state, name }: RecordRow) {
+function toColumns({ state, carry, name }: RecordRow) {
   return {
     id: state.id,
     type: state.type,
@@ -87,6 +82,7 @@ function toColumns({ state, name }: RecordRow) {
     seq: state.seq,
     name,
     state,
+    fold: carry,
   };
 }
 

@@ -25,3 +25,8 @@ export function lockedTransaction<T>(
     }
   });
 }
+
+/** Takes the advisory lock `key` exclusively until the transaction ends. */
+export async function lockExclusively(trx: Kysely<Database>, key: number): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock(${key})`.execute(trx);
+}

@@ -55,15 +55,16 @@ export async function listUsers(db: Kysely<Database>): Promise<UserRow[]> {
   return rows.map(toUser);
 }
 
-export async function existingUserIds(db: Kysely<Database>, ids: string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
+/** The active users among the given ids. */
+export async function findActiveUsers(db: Kysely<Database>, ids: string[]): Promise<UserRow[]> {
+  if (ids.length === 0) return [];
   const rows = await db
     .selectFrom('users')
-    .select('id')
+    .select(COLUMNS)
     .where('id', 'in', ids)
     .where('active', '=', true)
     .execute();
-  return new Set(rows.map((r) => r.id));
+  return rows.map(toUser);
 }
 
 export interface NewUser {

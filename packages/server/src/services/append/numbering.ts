@@ -5,8 +5,8 @@ import {
   type RegistryConfig,
 } from '@registra/core';
 import type { Kysely } from 'kysely';
-import type { Database } from '../db/schema.js';
-import { nextCounter } from '../store/counters.js';
+import type { Database } from '../../db/schema.js';
+import { nextCounter } from '../../store/counters.js';
 
 /**
  * Makes a registration number from the record type's pattern: {year}, {office} (the creating

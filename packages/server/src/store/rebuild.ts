@@ -1,0 +1,129 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { ENTRY_COLUMNS, toEntry, type EntryRow } from './entries.js';
+import type { Entry } from '@registra/core';
+
+/**
+ * The SQL of `registra rebuild` and `verify`: a fresh read-model table shaped like `records`
+ * (whatever the migrations made of it), loaded without its secondary indexes, then swapped in.
+ */
+
+/** A secondary index of `records`: its name and its definition as PostgreSQL prints it. */
+export interface IndexDefinition {
+  name: string;
+  definition: string;
+}
+
+/**
+ * Drops any earlier attempt and creates `records_rebuild` with the columns, defaults and checks of
+ * `records` and only its primary key (the catch-up upserts on it). Returns the other indexes of
+ * `records`, to be built on the new table once it is loaded: building an index once over the whole
+ * table costs far less than keeping it up to date batch by batch.
+ */
+export async function createRebuildTable(db: Kysely<Database>): Promise<IndexDefinition[]> {
+  await sql`DROP TABLE IF EXISTS records_rebuild`.execute(db);
+  await sql`
+    CREATE TABLE records_rebuild (LIKE records INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`.execute(
+    db,
+  );
+  await sql`ALTER TABLE records_rebuild ADD CONSTRAINT records_rebuild_pkey PRIMARY KEY (id)`.execute(
+    db,
+  );
+  const indexes = await sql<{ indexname: string; indexdef: string }>`
+    SELECT indexname, indexdef FROM pg_indexes
+    WHERE schemaname = current_schema() AND tablename = 'records' AND indexname <> 'records_pkey'
+    ORDER BY indexname`.execute(db);
+  return indexes.rows.map((r) => ({ name: r.indexname, definition: r.indexdef }));
+}
+
+const rebuildName = (name: string) => `${name.slice(0, 50)}_rebuild`;
+
+/** Builds each index of `records` on `records_rebuild`, under a temporary name. */
+export async function createRebuildIndexes(
+  db: Kysely<Database>,
+  indexes: IndexDefinition[],
+): Promise<void> {
+  await Promise.all(
+    indexes.map(({ name, definition }) => {
+      // "CREATE INDEX records_name ON public.records USING gin (...)": same index, other table.
+      const match = /^(CREATE (?:UNIQUE )?INDEX )\S+ ON \S+( USING .*)$/s.exec(definition);
+      if (!match) throw new Error(`cannot rebuild the index ${name}: ${definition}`);
+      const statement = `${match[1]}${quoteId(rebuildName(name))} ON records_rebuild${match[2]}`;
+      return sql.raw(statement).execute(db);
+    }),
+  );
+}
+
+function quoteId(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Replaces `records` with `records_rebuild`, indexes renamed to their usual names. */
+export async function swapRebuildTable(
+  trx: Kysely<Database>,
+  indexes: IndexDefinition[],
+): Promise<void> {
+  await sql`DROP TABLE records`.execute(trx);
+  await sql`ALTER TABLE records_rebuild RENAME TO records`.execute(trx);
+  await sql`ALTER INDEX records_rebuild_pkey RENAME TO records_pkey`.execute(trx);
+  for (const { name } of indexes) {
+    await sql`ALTER INDEX ${sql.id(rebuildName(name))} RENAME TO ${sql.id(name)}`.execute(trx);
+  }
+}
+
+/** Records of `records` that are missing from `records_rebuild`, or whose log grew since. */
+export async function staleRebuildIds(trx: Kysely<Database>): Promise<string[]> {
+  const stale = await sql<{ id: string }>`
+    SELECT r.id FROM records r LEFT JOIN records_rebuild n ON n.id = r.id
+    WHERE n.id IS NULL OR n.seq <> r.seq`.execute(trx);
+  return stale.rows.map((r) => r.id);
+}
+
+/** Streams the whole log, record by record, in batches small enough to hold in memory. */
+export async function* recordLogs(
+  db: Kysely<Database>,
+  batchSize = 2000,
+): AsyncGenerator<Entry[][]> {
+  let after = '00000000-0000-0000-0000-000000000000';
+  for (;;) {
+    // seq 1 is each record's first entry: one row per record, read through the (record_id, seq) key.
+    const ids = await sql<{ record_id: string }>`
+      SELECT record_id FROM entries WHERE record_id > ${after}::uuid AND seq = 1
+      ORDER BY record_id LIMIT ${batchSize}`.execute(db);
+    const batch = ids.rows.map((r) => r.record_id);
+    if (batch.length === 0) return;
+    const rows = await db
+      .selectFrom('entries')
+      .select(ENTRY_COLUMNS)
+      .where('record_id', 'in', batch)
+      .orderBy('record_id')
+      .orderBy('seq')
+      .execute();
+    const logs = new Map<string, Entry[]>(batch.map((id) => [id, []]));
+    for (const row of rows) logs.get(row.record_id)?.push(toEntry(row as EntryRow));
+    yield [...logs.values()];
+    after = batch[batch.length - 1] as string;
+  }
+}
+
+/** The read-model rows of the given records, as stored. */
+export async function readModelRows(
+  db: Kysely<Database>,
+  ids: string[],
+): Promise<Map<string, { state: unknown; fold: unknown; name: string }>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('records')
+    .select(['id', 'state', 'fold', 'name'])
+    .where('id', 'in', ids)
+    .execute();
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+/** Read-model rows whose record has no log. */
+export async function orphanRecordIds(db: Kysely<Database>): Promise<string[]> {
+  const orphans = await sql<{ id: string }>`
+    SELECT r.id FROM records r
+    WHERE NOT EXISTS (SELECT 1 FROM entries e WHERE e.record_id = r.id)`.execute(db);
+  return orphans.rows.map((r) => r.id);
+}
