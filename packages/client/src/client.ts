@@ -41,13 +41,16 @@ import {
   type Viewer,
 } from './local.js';
 import { Store } from './observable.js';
+import { SessionTokens } from './session-tokens.js';
 import { SyncEngine } from './sync-engine.js';
 import { Transport, type Tokens } from './transport.js';
 import { checkVerifier, makeVerifier } from './verifier.js';
 
 interface Signed {
   user: User;
+  /** The stored session as it was opened; its tokens move on in `tokens`. */
   session: SessionRow;
+  tokens: SessionTokens;
   db: UserDatabase;
   engine: SyncEngine;
 }
@@ -60,6 +63,8 @@ export function createClient(options: ClientOptions): RegistraClient {
   if (options.indexedDB) dexieOptions.indexedDB = options.indexedDB;
   if (options.IDBKeyRange) dexieOptions.IDBKeyRange = options.IDBKeyRange;
   const sessions = new SessionDatabase(dexieOptions);
+  // What SDK instances over the same IndexedDB share when there are no Web Locks (see withLock).
+  const storage: object = options.indexedDB ?? sharedStorage;
   const user = new Store<User | null>(null);
   const status = new Store<SyncStatus>({
     phase: 'idle',
@@ -78,15 +83,7 @@ export function createClient(options: ClientOptions): RegistraClient {
   const transport = new Transport({
     baseUrl: options.baseUrl,
     fetch: fetchImpl,
-    tokens: () =>
-      signed
-        ? { accessToken: signed.session.accessToken, refreshToken: signed.session.refreshToken }
-        : null,
-    refreshed: async (tokens: Tokens) => {
-      if (!signed) return;
-      signed.session = { ...signed.session, ...tokens };
-      await sessions.sessions.put(signed.session);
-    },
+    tokens: () => signed?.tokens ?? null,
   });
 
   const need = (): Signed => {
@@ -184,6 +181,7 @@ export function createClient(options: ClientOptions): RegistraClient {
     });
     const engine = new SyncEngine({
       db,
+      storage,
       transport,
       viewer,
       userId: row.user.id,
@@ -191,7 +189,15 @@ export function createClient(options: ClientOptions): RegistraClient {
       now,
       changed: () => void refreshCounts(),
     });
-    signed = { user: row.user, session: row, db, engine };
+    const tokens = new SessionTokens({
+      sessions,
+      username: row.username,
+      userId: row.user.id,
+      tokens: { accessToken: row.accessToken, refreshToken: row.refreshToken },
+      storage,
+    });
+    signed?.tokens.close();
+    signed = { user: row.user, session: row, tokens, db, engine };
     registry = null;
     user.set(row.user);
     touch();
@@ -237,6 +243,7 @@ export function createClient(options: ClientOptions): RegistraClient {
 
   function lock(): void {
     stopBackground();
+    signed?.tokens.close();
     signed?.db.close();
     signed = null;
     registry = null;
@@ -428,6 +435,9 @@ export function createClient(options: ClientOptions): RegistraClient {
 function highestSeq(entries: readonly Entry[]): number {
   return entries.reduce((max, e) => Math.max(max, e.seq), 0);
 }
+
+/** The in-process lock scope of instances on the platform's own IndexedDB. */
+const sharedStorage = {};
 
 function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;

@@ -8,11 +8,14 @@ import {
 import type { SyncReport } from './api.js';
 import type { OutboxItem, UserDatabase } from './db.js';
 import { ServerProblem } from './errors.js';
+import { withLock } from './locks.js';
 import { serverState, stillInScope, type Viewer } from './local.js';
 import type { Transport } from './transport.js';
 
 export interface EngineOptions {
   db: UserDatabase;
+  /** The IndexedDB the database lives in: where the lock is held without Web Locks. */
+  storage: object;
   transport: Transport;
   viewer: () => Promise<Viewer>;
   /** The person's user id: the lock that keeps one sync at a time across tabs is theirs. */
@@ -32,20 +35,15 @@ const PULL_LIMIT = 500;
  */
 export class SyncEngine {
   #batchBytes: number;
-  #local: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: EngineOptions) {
     this.#batchBytes = options.maxBatchBytes;
   }
 
   run(): Promise<SyncReport> {
-    const name = `registra-sync-${this.options.userId}`;
-    const locks = typeof navigator === 'object' ? navigator.locks : undefined;
-    if (locks) return locks.request(name, () => this.#exchangeAll());
-    // Without Web Locks (Node), one sync at a time within this process.
-    const next = this.#local.then(() => this.#exchangeAll());
-    this.#local = next.catch(() => undefined);
-    return next;
+    return withLock(this.options.storage, `registra-sync-${this.options.userId}`, () =>
+      this.#exchangeAll(),
+    );
   }
 
   async #exchangeAll(): Promise<SyncReport> {

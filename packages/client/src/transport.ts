@@ -5,13 +5,22 @@ export interface Tokens {
   refreshToken: string;
 }
 
+/** Where the signed-in person's tokens live (see SessionTokens: shared by the tabs). */
+export interface TokenSource {
+  /** The pair to send now. */
+  current(): Tokens;
+  /**
+   * The access token of `refused` was turned away: leave a working pair in place, calling
+   * `exchange` (POST /auth/token with the refresh token) only if no one else has refreshed it.
+   */
+  renew(refused: Tokens, exchange: (refreshToken: string) => Promise<Tokens>): Promise<void>;
+}
+
 export interface TransportOptions {
   baseUrl: string;
   fetch: typeof fetch;
-  /** Current tokens, or null when logged out. */
-  tokens(): Tokens | null;
-  /** Called with fresh tokens after a refresh (to store them). */
-  refreshed(tokens: Tokens): Promise<void>;
+  /** The signed-in person's tokens, or null when logged out or locked. */
+  tokens(): TokenSource | null;
 }
 
 export interface Answer<T> {
@@ -27,12 +36,11 @@ async function gzip(text: string): Promise<Uint8Array> {
 }
 
 /**
- * HTTP to the Registra API: bearer tokens, one refresh on 401 (shared by concurrent callers),
- * gzip request bodies, and problem+json answers turned into typed errors.
+ * HTTP to the Registra API: bearer tokens, a refresh on 401 (coordinated by the TokenSource, so
+ * that concurrent callers and tabs present a refresh token once), gzip request bodies, and
+ * problem+json answers turned into typed errors.
  */
 export class Transport {
-  #refreshing: Promise<void> | null = null;
-
   constructor(private readonly options: TransportOptions) {}
 
   async request<T>(
@@ -45,7 +53,8 @@ export class Transport {
       headers?: Record<string, string>;
     } = {},
   ): Promise<Answer<T>> {
-    const send = async (): Promise<Response> => {
+    const source = options.auth === false ? null : this.options.tokens();
+    const send = async (tokens: Tokens | undefined): Promise<Response> => {
       const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
       let body: BodyInit | undefined;
       if (options.body !== undefined) {
@@ -58,9 +67,7 @@ export class Transport {
           body = json;
         }
       }
-      const tokens = this.options.tokens();
-      if (options.auth !== false && tokens)
-        headers['authorization'] = `Bearer ${tokens.accessToken}`;
+      if (tokens) headers['authorization'] = `Bearer ${tokens.accessToken}`;
       try {
         return await this.options.fetch(this.options.baseUrl + path, {
           method,
@@ -72,10 +79,11 @@ export class Transport {
       }
     };
 
-    let response = await send();
-    if (response.status === 401 && options.auth !== false) {
-      await this.refresh();
-      response = await send();
+    const sent = source?.current();
+    let response = await send(sent);
+    if (response.status === 401 && source && sent) {
+      await source.renew(sent, (refreshToken) => this.#exchange(refreshToken));
+      response = await send(source.current());
     }
     return this.#read<T>(response);
   }
@@ -110,35 +118,20 @@ export class Transport {
     );
   }
 
-  /** Trades the refresh token for a new pair; LoginRequired when the session is gone. */
-  refresh(): Promise<void> {
-    this.#refreshing ??= (async () => {
-      try {
-        const tokens = this.options.tokens();
-        if (!tokens) throw new LoginRequired();
-        const response = await this.options
-          .fetch(`${this.options.baseUrl}/api/v1/auth/token`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({
-              grant_type: 'refresh_token',
-              refreshToken: tokens.refreshToken,
-            }),
-          })
-          .catch((error: Error) => {
-            throw new Unreachable(`could not reach the server: ${error.message}`);
-          });
-        if (response.status === 401 || response.status === 400) throw new LoginRequired();
-        if (!response.ok) throw new Unreachable(`the server answered ${response.status}`);
-        const body = (await response.json()) as Tokens;
-        await this.options.refreshed({
-          accessToken: body.accessToken,
-          refreshToken: body.refreshToken,
-        });
-      } finally {
-        this.#refreshing = null;
-      }
-    })();
-    return this.#refreshing;
+  /** Trades a refresh token for a new pair; LoginRequired when the session is gone. */
+  async #exchange(refreshToken: string): Promise<Tokens> {
+    const response = await this.options
+      .fetch(`${this.options.baseUrl}/api/v1/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ grant_type: 'refresh_token', refreshToken }),
+      })
+      .catch((error: Error) => {
+        throw new Unreachable(`could not reach the server: ${error.message}`);
+      });
+    if (response.status === 401 || response.status === 400) throw new LoginRequired();
+    if (!response.ok) throw new Unreachable(`the server answered ${response.status}`);
+    const body = (await response.json()) as Tokens;
+    return { accessToken: body.accessToken, refreshToken: body.refreshToken };
   }
 }

@@ -13,11 +13,13 @@ export interface TestDevice {
   raw(name: string): Dexie;
   /** Another SDK instance on the same storage: what a reload or a browser restart gives. */
   reopen(): RegistraClient;
+  /** Another SDK instance on the same storage, open alongside this one: another tab. */
+  tab(options?: Partial<ClientOptions>): RegistraClient;
 }
 
 export function testDevice(server: TestServer, options: Partial<ClientOptions> = {}): TestDevice {
   const indexedDB = new IDBFactory();
-  const make = () =>
+  const make = (more: Partial<ClientOptions> = {}) =>
     createClient({
       baseUrl: server.url,
       indexedDB,
@@ -25,12 +27,14 @@ export function testDevice(server: TestServer, options: Partial<ClientOptions> =
       backgroundSync: false,
       lockAfterMs: 0,
       ...options,
+      ...more,
     });
   const device: TestDevice = {
     client: make(),
     indexedDB,
     raw: (name) => new Dexie(name, { indexedDB, IDBKeyRange }),
     reopen: () => (device.client = make()),
+    tab: (more) => make(more),
   };
   return device;
 }

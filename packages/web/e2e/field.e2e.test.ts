@@ -15,6 +15,7 @@ import {
   shoot,
   syncNow,
   test,
+  waitForServiceWorker,
 } from './support.js';
 
 /**
@@ -37,17 +38,6 @@ afterAll(async () => {
   await proxy?.stop();
   await server?.close();
 });
-
-/** The app is served by its service worker from now on: wait until it controls the page. */
-async function waitForServiceWorker(page: Page): Promise<void> {
-  await page.evaluate(async () => {
-    await navigator.serviceWorker.ready;
-  });
-  if (!(await page.evaluate(() => navigator.serviceWorker.controller !== null))) {
-    await page.reload();
-    await page.getByTestId('sync-status').waitFor();
-  }
-}
 
 /** The record page after an action: assigned to the person and synced, so nothing moves under the pointer. */
 async function settled(page: Page): Promise<void> {

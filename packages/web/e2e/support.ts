@@ -45,11 +45,27 @@ export async function newPage(
   viewport = PHONE,
 ): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport });
+  return { context, page: await newTab(context) };
+}
+
+/** Another tab of the same browser context: same storage, Web Locks and BroadcastChannels. */
+export async function newTab(context: BrowserContext): Promise<Page> {
   const page = await context.newPage();
   openPages.add(page);
   page.on('close', () => openPages.delete(page));
   page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
-  return { context, page };
+  return page;
+}
+
+/** The app is served by its service worker from now on: wait until it controls the page. */
+export async function waitForServiceWorker(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
+  if (!(await page.evaluate(() => navigator.serviceWorker.controller !== null))) {
+    await page.reload();
+    await page.getByTestId('sync-status').waitFor();
+  }
 }
 
 export async function shootOpenPages(name: string): Promise<void> {
