@@ -19,6 +19,7 @@ const BENCHMARKS = [
   'latency',
   'search',
   'bandwidth',
+  'append',
   'fold',
   'offline-capture',
 ];

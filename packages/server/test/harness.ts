@@ -211,7 +211,8 @@ export class Device {
   }
 }
 
-let clockTick = Date.parse('2026-11-20T08:00:00.000Z');
+// A day before the real clock: occurredAt may be at most maxOfflineDays old (PROTOCOL 7).
+let clockTick = Date.now() - 86_400_000;
 /** A client-side action with a fresh UUIDv7 id and an occurredAt. */
 export function action(
   fields: Partial<Action> & Pick<Action, 'type' | 'recordId'>,
