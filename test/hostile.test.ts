@@ -1647,6 +1647,111 @@ describe('hostile traffic', () => {
     }
   });
 
+  it('keeps one agent from bloating a record for everyone: sizes capped, pages bounded by bytes', async () => {
+    const MiB = 1024 * 1024;
+    const ROUNDS = 4;
+    const device = new Device(server, sessions.agent);
+    const recordId = newId();
+    await device.push(action({ type: 'CREATE', recordId, recordType: 'birth' }));
+    collectGarbage();
+    const heapBefore = process.memoryUsage().heapUsed;
+
+    // The largest actions PROTOCOL 7 lets through, refused FORBIDDEN (the agent may not register)
+    // and so stored whole as rejected entries: 200 a request, the most for one record.
+    const note = (bytes: number) => ({ note: 'x'.repeat(bytes) });
+    const send = async (annotation: Record<string, string>, count: number) => {
+      const actions = device.stamp(
+        Array.from({ length: count }, () => action({ type: 'REGISTER', recordId, annotation })),
+      );
+      const json = JSON.stringify({ deviceId: device.id, cursor: null, actions });
+      const body = gzipSync(json);
+      const response = await fetch(`${server.url}/api/v1/sync`, {
+        method: 'POST',
+        body: bodyInit(body),
+        headers: {
+          authorization: `Bearer ${sessions.agent.token}`,
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+        },
+      });
+      expect(response.status).toBe(200);
+      const answer = (await response.json()) as { results: ActionResult[] };
+      return { sent: json.length, wire: body.length, results: answer.results };
+    };
+    let sentBytes = 0;
+    let wireBytes = 0;
+    let stored = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const { sent, wire, results } = await send(note(16 * 1024 - 64), 200);
+      sentBytes += sent;
+      wireBytes += wire;
+      stored += results.filter((r) => r.seq !== null).length;
+      // The first FORBIDDEN, the rest DEPENDENCY_REJECTED (rule 4): all stored, in reach.
+      expect(new Set(results.map((r) => r.code))).toEqual(
+        new Set(['FORBIDDEN', 'DEPENDENCY_REJECTED']),
+      );
+    }
+    // One byte past the annotation's limit: refused, stored nowhere.
+    const over = await send(note(16 * 1024), 200);
+    expect(over.results.every((r) => r.code === 'INVALID_INPUT' && r.seq === null)).toBe(true);
+    const size = await sql<{ n: string; bytes: string }>`
+      SELECT count(*) AS n, sum(pg_column_size(body)) AS bytes FROM entries
+      WHERE record_id = ${recordId}::uuid`.execute(server.db);
+    expect(Number(size.rows[0]?.n)).toBe(1 + stored);
+
+    // Everyone who can see the record still syncs it, in pages of at most 4 MiB.
+    const registrar = new Device(server, sessions.registrar);
+    let pages = 0;
+    let largest = 0;
+    let pulled = 0;
+    for (let more = true; more;) {
+      const response = await registrar.post([], registrar.cursor, 5000);
+      expect(response.status).toBe(200);
+      const text = await response.text();
+      const page = JSON.parse(text) as { changes: unknown[]; cursor: string; hasMore: boolean };
+      registrar.cursor = page.cursor;
+      more = page.hasMore;
+      pulled += page.changes.length;
+      pages += 1;
+      largest = Math.max(largest, text.length);
+    }
+    expect(largest).toBeLessThanOrEqual(4 * MiB + 64 * 1024);
+    expect(pulled).toBeGreaterThanOrEqual(1 + stored);
+
+    // And reads the record, its log in pages bounded the same way.
+    let logPages = 0;
+    let logEntries = 0;
+    let logLargest = 0;
+    for (let after = 0, more = true; more; logPages++) {
+      const response = await server.request(
+        'GET',
+        `/api/v1/records/${recordId}?entriesAfter=${after}`,
+        { token: sessions.registrar.token },
+      );
+      expect(response.status).toBe(200);
+      const text = await response.text();
+      const page = JSON.parse(text) as { entries: { seq: number }[]; hasMoreEntries: boolean };
+      logEntries += page.entries.length;
+      logLargest = Math.max(logLargest, text.length);
+      more = page.hasMoreEntries;
+      after = page.entries[page.entries.length - 1]?.seq ?? after;
+    }
+    expect(logEntries).toBe(1 + stored);
+    expect(logLargest).toBeLessThanOrEqual(4 * MiB + 64 * 1024);
+
+    collectGarbage();
+    const held = process.memoryUsage().heapUsed - heapBefore;
+    expect(held).toBeLessThan(HEAP_LEAK_BUDGET);
+    console.log(
+      `hostile: bloat: sent ${ROUNDS + 1} requests of 200 actions, ${(sentBytes / MiB).toFixed(1)} MiB ` +
+        `(${(wireBytes / 1024).toFixed(0)} KiB gzip) within the limits, and 200 one byte over; ` +
+        `${stored} stored (${(Number(size.rows[0]?.bytes) / MiB).toFixed(1)} MiB), 200 refused; ` +
+        `a registrar pulled ${pulled} entries in ${pages} pages (largest ${(largest / MiB).toFixed(2)} MiB) ` +
+        `and read the log in ${logPages} pages (largest ${(logLargest / MiB).toFixed(2)} MiB); ` +
+        `heap held ${(held / MiB).toFixed(1)} MiB`,
+    );
+  });
+
   it("stores O'Brien, Nguyễn and 张伟 byte-exact and finds them", async () => {
     const limitations: string[] = [];
     for (const name of NAMES) {

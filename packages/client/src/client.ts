@@ -368,19 +368,29 @@ export function createClient(options: ClientOptions): RegistraClient {
   async function fetchRecord(recordId: string): Promise<LocalRecord | null> {
     const { db } = need();
     const view = await viewer();
-    const answer = await transport
-      .request<{ entries: Entry[] }>('GET', `/api/v1/records/${recordId}`)
-      .catch((error: unknown) => {
-        if (error instanceof ServerProblem && error.status === 404) return null;
-        throw error;
-      });
-    if (answer) {
-      await db.transaction('rw', [db.entries, db.records], async () => {
-        await db.entries.bulkPut(answer.body.entries);
-        const state = serverState(answer.body.entries, view);
-        if (state) await db.records.put(state);
-      });
+    // The log comes in pages bounded by bytes (PROTOCOL 7): follow them to the end.
+    const entries: Entry[] = [];
+    for (let after = 0; ;) {
+      const answer = await transport
+        .request<{ entries: Entry[]; hasMoreEntries?: boolean }>(
+          'GET',
+          `/api/v1/records/${recordId}?entriesAfter=${after}`,
+        )
+        .catch((error: unknown) => {
+          if (error instanceof ServerProblem && error.status === 404) return null;
+          throw error;
+        });
+      if (!answer) return localRecord(db, recordId, view);
+      entries.push(...answer.body.entries);
+      const last = answer.body.entries[answer.body.entries.length - 1];
+      if (!answer.body.hasMoreEntries || !last) break;
+      after = last.seq;
     }
+    await db.transaction('rw', [db.entries, db.records], async () => {
+      await db.entries.bulkPut(entries);
+      const state = serverState(entries, view);
+      if (state) await db.records.put(state);
+    });
     return localRecord(db, recordId, view);
   }
 

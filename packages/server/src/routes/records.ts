@@ -33,13 +33,23 @@ export function recordRoutes(registry: Registry, auth: AuthService): FastifyPlug
       {
         onRequest: authenticate(auth),
         schema: {
-          summary: 'A record: its folded state and its whole log',
+          summary: 'A record: its folded state and its log, in pages of at most 4 MiB',
           tags: ['records'],
           params: z.strictObject({ id: z.uuid() }),
-          response: { 200: z.object({ record: RecordStateSchema, entries: z.array(EntrySchema) }) },
+          querystring: z.strictObject({
+            entriesAfter: z.coerce.number().int().min(0).max(2_147_483_647).default(0),
+          }),
+          response: {
+            200: z.object({
+              record: RecordStateSchema,
+              entries: z.array(EntrySchema),
+              hasMoreEntries: z.boolean(),
+            }),
+          },
         },
       },
-      (request) => getRecord(registry, callerOf(request), request.params.id),
+      (request) =>
+        getRecord(registry, callerOf(request), request.params.id, request.query.entriesAfter),
     );
 
     app.get(

@@ -1,20 +1,29 @@
 import { inReach, searchForm, type Entry, type RecordState } from '@registra/core';
-import { loadLogs } from '../store/entries.js';
+import { readLogPage } from '../store/entries.js';
 import { findRecordState, listRecords } from '../store/records.js';
 import type { Caller, Registry } from './context.js';
 import { invalidInput, notFound } from './problem.js';
 import { scopeOf } from './reach.js';
 
+/** PROTOCOL 7: a page of entries holds at most this much JSON, and this many entries. */
+export const PAGE_BYTES = 4 * 1024 * 1024;
+const LOG_PAGE_ENTRIES = 1000;
+
+/**
+ * A record in reach and its log, from `entriesAfter` (a seq) on, in pages bounded by bytes:
+ * `hasMoreEntries` tells the caller to ask again from the last seq it got.
+ */
 export async function getRecord(
   registry: Registry,
   caller: Caller,
   id: string,
-): Promise<{ record: RecordState; entries: Entry[] }> {
+  entriesAfter = 0,
+): Promise<{ record: RecordState; entries: Entry[]; hasMoreEntries: boolean }> {
   const record = await findRecordState(registry.db, id);
   if (!record || !inReach(caller.principal, registry.config, record))
     throw notFound('no such record');
-  const logs = await loadLogs(registry.db, [id]);
-  return { record, entries: logs.get(id) ?? [] };
+  const page = await readLogPage(registry.db, id, entriesAfter, LOG_PAGE_ENTRIES, PAGE_BYTES);
+  return { record, entries: page.entries, hasMoreEntries: page.hasMore };
 }
 
 export interface RecordQuery {

@@ -86,6 +86,39 @@ export function toEntry(row: EntryRow): Entry {
   return entry;
 }
 
+/**
+ * A page of one record's log after `afterSeq`, in seq order: at most `limit` entries and, roughly,
+ * `maxBytes` of JSON (each entry's body plus its server fields), always at least one entry. One
+ * account can fill a log with large rejected actions; no read of it may hold the whole log.
+ */
+export async function readLogPage(
+  db: Kysely<Database>,
+  recordId: string,
+  afterSeq: number,
+  limit: number,
+  maxBytes: number,
+): Promise<{ entries: Entry[]; hasMore: boolean }> {
+  const columns = sql.join(ENTRY_COLUMNS.map((c) => sql.ref(c)));
+  const result = await sql<EntryRow & { running: string }>`
+    SELECT * FROM (
+      SELECT ${columns},
+             sum(octet_length(body::text) + ${ENTRY_OVERHEAD_BYTES}) OVER (ORDER BY seq) AS running
+      FROM (SELECT * FROM entries WHERE record_id = ${recordId}::uuid AND seq > ${afterSeq}
+            ORDER BY seq LIMIT ${limit + 1}) AS page
+    ) AS sized
+    ORDER BY seq`.execute(db);
+  const entries: Entry[] = [];
+  for (const row of result.rows) {
+    if (entries.length === limit) break;
+    if (entries.length > 0 && Number(row.running) > maxBytes) break;
+    entries.push(toEntry(row));
+  }
+  return { entries, hasMore: entries.length < result.rows.length };
+}
+
+/** What an entry's server fields add to its body in JSON, about. */
+const ENTRY_OVERHEAD_BYTES = 400;
+
 /** The whole log of each record, in seq order. */
 export async function loadLogs(
   db: Kysely<Database>,
