@@ -11,6 +11,13 @@ const EnvSchema = z.object({
   REGISTRA_PG_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
   /** HTTP processes sharing the port (node:cluster); more than one uses more than one core. */
   REGISTRA_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+  /** Milliseconds a request's headers and body may take to arrive before it is answered 408. */
+  REGISTRA_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** Load balancers (addresses or CIDRs, comma-separated) whose X-Forwarded-For is believed. */
+  REGISTRA_TRUST_PROXY: z.string().optional(),
+  /** Threads that hash passwords, per process, and hashes that may wait for one (then 503). */
+  REGISTRA_HASH_THREADS: z.coerce.number().int().min(1).max(64).default(1),
+  REGISTRA_HASH_QUEUE: z.coerce.number().int().min(0).max(10_000).default(32),
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

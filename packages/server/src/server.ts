@@ -8,6 +8,7 @@ import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
 import { AuthService } from './services/auth.js';
 import type { Registry } from './services/context.js';
+import { configureHashing } from './services/passwords.js';
 import { loadConfigFile, resolveConfigDir, seed } from './services/seed.js';
 import { loadSigner } from './services/tokens.js';
 
@@ -51,6 +52,7 @@ export async function openRegistry(
   env: Env,
   db: DB,
 ): Promise<{ registry: Registry; demoUsers: string[] }> {
+  configureHashing({ threads: env.REGISTRA_HASH_THREADS, maxQueue: env.REGISTRA_HASH_QUEUE });
   const { configFile, usersFile } = resolveConfigDir(env.REGISTRA_CONFIG);
   const config = loadConfigFile(configFile);
   const registry: Registry = { db, config, now: () => new Date() };
@@ -79,7 +81,15 @@ export async function startServer(env: Env): Promise<RunningServer> {
     const { registry, demoUsers } = await openRegistry(env, database.db);
     const auth = new AuthService(registry, await loadSigner(database.db, env.REGISTRA_SIGNING_KEY));
     const metrics = new Metrics(database.pool);
-    const app = await buildApp({ registry, auth, metrics, logger, pool: database.pool });
+    const app = await buildApp({
+      registry,
+      auth,
+      metrics,
+      logger,
+      pool: database.pool,
+      requestTimeout: env.REGISTRA_REQUEST_TIMEOUT_MS,
+      ...(env.REGISTRA_TRUST_PROXY ? { trustProxy: env.REGISTRA_TRUST_PROXY } : {}),
+    });
     await app.listen({ host: env.HOST, port: env.PORT });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : env.PORT;

@@ -6,9 +6,9 @@ import { v7 as uuidv7 } from 'uuid';
 import { expect, inject } from 'vitest';
 import { connect, type DB } from '../src/db/database.js';
 import { migrate } from '../src/db/migrations.js';
-import { buildApp } from '../src/http/app.js';
+import { buildApp, type AppOptions } from '../src/http/app.js';
 import { Metrics } from '../src/http/metrics.js';
-import { AuthService } from '../src/services/auth.js';
+import { AuthService, type AuthOptions } from '../src/services/auth.js';
 import type { Registry } from '../src/services/context.js';
 import { loadConfigFile, resolveConfigDir, seed } from '../src/services/seed.js';
 import { loadSigner } from '../src/services/tokens.js';
@@ -96,7 +96,16 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(configName = 'civil-registry'): Promise<TestServer> {
+/** What a test may change of the server it starts: HTTP settings and the auth service's. */
+export interface TestServerOptions {
+  app?: Partial<Omit<AppOptions, 'registry' | 'auth' | 'metrics'>>;
+  auth?: AuthOptions;
+}
+
+export async function startTestServer(
+  configName = 'civil-registry',
+  options: TestServerOptions = {},
+): Promise<TestServer> {
   const database = await freshDatabase();
   const { configFile, usersFile } = resolveConfigDir(configName);
   const config = loadConfigFile(configFile);
@@ -107,8 +116,9 @@ export async function startTestServer(configName = 'civil-registry'): Promise<Te
     now: () => new Date(Date.now() + clock.offsetMs),
   };
   await seed(database.db, config, usersFile, PASSWORD);
-  const auth = new AuthService(registry, await loadSigner(database.db));
+  const auth = new AuthService(registry, await loadSigner(database.db), options.auth);
   const app = await buildApp({
+    ...options.app,
     registry,
     auth,
     metrics: new Metrics(),

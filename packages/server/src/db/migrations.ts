@@ -144,6 +144,30 @@ const migrations: Record<string, Migration> = {
       await sql`ALTER TABLE records ADD COLUMN fold jsonb`.execute(db);
     },
   },
+
+  // Login attempts still in their throttling window (PROTOCOL 7): in the database, so that every
+  // API node counts the same attempts. A row is written before the password is checked and
+  // deleted if it was right, so `failed = false` marks a check in progress. Rows older than the
+  // longest window are pruned by the logins themselves (services/login-throttle.ts).
+  '0004_login_attempts': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        CREATE TABLE login_attempts (
+          id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          username text NOT NULL,
+          address text NOT NULL,
+          attempted_at timestamptz NOT NULL,
+          failed boolean NOT NULL DEFAULT false
+        )`.execute(db);
+      await sql`CREATE INDEX login_attempts_username ON login_attempts (username, attempted_at)`.execute(
+        db,
+      );
+      await sql`CREATE INDEX login_attempts_address ON login_attempts (address, attempted_at)`.execute(
+        db,
+      );
+      await sql`CREATE INDEX login_attempts_age ON login_attempts (attempted_at)`.execute(db);
+    },
+  },
 };
 
 /** The read model's table as migration 0001 made it. Frozen with the migration. */

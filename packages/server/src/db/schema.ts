@@ -14,6 +14,7 @@ export interface Database {
   /** Built by `registra rebuild`, then swapped in as `records`. */
   records_rebuild: RecordsTable;
   registration_counters: RegistrationCountersTable;
+  login_attempts: LoginAttemptsTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -119,4 +120,12 @@ export interface RecordsTable {
 export interface RegistrationCountersTable {
   key: string;
   value: ColumnType<string, number, number>;
+}
+
+export interface LoginAttemptsTable {
+  id: Generated<string>;
+  username: string;
+  address: string;
+  attempted_at: Timestamp;
+  failed: Generated<boolean>;
 }

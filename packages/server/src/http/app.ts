@@ -1,4 +1,5 @@
 import compress from '@fastify/compress';
+import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -38,7 +39,43 @@ export interface AppOptions {
   pool?: PoolStats;
   /** How many requests may wait for a database connection before new ones are shed. */
   maxWaiting?: number;
+  /** Milliseconds a request (headers and body) may take to arrive; then 408. Default 30 s. */
+  requestTimeout?: number;
+  /**
+   * The load balancers whose X-Forwarded-For gives the caller's address (login throttling counts
+   * failures per address): addresses or CIDR ranges, comma-separated. Default: none.
+   */
+  trustProxy?: string;
 }
+
+/** PROTOCOL 7: a request whose body has not arrived within 30 seconds is answered 408. */
+export const REQUEST_TIMEOUT = 30_000;
+
+/**
+ * Content-Security-Policy of pages, assets and API answers (PROTOCOL 7). Tokens live in the web
+ * app's IndexedDB, so no script may run but the app's own files: no inline script or style, no
+ * eval, no other origin, no framing (clickjacking). upgrade-insecure-requests is left out: on a
+ * plain-HTTP deployment in an office network it would send the app's requests to a port that does
+ * not listen.
+ */
+const CONTENT_SECURITY_POLICY = {
+  useDefaults: false,
+  directives: {
+    defaultSrc: ["'self'"],
+    baseUri: ["'self'"],
+    scriptSrc: ["'self'"],
+    scriptSrcAttr: ["'none'"],
+    styleSrc: ["'self'"],
+    imgSrc: ["'self'", 'data:'],
+    fontSrc: ["'self'"],
+    connectSrc: ["'self'"],
+    workerSrc: ["'self'"],
+    manifestSrc: ["'self'"],
+    objectSrc: ["'none'"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+  },
+};
 
 /** About a second of queueing at the throughput of a small server (bench/README.md, Latency). */
 const MAX_WAITING = 500;
@@ -75,9 +112,19 @@ async function serveWebApp(app: FastifyInstance, root: string, built: boolean): 
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { registry, auth, metrics } = options;
+  const requestTimeout = options.requestTimeout ?? REQUEST_TIMEOUT;
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? 8 * 1024 * 1024,
+    // Slow-body connections (slowloris) are answered 408 and closed once the request has taken
+    // longer than this to arrive, headers included (handleClientError writes the 408). Node looks
+    // for them every `connectionsCheckingInterval` (30 s by default, which would double the wait).
+    requestTimeout,
+    http: {
+      headersTimeout: requestTimeout,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(requestTimeout / 10))),
+    },
+    trustProxy: options.trustProxy || false,
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
@@ -106,6 +153,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   registerJsonParser(app);
 
+  // First among the hooks, so that every answer carries the headers, a shed 503 included.
+  await app.register(helmet, {
+    contentSecurityPolicy: CONTENT_SECURITY_POLICY,
+    referrerPolicy: { policy: 'no-referrer' },
+    xFrameOptions: { action: 'deny' },
+    // HSTS for this host only: a registry's domain may have subdomains that do not speak HTTPS.
+    strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: false },
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

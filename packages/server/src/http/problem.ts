@@ -18,6 +18,7 @@ const TITLES: Record<number, string> = {
   415: 'Unsupported Media Type',
   429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
+  499: 'Client Closed Request',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -60,6 +61,9 @@ export function handleFrameworkError(
   sendProblem(reply, error.statusCode === 414 ? 414 : 400, 'INVALID_INPUT', error.message);
 }
 
+/** Connections answered 408 by handleClientError: their request, if Fastify had one, timed out. */
+const timedOut = new WeakSet<Socket>();
+
 /**
  * Requests the HTTP parser refuses before Fastify sees them (oversized headers, malformed HTTP):
  * answered as problem+json too, then the connection is closed, as Node itself does.
@@ -73,13 +77,25 @@ export function handleClientError(error: NodeJS.ErrnoException, socket: Socket):
         ? [408, 'REQUEST_TIMEOUT', 'the request did not arrive in time']
         : [400, 'INVALID_INPUT', 'the request is not valid HTTP'];
   const body = JSON.stringify(problem(status, code, detail));
+  if (status === 408) timedOut.add(socket);
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-        `Content-Type: application/problem+json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+        'Content-Type: application/problem+json; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n' +
+        `Connection: close\r\n\r\n${body}`,
     );
   }
   socket.destroy(error);
+}
+
+/**
+ * The caller hung up (or was cut off by the request timeout) before its body arrived in full:
+ * reading the body failed with the request stream's own error. Its code, ECONNRESET, is also what
+ * a lost database connection says, so this must be asked first.
+ */
+function isClientHangUp(error: unknown, request: FastifyRequest): boolean {
+  const raw = request.raw;
+  return error === raw.errored || (raw.readableAborted && !raw.complete);
 }
 
 /** Connection-level failures of PostgreSQL: the server's trouble, not the caller's. */
@@ -121,6 +137,7 @@ export function handleError(
   reply: FastifyReply,
 ): FastifyReply {
   if (error instanceof ProblemError) {
+    if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
     return sendProblem(reply, error.status, error.code, error.detail, error.extra);
   }
   if (hasZodFastifySchemaValidationErrors(error)) {
@@ -130,6 +147,21 @@ export function handleError(
       message: v.message,
     }));
     return sendProblem(reply, 400, 'INVALID_INPUT', `the ${where} is not valid`, { errors });
+  }
+  if (isClientHangUp(error, request)) {
+    // Nobody is left to answer (a timed-out request was already answered 408 on its socket); the
+    // status is for the logs and metrics: 408, or 499 (as nginx counts a client hanging up).
+    if (timedOut.has(request.raw.socket)) {
+      request.log.info('the request did not arrive in time: answered 408 and closed');
+      return sendProblem(reply, 408, 'REQUEST_TIMEOUT', 'the request did not arrive in time');
+    }
+    request.log.info('the client closed the connection before its request arrived in full');
+    return sendProblem(
+      reply,
+      499,
+      'CLIENT_CLOSED_REQUEST',
+      'the connection was closed before the request arrived in full',
+    );
   }
   if (isDatabaseUnavailable(error)) {
     request.log.warn({ err: { message: error.message, code: error.code } }, 'database unavailable');

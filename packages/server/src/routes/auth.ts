@@ -48,7 +48,7 @@ export function authRoutes(auth: AuthService): FastifyPluginAsyncZod {
           response: { 200: TokenResponseSchema },
         },
       },
-      (request) => auth.token(request.body),
+      (request) => auth.token(request.body, request.ip),
     );
 
     app.get(

@@ -2,7 +2,8 @@ import { v7 as uuidv7 } from 'uuid';
 import { insertRefreshToken, revokeFamily, useRefreshToken } from '../store/tokens.js';
 import { findUserById, findUserWithHash, type UserRow } from '../store/users.js';
 import type { Caller, Registry } from './context.js';
-import { DUMMY_HASH, verifyPassword } from './passwords.js';
+import { LoginThrottle, type LoginLimits } from './login-throttle.js';
+import { passwordHasher, type PasswordHasher } from './passwords.js';
 import { unauthorized } from './problem.js';
 import {
   ACCESS_TOKEN_SECONDS,
@@ -36,22 +37,37 @@ export interface TokenResponse {
 
 const invalidCredentials = () => unauthorized('INVALID_CREDENTIALS', 'wrong username or password');
 
+export interface AuthOptions {
+  /** Default: the process's shared hasher (passwords.ts). */
+  hasher?: PasswordHasher;
+  /** Default: PROTOCOL 7's limits. */
+  loginLimits?: LoginLimits;
+}
+
 export class AuthService {
+  readonly #hasher: PasswordHasher;
+  readonly #throttle: LoginThrottle;
+
   constructor(
     private readonly registry: Registry,
     readonly signer: Signer,
-  ) {}
+    options: AuthOptions = {},
+  ) {
+    this.#hasher = options.hasher ?? passwordHasher();
+    this.#throttle = new LoginThrottle(registry, options.loginLimits);
+  }
 
-  async token(request: TokenRequest): Promise<TokenResponse> {
+  /** `address`: the caller's network address, which failed logins are also counted against. */
+  async token(request: TokenRequest, address: string): Promise<TokenResponse> {
     switch (request.grant_type) {
       case 'password':
         return this.#issue(
-          await this.#checkSecret(request.username, request.password, 'user'),
+          await this.#checkSecret(request.username, request.password, 'user', address),
           uuidv7(),
         );
       case 'client_credentials':
         return this.#issue(
-          await this.#checkSecret(request.client_id, request.client_secret, 'client'),
+          await this.#checkSecret(request.client_id, request.client_secret, 'client', address),
           uuidv7(),
         );
       case 'refresh_token':
@@ -59,11 +75,19 @@ export class AuthService {
     }
   }
 
-  async #checkSecret(username: string, secret: string, kind: UserRow['kind']): Promise<UserRow> {
-    const user = await findUserWithHash(this.registry.db, username);
-    const matches = await verifyPassword(secret, user?.passwordHash ?? DUMMY_HASH);
-    if (!user || !matches || !user.active || user.kind !== kind) throw invalidCredentials();
-    return user;
+  /** A person's password or a machine client's secret: throttled per username and address. */
+  #checkSecret(
+    username: string,
+    secret: string,
+    kind: UserRow['kind'],
+    address: string,
+  ): Promise<UserRow> {
+    return this.#throttle.attempt(username, address, async () => {
+      const user = await findUserWithHash(this.registry.db, username);
+      const matches = await this.#hasher.verify(secret, user?.passwordHash ?? null);
+      if (!user || !matches || !user.active || user.kind !== kind) throw invalidCredentials();
+      return user;
+    });
   }
 
   /**

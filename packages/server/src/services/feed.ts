@@ -12,6 +12,12 @@ export interface Changes {
 
 const START: FeedPosition = { tx: '0', pos: '0' };
 
+/** PROTOCOL 7: a changes page holds at most 4 MiB of JSON, and always at least one entry. */
+export const MAX_PAGE_BYTES = 4 * 1024 * 1024;
+
+/** Bytes an entry adds to the `changes` array's JSON: itself and its comma. */
+const jsonBytes = (entry: Entry) => Buffer.byteLength(JSON.stringify(entry)) + 1;
+
 /** Cursors are opaque to clients: base64url of the feed position. */
 export function encodeCursor(position: FeedPosition): string {
   return Buffer.from(`${position.tx}.${position.pos}`).toString('base64url');
@@ -30,8 +36,9 @@ export function decodeCursor(cursor: string | null): FeedPosition | null {
 
 /**
  * The log entries in the principal's scope after the cursor (PROTOCOL 4, rules 5 and 6), except
- * those pushed by `deviceId`. A record assigned to the principal from outside their jurisdiction
- * brings its earlier log along, right before the ASSIGN.
+ * those pushed by `deviceId`: at most `limit` feed entries and at most `maxBytes` of JSON, but
+ * always at least one entry. A record assigned to the principal from outside their jurisdiction
+ * brings its earlier log along, right before the ASSIGN, and that history counts in the bytes.
  */
 export async function readChanges(
   registry: Registry,
@@ -39,10 +46,18 @@ export async function readChanges(
   deviceId: string | null,
   cursor: string | null,
   limit: number,
+  maxBytes = MAX_PAGE_BYTES,
 ): Promise<Changes> {
   const after = decodeCursor(cursor);
   const scope = scopeOf(principal, registry.config);
-  const rows = await readFeed(registry.db, after, scope, limit + 1, deviceId);
+  const { rows, cutByBytes } = await readFeed(
+    registry.db,
+    after,
+    scope,
+    limit + 1,
+    deviceId,
+    maxBytes,
+  );
   const page = rows.slice(0, limit);
   // Records assigned to the principal from outside their jurisdiction in this page: their earlier
   // log comes first, right before the record's first entry here, so the device can fold it.
@@ -61,18 +76,30 @@ export async function readChanges(
   }
   const mine = (entry: Entry) => deviceId !== null && entry.deviceId === deviceId;
   const changes: Entry[] = [];
+  let bytes = 1; // the array's brackets, less the last entry's comma
+  let taken = 0; // feed rows this page covers: the cursor moves past them
   for (const { entry } of page) {
-    if (entry === null) continue;
-    if (arrivals.delete(entry.recordId)) {
-      const earlier = await readLogUpTo(registry.db, entry.recordId, after as FeedPosition);
-      changes.push(...earlier.filter((e) => !mine(e)));
+    if (entry !== null) {
+      const adding = arrivals.delete(entry.recordId)
+        ? [
+            ...(await readLogUpTo(registry.db, entry.recordId, after as FeedPosition)).filter(
+              (e) => !mine(e),
+            ),
+            entry,
+          ]
+        : [entry];
+      const size = adding.reduce((sum, e) => sum + jsonBytes(e), 0);
+      // Past the bytes: this row waits for the next page (the cursor stops before it).
+      if (changes.length > 0 && bytes + size > maxBytes) break;
+      changes.push(...adding);
+      bytes += size;
     }
-    changes.push(entry);
+    taken += 1;
   }
-  const last = page[page.length - 1];
+  const last = page[taken - 1];
   return {
     changes,
     cursor: encodeCursor(last ? last.position : (after ?? START)),
-    hasMore: rows.length > limit,
+    hasMore: taken < page.length || rows.length > limit || cutByBytes,
   };
 }

@@ -3,6 +3,7 @@ import type { FieldError } from '@registra/core';
 /**
  * An error that is the caller's to fix, answered as RFC 9457 problem+json. Services throw it; the
  * HTTP layer turns it into the response. Anything else thrown is the server's own failure.
+ * `retryAfter` (seconds) becomes the Retry-After header of a 429 or 503.
  */
 export class ProblemError extends Error {
   constructor(
@@ -10,6 +11,7 @@ export class ProblemError extends Error {
     readonly code: string,
     readonly detail: string,
     readonly extra: { errors?: FieldError[] } & Record<string, unknown> = {},
+    readonly retryAfter?: number,
   ) {
     super(detail);
     this.name = 'ProblemError';
@@ -21,3 +23,11 @@ export const invalidInput = (detail: string, errors?: FieldError[]) =>
 export const notFound = (detail = 'not found') => new ProblemError(404, 'NOT_FOUND', detail);
 export const forbidden = (detail: string) => new ProblemError(403, 'FORBIDDEN', detail);
 export const unauthorized = (code: string, detail: string) => new ProblemError(401, code, detail);
+export const tooManyAttempts = (retryAfter: number) =>
+  new ProblemError(
+    429,
+    'TOO_MANY_ATTEMPTS',
+    'too many failed logins for this username or from this address; try again later',
+    {},
+    retryAfter,
+  );

@@ -188,11 +188,24 @@ export interface FeedRow {
   recordLocation: string;
 }
 
+export interface FeedPage {
+  rows: FeedRow[];
+  /**
+   * The read stopped at `maxBytes` before `limit` rows: more entries follow the last row.
+   * (The last row is then one past the bytes, so that the caller may still take it.)
+   */
+  cutByBytes: boolean;
+}
+
 /**
  * Entries after `after`, in feed order, of records in scope. Only transactions older than the
  * oldest one still running are read: their entries are all committed or gone for good, so what a
  * reader has passed can never gain a late entry. The entries of `ownDevice` come back as positions
  * only, so that a device's own pushes cost neither transfer nor parsing.
+ *
+ * At most `limit` rows, and no more bodies than about `maxBytes` of JSON text (PostgreSQL's, which
+ * is never shorter than JSON.stringify's) plus one, so that a page of large entries never loads
+ * thousands of them into memory to send a few.
  */
 export async function readFeed(
   db: Kysely<Database>,
@@ -200,10 +213,12 @@ export async function readFeed(
   scope: FeedScope | null,
   limit: number,
   ownDevice: string | null = null,
-): Promise<FeedRow[]> {
+  maxBytes = Number.MAX_SAFE_INTEGER,
+): Promise<FeedPage> {
   const start = after ?? { tx: '0', pos: '0' };
   const inScope = scope === null ? sql`true` : scopeCondition(scope);
   const own = ownDevice === null ? sql`false` : sql`e.device_id = ${ownDevice}::uuid`;
+  const size = sql`CASE WHEN ${own} THEN 0 ELSE octet_length(e.body::text) END`;
   const result = await sql<
     Omit<EntryRow, 'body'> & {
       body: EntryRow['body'] | null;
@@ -211,25 +226,42 @@ export async function readFeed(
       pos: string;
       r_type: string;
       r_location: string;
+      before: string;
     }
   >`
-    SELECT e.id, e.record_id, e.seq, CASE WHEN ${own} THEN NULL ELSE e.body END AS body,
-           e.device_id, e.device_seq, e.status, e.code, e.message,
-           e.registration_number, e.created_by, e.created_by_role, e.created_at_location,
-           e.recorded_at, e.config_version, e.tx::text AS tx, e.pos::text AS pos,
-           r.type AS r_type, r.created_at_location AS r_location
-    FROM entries e JOIN records r ON r.id = e.record_id
-    WHERE (e.tx, e.pos) > (${start.tx}::xid8, ${start.pos}::bigint)
-      AND e.tx < pg_snapshot_xmin(pg_current_snapshot())
-      AND ${inScope}
-    ORDER BY e.tx, e.pos
-    LIMIT ${limit}`.execute(db);
-  return result.rows.map((row) => ({
-    entry: row.body === null ? null : toEntry({ ...row, body: row.body }),
-    position: { tx: row.tx, pos: row.pos },
-    recordType: row.r_type,
-    recordLocation: row.r_location,
-  }));
+    SELECT id, record_id, seq, body, device_id, device_seq, status, code, message,
+           registration_number, created_by, created_by_role, created_at_location, recorded_at,
+           config_version, tx::text AS tx, pos::text AS pos, r_type, r_location, before::text AS before
+    FROM (
+      SELECT e.id, e.record_id, e.seq, CASE WHEN ${own} THEN NULL ELSE e.body END AS body,
+             e.device_id, e.device_seq, e.status, e.code, e.message,
+             e.registration_number, e.created_by, e.created_by_role, e.created_at_location,
+             e.recorded_at, e.config_version, e.tx, e.pos,
+             r.type AS r_type, r.created_at_location AS r_location,
+             coalesce(sum(${size}) OVER (ORDER BY e.tx, e.pos
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before,
+             coalesce(sum(${size}) OVER (ORDER BY e.tx, e.pos
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 2 PRECEDING), 0) AS before_previous
+      FROM entries e JOIN records r ON r.id = e.record_id
+      WHERE (e.tx, e.pos) > (${start.tx}::xid8, ${start.pos}::bigint)
+        AND e.tx < pg_snapshot_xmin(pg_current_snapshot())
+        AND ${inScope}
+      ORDER BY e.tx, e.pos
+      LIMIT ${limit}
+    ) page
+    WHERE before_previous < ${maxBytes}
+    ORDER BY page.tx, page.pos`.execute(db);
+  const rows = result.rows;
+  const last = rows[rows.length - 1];
+  return {
+    rows: rows.map((row) => ({
+      entry: row.body === null ? null : toEntry({ ...row, body: row.body }),
+      position: { tx: row.tx, pos: row.pos },
+      recordType: row.r_type,
+      recordLocation: row.r_location,
+    })),
+    cutByBytes: last !== undefined && Number(last.before) >= maxBytes,
+  };
 }
 
 function scopeCondition(scope: FeedScope) {
