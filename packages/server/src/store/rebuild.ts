@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { ENTRY_COLUMNS, toEntry, type EntryRow } from './entries.js';
+import { loadLogs } from './entries.js';
 import type { Entry } from '@registra/core';
 
 /**
@@ -92,16 +92,7 @@ export async function* recordLogs(
       ORDER BY record_id LIMIT ${batchSize}`.execute(db);
     const batch = ids.rows.map((r) => r.record_id);
     if (batch.length === 0) return;
-    const rows = await db
-      .selectFrom('entries')
-      .select(ENTRY_COLUMNS)
-      .where('record_id', 'in', batch)
-      .orderBy('record_id')
-      .orderBy('seq')
-      .execute();
-    const logs = new Map<string, Entry[]>(batch.map((id) => [id, []]));
-    for (const row of rows) logs.get(row.record_id)?.push(toEntry(row as EntryRow));
-    yield [...logs.values()];
+    yield [...(await loadLogs(db, batch)).values()];
     after = batch[batch.length - 1] as string;
   }
 }

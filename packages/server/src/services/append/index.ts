@@ -138,14 +138,12 @@ class Batch {
       const action = parsed[index]?.success ? parsed[index].data : null;
       const known = context.known.get(item.id);
       if (this.device && item.deviceSeq !== undefined && item.deviceSeq <= this.device.ackThrough) {
-        this.#answers[index] = known
-          ? action
-            ? knownResult(base, action, known)
-            : rejectedResult(base, 'ID_CONFLICT', ID_CONFLICT_MESSAGE)
-          : replayedRejection(
-              { ...base, deviceSeq: item.deviceSeq },
-              this.device.rejections.get(item.deviceSeq),
-            );
+        this.#answers[index] = replayResult(
+          { ...base, deviceSeq: item.deviceSeq },
+          action,
+          known,
+          this.device,
+        );
       } else if (!action) {
         const errors = parsed[index]?.error ? toFieldErrors(parsed[index].error) : [];
         this.#refuse(index, item, 'INVALID_INPUT', 'the action is malformed', errors);
@@ -372,6 +370,19 @@ class Batch {
     if (record.fold) this.#appended.push({ entry, record: record.fold.record });
     return entry;
   }
+}
+
+/** An action at or below the device's ackThrough: sent before, so answered as it was then. */
+function replayResult(
+  base: ResultBase & { deviceSeq: number },
+  action: Action | null,
+  known: Entry | undefined,
+  device: DeviceState,
+): ActionResult {
+  if (!known) return replayedRejection(base, device.rejections.get(base.deviceSeq));
+  return action
+    ? knownResult(base, action, known)
+    : rejectedResult(base, 'ID_CONFLICT', ID_CONFLICT_MESSAGE);
 }
 
 function baseOf(item: IncomingAction): ResultBase {
