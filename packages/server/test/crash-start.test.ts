@@ -134,7 +134,8 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
-describe('registra start after a SIGKILL', () => {
+// Two starts of a server and its PostgreSQL per test: more than the project's 60 s on a busy machine.
+describe('registra start after a SIGKILL', { timeout: 240_000 }, () => {
   it('comes back when PostgreSQL was left running, and the data is there', async () => {
     const installation = await running();
     const orphan = await installation.crash({ postgresToo: false });

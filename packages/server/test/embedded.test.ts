@@ -90,7 +90,7 @@ async function oldDataDirectory(port: number): Promise<string> {
   return dataDir;
 }
 
-describe('the embedded PostgreSQL superuser password', () => {
+describe('the embedded PostgreSQL superuser password', { timeout: 180_000 }, () => {
   it('is random, made on first init and kept in postgres.json with mode 0600', async () => {
     const port = await freePort();
     const dataDir = dataDirectory();
@@ -151,7 +151,7 @@ describe('the embedded PostgreSQL superuser password', () => {
   });
 });
 
-describe('the CLI beside a running server', () => {
+describe('the CLI beside a running server', { timeout: 180_000 }, () => {
   it("uses the server's embedded PostgreSQL with the password from postgres.json", async () => {
     const dataDir = dataDirectory();
     const env = {

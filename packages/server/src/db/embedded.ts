@@ -183,7 +183,10 @@ function isWrongPassword(error: unknown): boolean {
 async function stopOrphan(databaseDir: string): Promise<void> {
   const { pg_ctl } = await postgresBinaries();
   const asPostgres = userInfo().uid === 0 ? postgresIds() : {};
-  await promisify(execFile)(pg_ctl, ['stop', '-D', databaseDir, '-m', 'fast', '-w'], asPostgres);
+  await promisify(execFile)(pg_ctl, ['stop', '-D', databaseDir, '-m', 'fast', '-w'], {
+    ...asPostgres,
+    cwd: databaseDir, // a directory that user may enter, whatever ours is
+  });
 }
 
 function postgresIds(): { uid?: number; gid?: number } {
