@@ -23,7 +23,7 @@ Usage: registra <command> [options]
   users deactivate USERNAME   deactivate a user; their tokens stop working at once
 
 Environment: DATABASE_URL, REGISTRA_DATA_DIR, REGISTRA_CONFIG, REGISTRA_DEMO_PASSWORD,
-REGISTRA_WORKERS, HOST, PORT, LOG_LEVEL (see README.md).`;
+REGISTRA_SEED_DEMO_USERS, REGISTRA_ISSUER, REGISTRA_WORKERS, HOST, PORT, LOG_LEVEL (see README.md).`;
 
 /** The cluster primary's log lines, in the JSON shape of the workers' (pino) lines. */
 function infoLog(env: Env): (message: string) => void {

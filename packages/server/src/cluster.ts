@@ -25,7 +25,7 @@ export async function startPrimary(env: Env, log: (message: string) => void): Pr
   let stopping = false;
   try {
     const { demoUsers } = await openRegistry(env, database.db);
-    await loadSigner(database.db, env.REGISTRA_SIGNING_KEY);
+    await loadSigner(database.db, env.REGISTRA_SIGNING_KEY, env.REGISTRA_ISSUER);
 
     const aggregator = new AggregatorRegistry();
     const fork = (): Worker => {

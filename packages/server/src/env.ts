@@ -6,8 +6,11 @@ const EnvSchema = z.object({
   REGISTRA_DATA_DIR: z.string().default('./.registra'),
   REGISTRA_CONFIG: z.string().default('civil-registry'),
   REGISTRA_DEMO_PASSWORD: z.string().min(8).default('registra-demo'),
-  REGISTRA_SEED_DEMO_USERS: z.enum(['true', 'false']).default('true'),
+  /** Default: 'true' on the embedded database, 'false' with DATABASE_URL (see readEnv). */
+  REGISTRA_SEED_DEMO_USERS: z.enum(['true', 'false']).optional(),
   REGISTRA_SIGNING_KEY: z.string().optional(),
+  /** The access tokens' `iss`, naming the deployment. Default: `http://HOST:PORT`. */
+  REGISTRA_ISSUER: z.string().min(1).optional(),
   REGISTRA_PG_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
   /** HTTP processes sharing the port (node:cluster); more than one uses more than one core. */
   REGISTRA_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
@@ -22,7 +25,12 @@ const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
-export type Env = z.infer<typeof EnvSchema>;
+
+/** The settings, with the defaults that depend on other settings filled in. */
+export type Env = z.infer<typeof EnvSchema> & {
+  REGISTRA_SEED_DEMO_USERS: 'true' | 'false';
+  REGISTRA_ISSUER: string;
+};
 
 export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const parsed = EnvSchema.safeParse(source);
@@ -30,5 +38,15 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
     const problems = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid environment:\n${problems.join('\n')}`);
   }
-  return parsed.data;
+  const env = parsed.data;
+  return {
+    ...env,
+    // Demo users with a published password belong on a trial install (`npm start`), not on a
+    // database an operator brought: there they are created only when asked for.
+    REGISTRA_SEED_DEMO_USERS: env.REGISTRA_SEED_DEMO_USERS ?? (env.DATABASE_URL ? 'false' : 'true'),
+    REGISTRA_ISSUER: env.REGISTRA_ISSUER ?? `http://${hostInUrl(env.HOST)}:${env.PORT}`,
+  };
 }
+
+/** An IPv6 address goes in brackets in a URL. */
+const hostInUrl = (host: string) => (host.includes(':') ? `[${host}]` : host);

@@ -79,7 +79,10 @@ export async function startServer(env: Env): Promise<RunningServer> {
   const database = await openDatabase(env, (m) => env.LOG_LEVEL === 'debug' && console.error(m));
   try {
     const { registry, demoUsers } = await openRegistry(env, database.db);
-    const auth = new AuthService(registry, await loadSigner(database.db, env.REGISTRA_SIGNING_KEY));
+    const auth = new AuthService(
+      registry,
+      await loadSigner(database.db, env.REGISTRA_SIGNING_KEY, env.REGISTRA_ISSUER),
+    );
     const metrics = new Metrics(database.pool);
     const app = await buildApp({
       registry,
