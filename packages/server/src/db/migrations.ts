@@ -168,6 +168,16 @@ const migrations: Record<string, Migration> = {
       await sql`CREATE INDEX login_attempts_age ON login_attempts (attempted_at)`.execute(db);
     },
   },
+
+  // The tamper-evident chain (PROTOCOL 13): each entry's hash over its canonical JSON with the
+  // previous entry's hash, and each record's head, so that an append needs no earlier entry.
+  // Entries stored before have no hash; the chain is computed over them where it is checked.
+  '0011_hash_chain': {
+    async up(db: Kysely<unknown>) {
+      await sql`ALTER TABLE entries ADD COLUMN hash text, ADD COLUMN prev_hash text`.execute(db);
+      await sql`ALTER TABLE records ADD COLUMN head_hash text`.execute(db);
+    },
+  },
 };
 
 /** The read model's table as migration 0001 made it. Frozen with the migration. */
