@@ -225,6 +225,31 @@ const migrations: Record<string, Migration> = {
       await sql`ALTER TABLE records ADD COLUMN head_hash text`.execute(db);
     },
   },
+
+  // Who read what (PROTOCOL 13, read audit): append-only like the log. `record_ids` holds every
+  // record a read, search or export answered with, so a record's audit is one GIN lookup.
+  '0012_read_audit': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        CREATE TABLE read_audit (
+          id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          at timestamptz NOT NULL,
+          user_id uuid NOT NULL,
+          role text NOT NULL,
+          route text NOT NULL,
+          kind text NOT NULL CHECK (kind IN ('read', 'search', 'export')),
+          record_ids uuid[] NOT NULL,
+          query jsonb
+        )`.execute(db);
+      await sql`CREATE INDEX read_audit_records ON read_audit USING gin (record_ids)`.execute(db);
+      await sql`
+        CREATE TRIGGER read_audit_append_only BEFORE UPDATE OR DELETE ON read_audit
+        FOR EACH ROW EXECUTE FUNCTION refuse_log_change()`.execute(db);
+      await sql`
+        CREATE TRIGGER read_audit_no_truncate BEFORE TRUNCATE ON read_audit
+        FOR EACH STATEMENT EXECUTE FUNCTION refuse_log_change()`.execute(db);
+    },
+  },
 };
 
 /** The read model's table as migration 0001 made it. Frozen with the migration. */

@@ -15,6 +15,18 @@ export interface Database {
   records_rebuild: RecordsTable;
   registration_counters: RegistrationCountersTable;
   login_attempts: LoginAttemptsTable;
+  read_audit: ReadAuditTable;
+}
+
+export interface ReadAuditTable {
+  id: Generated<string>;
+  at: Timestamp;
+  user_id: string;
+  role: string;
+  route: string;
+  kind: 'read' | 'search' | 'export';
+  record_ids: string[];
+  query: JsonColumn<unknown> | null;
 }
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;

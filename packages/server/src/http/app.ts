@@ -21,7 +21,9 @@ import { userRoutes } from '../routes/users.js';
 import type { PoolStats } from '../db/database.js';
 import type { AuthService } from '../services/auth.js';
 import type { Registry } from '../services/context.js';
+import { ReadAudit } from '../services/read-audit.js';
 import { registerJsonParser } from './json.js';
+import { auditReads } from './read-audit.js';
 import type { Metrics } from './metrics.js';
 import { shedLoad } from './shedding.js';
 import { handleClientError, handleError, handleFrameworkError, sendProblem } from './problem.js';
@@ -46,6 +48,8 @@ export interface AppOptions {
    * failures per address): addresses or CIDR ranges, comma-separated. Default: none.
    */
   trustProxy?: string;
+  /** The read audit's writer (default: one on the registry's database, flushed on close). */
+  readAudit?: ReadAudit;
 }
 
 /** PROTOCOL 7: a request whose body has not arrived within 30 seconds is answered 408. */
@@ -197,6 +201,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     transform: jsonSchemaTransform,
   });
+
+  const readAudit =
+    options.readAudit ??
+    new ReadAudit(registry.db, (error) =>
+      app.log.error({ err: error }, 'read audit not written yet'),
+    );
+  auditReads(app, registry, readAudit);
+  app.addHook('onClose', () => readAudit.close());
 
   await app.register(authRoutes(auth));
   await app.register(syncRoutes(registry, auth, metrics));
