@@ -20,6 +20,7 @@ const BENCHMARKS = [
   'search',
   'bandwidth',
   'append',
+  'read-audit',
   'fold',
   'offline-capture',
 ];

@@ -51,8 +51,9 @@ export async function startCluster(): Promise<Cluster> {
       await client.end();
       const url = new URL(admin);
       url.pathname = `/${name}`;
-      const { db } = connect(url.toString(), 80);
-      await migrate(db);
+      const connection = connect(url.toString(), 80);
+      const { db } = connection;
+      await migrate(connection);
       made.push(db);
       return { url: url.toString(), db };
     },

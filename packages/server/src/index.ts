@@ -6,6 +6,7 @@ export { migrate } from './db/migrations.js';
 export { readEnv, type Env } from './env.js';
 export { AuthService } from './services/auth.js';
 export type { Registry, Caller } from './services/context.js';
+export { ReadAudit, type ReadAuditRow } from './services/read-audit.js';
 export { rebuildReadModel, verifyReadModel } from './services/read-model.js';
 export { loadConfigFile, resolveConfigDir, seed } from './services/seed.js';
 export { loadSigner } from './services/tokens.js';

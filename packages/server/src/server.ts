@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { connect, type DB } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrations.js';
-import { JobQueue, migrateJobQueue, type JobRunner } from './jobs/index.js';
+import { JobQueue, type JobRunner } from './jobs/index.js';
 import type { Env } from './env.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
@@ -37,8 +37,7 @@ export async function openDatabase(
     url = embedded.url;
   }
   const { db, pool } = connect(url);
-  await migrateJobQueue(pool);
-  await migrate(db);
+  await migrate({ db, pool });
   return {
     db,
     pool,

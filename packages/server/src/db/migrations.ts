@@ -1,4 +1,6 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type pg from 'pg';
+import { migrateJobQueue } from '../store/jobs.js';
 import type { Database } from './schema.js';
 
 /**
@@ -287,7 +289,18 @@ class InlineProvider implements MigrationProvider {
   }
 }
 
-export async function migrate(db: Kysely<Database>): Promise<string[]> {
+/**
+ * Migrates a database: graphile-worker's schema first (the job queue: migration 0008_1 forwards
+ * jobs to it), then Registra's. Takes the pool as well, which graphile-worker's migrations need.
+ */
+export async function migrate({
+  db,
+  pool,
+}: {
+  db: Kysely<Database>;
+  pool: pg.Pool;
+}): Promise<string[]> {
+  await migrateJobQueue(pool);
   const migrator = new Migrator({ db, provider: new InlineProvider() });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;
