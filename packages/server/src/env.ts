@@ -11,6 +11,10 @@ const EnvSchema = z.object({
   REGISTRA_PG_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
   /** HTTP processes sharing the port (node:cluster); more than one uses more than one core. */
   REGISTRA_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+  /** The deployment's public URL: the issuer id of its credentials and where status lists are. */
+  REGISTRA_PUBLIC_URL: z.string().url().optional(),
+  /** The Chromium that prints certificates to PDF. */
+  REGISTRA_CHROMIUM: z.string().default('/usr/bin/chromium'),
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -79,7 +79,15 @@ export async function startServer(env: Env): Promise<RunningServer> {
     const { registry, demoUsers } = await openRegistry(env, database.db);
     const auth = new AuthService(registry, await loadSigner(database.db, env.REGISTRA_SIGNING_KEY));
     const metrics = new Metrics(database.pool);
-    const app = await buildApp({ registry, auth, metrics, logger, pool: database.pool });
+    const app = await buildApp({
+      registry,
+      auth,
+      metrics,
+      logger,
+      pool: database.pool,
+      publicUrl: env.REGISTRA_PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`,
+      chromiumPath: env.REGISTRA_CHROMIUM,
+    });
     await app.listen({ host: env.HOST, port: env.PORT });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : env.PORT;

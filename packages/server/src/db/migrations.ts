@@ -6,6 +6,7 @@ import {
   type MigrationProvider,
   type QueryExecutorProvider,
 } from 'kysely';
+import { credentialsMigration } from './credentials-migration.js';
 import type { Database } from './schema.js';
 
 /**
@@ -142,6 +143,8 @@ const migrations: Record<string, Migration> = {
       );
     },
   },
+
+  '0006_credentials': credentialsMigration,
 };
 
 /** The read model's table; `registra rebuild` creates a fresh one with the same shape. */

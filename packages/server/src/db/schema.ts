@@ -14,6 +14,8 @@ export interface Database {
   /** Built by `registra rebuild`, then swapped in as `records`. */
   records_rebuild: RecordsTable;
   registration_counters: RegistrationCountersTable;
+  issuer_keys: IssuerKeysTable;
+  credentials: CredentialsTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -117,4 +119,24 @@ export interface RecordsTable {
 export interface RegistrationCountersTable {
   key: string;
   value: ColumnType<string, number, number>;
+}
+
+export interface IssuerKeysTable {
+  kid: string;
+  private_jwk: JsonColumn<JsonWebKeyShape>;
+  public_jwk: JsonColumn<JsonWebKeyShape>;
+  created_at: GeneratedTimestamp;
+  retired_at: Timestamp | null;
+}
+
+export interface CredentialsTable {
+  id: string;
+  record_id: string;
+  record_type: string;
+  issued_seq: number;
+  issued_at: Timestamp;
+  kid: string;
+  status_list: number;
+  status_index: number;
+  jwt: string;
 }

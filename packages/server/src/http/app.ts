@@ -13,12 +13,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants as zlib } from 'node:zlib';
 import { authRoutes } from '../routes/auth.js';
+import { certificateRoutes } from '../routes/certificates.js';
 import { operationRoutes } from '../routes/operations.js';
 import { recordRoutes } from '../routes/records.js';
 import { syncRoutes } from '../routes/sync.js';
 import { userRoutes } from '../routes/users.js';
 import type { PoolStats } from '../db/database.js';
 import type { AuthService } from '../services/auth.js';
+import { Certificates } from '../services/certificates.js';
+import { Credentials } from '../services/credentials.js';
+import { Issuer } from '../services/issuer.js';
+import { PdfRenderer } from '../services/pdf-renderer.js';
 import type { Registry } from '../services/context.js';
 import { registerJsonParser } from './json.js';
 import type { Metrics } from './metrics.js';
@@ -38,6 +43,10 @@ export interface AppOptions {
   pool?: PoolStats;
   /** How many requests may wait for a database connection before new ones are shed. */
   maxWaiting?: number;
+  /** The deployment's public URL: the issuer of its credentials (REGISTRA_PUBLIC_URL). */
+  publicUrl?: string;
+  /** Chromium, which prints certificates (REGISTRA_CHROMIUM). */
+  chromiumPath?: string;
 }
 
 /** About a second of queueing at the throughput of a small server (bench/README.md, Latency). */
@@ -143,7 +152,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
   });
 
-  await app.register(authRoutes(auth));
+  const issuer = new Issuer(
+    registry.db,
+    options.publicUrl ?? 'http://127.0.0.1:3000',
+    registry.config.document.name,
+  );
+  const renderer = new PdfRenderer({ executablePath: options.chromiumPath ?? '/usr/bin/chromium' });
+  app.addHook('onClose', () => renderer.close());
+  const certificates = new Certificates(registry, new Credentials(registry, issuer), renderer);
+
+  await app.register(authRoutes(auth, issuer));
+  await app.register(certificateRoutes(auth, certificates));
   await app.register(syncRoutes(registry, auth, metrics));
   await app.register(recordRoutes(registry, auth));
   await app.register(userRoutes(registry, auth));
