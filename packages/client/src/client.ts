@@ -35,6 +35,7 @@ import { Store } from './observable.js';
 import { SyncEngine } from './sync-engine.js';
 import { Transport, type Tokens } from './transport.js';
 import { checkVerifier, makeVerifier } from './verifier.js';
+import { OfflineVerifier } from './credentials.js';
 
 interface Signed {
   user: User;
@@ -51,6 +52,7 @@ export function createClient(options: ClientOptions): RegistraClient {
   if (options.indexedDB) dexieOptions.indexedDB = options.indexedDB;
   if (options.IDBKeyRange) dexieOptions.IDBKeyRange = options.IDBKeyRange;
   const sessions = new SessionDatabase(dexieOptions);
+  const offlineVerifier = new OfflineVerifier(options.baseUrl, fetchImpl, dexieOptions);
   const user = new Store<User | null>(null);
   const status = new Store<SyncStatus>({
     phase: 'idle',
@@ -384,6 +386,26 @@ export function createClient(options: ClientOptions): RegistraClient {
     return localRecord(db, recordId, view);
   }
 
+  /** The record's credential, kept on the device (user database) for printing offline. */
+  async function credentialFor(recordId: string): Promise<string | null> {
+    const { db } = need();
+    const key = `credential:${recordId}`;
+    try {
+      const answer = await transport.request<{ credential: string }>(
+        'GET',
+        `/api/v1/records/${encodeURIComponent(recordId)}/credential`,
+      );
+      await db.setMeta(key, answer.body.credential);
+      return answer.body.credential;
+    } catch (error) {
+      if (error instanceof Unreachable || error instanceof LoginRequired)
+        return (await db.getMeta<string>(key)) ?? null;
+      // Not printable (revoked, not registered on the server yet): no credential to carry.
+      if (error instanceof ServerProblem && [404, 409].includes(error.status)) return null;
+      throw error;
+    }
+  }
+
   return {
     login,
     unlock,
@@ -424,10 +446,24 @@ export function createClient(options: ClientOptions): RegistraClient {
         await need().db.drafts.delete(id);
       },
     },
+    certificates: {
+      pdf: (recordId, templateId, language) => {
+        need();
+        return transport.blob(
+          `/api/v1/records/${encodeURIComponent(recordId)}/certificates/${encodeURIComponent(templateId)}?lang=${encodeURIComponent(language)}`,
+        );
+      },
+    },
+    credentials: {
+      forRecord: credentialFor,
+      refresh: () => offlineVerifier.refresh(),
+      verify: (credential) => offlineVerifier.verify(credential),
+    },
     sync: { now: syncNow, status },
     close: () => {
       lock();
       sessions.close();
+      offlineVerifier.close();
     },
   };
 }
