@@ -124,6 +124,26 @@ export function certificateView(
   return view;
 }
 
+/** Paper sizes in millimetres, portrait. */
+const PAGE_MM: Record<CertificateTemplate['pageSize'], [number, number]> = {
+  A4: [210, 297],
+  A5: [148, 210],
+  A6: [105, 148],
+  Letter: [215.9, 279.4],
+  Legal: [215.9, 355.6],
+};
+
+/** The printed page of a template, in millimetres (for a preview at scale). */
+export function certificatePageMm(template: CertificateTemplate): {
+  width: number;
+  height: number;
+} {
+  const [short, long] = PAGE_MM[template.pageSize];
+  return template.orientation === 'landscape'
+    ? { width: long, height: short }
+    : { width: short, height: long };
+}
+
 const PAGE_CSS: Record<CertificateTemplate['pageSize'], string> = {
   A4: 'A4',
   A5: 'A5',

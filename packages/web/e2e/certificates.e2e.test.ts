@@ -1,0 +1,206 @@
+import type { Browser, Page } from 'playwright-core';
+import jsqrModule from 'jsqr';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
+import {
+  declareBirth,
+  Device,
+  startTestServer,
+  type TestServer,
+} from '../../server/test/harness.js';
+import {
+  DESKTOP,
+  ensureBuilt,
+  launchChromium,
+  login,
+  newPage,
+  PHONE,
+  shoot,
+  syncNow,
+  test,
+} from './support.js';
+
+const run = promisify(execFile);
+// jsqr is CommonJS: its module object is the function its types call the default export.
+const jsQR = jsqrModule as unknown as typeof jsqrModule.default;
+
+/**
+ * A certificate from start to end in real Chromium: a registrar registers a birth, previews its
+ * certificate, enters who collects it and prints it (the server's PDF); the record leaves "Ready
+ * to print"; then, offline, /verify checks the credential read from that PDF's QR code.
+ */
+let server: TestServer;
+let browser: Browser;
+let work: string;
+
+beforeAll(async () => {
+  ensureBuilt();
+  server = await startTestServer('civil-registry');
+  browser = await launchChromium();
+  work = await mkdtemp(path.join(tmpdir(), 'registra-e2e-certificates-'));
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await rm(work, { recursive: true, force: true });
+});
+
+async function waitForServiceWorker(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
+  if (!(await page.evaluate(() => navigator.serviceWorker.controller !== null))) {
+    await page.reload();
+    await page.getByTestId('sync-status').waitFor();
+  }
+}
+
+async function openQueue(page: Page, name: string): Promise<void> {
+  await page.getByRole('link', { name: 'Registra' }).click();
+  await page.getByTestId(`queue-${name}`).click();
+}
+
+/** The QR code on the PDF's first page, as the server test reads it (poppler, then jsQR). */
+async function qrOf(pdf: Buffer): Promise<string> {
+  const file = path.join(work, `${Date.now()}.pdf`);
+  await writeFile(file, pdf);
+  await run('pdftoppm', ['-png', '-r', '300', '-singlefile', '-gray', file, `${file}-page`]);
+  const png = PNG.sync.read(await readFile(`${file}-page.png`));
+  const code = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+  if (!code) throw new Error('no QR code on the certificate');
+  return code.data;
+}
+
+describe('certificates in the web app', () => {
+  test('register, preview, collector, print; the record leaves Ready to print; /verify offline', async () => {
+    const agent = await server.login('agent');
+    const recordId = await declareBirth(new Device(server, agent), {
+      'child.firstName': 'Natasha',
+      'child.surname': 'Mwale',
+      'child.dob': '2026-10-02',
+      'child.sex': 'female',
+      'mother.firstName': 'Grace',
+      'mother.surname': 'Mwale',
+    });
+
+    const { context, page } = await newPage(browser, DESKTOP);
+    await login(page, server.url, 'registrar');
+    await waitForServiceWorker(page);
+    await syncNow(page);
+    await page.goto(`${server.url}/#/records/${recordId}`);
+    await page.getByTestId('action-ASSIGN').click();
+    await page.getByText('Assigned to you').waitFor();
+    await syncNow(page);
+    await page.getByTestId('action-REGISTER').click();
+    await page.getByText('Not assigned').waitFor();
+    await syncNow(page);
+
+    await openQueue(page, 'ready-to-print');
+    await page.getByTestId('record-item').filter({ hasText: 'Natasha' }).first().click();
+    await page.getByTestId('action-ASSIGN').click();
+    await page.getByText('Assigned to you').waitFor();
+    await syncNow(page);
+    await page.getByTestId('action-PRINT_CERTIFICATE').click();
+
+    // The preview: the configured template, filled in, with the QR code of the credential.
+    const preview = page.frameLocator('[data-testid="certificate-preview"]');
+    await preview.getByText('Birth certificate').waitFor();
+    await preview.getByText(/B2026\w+/).waitFor();
+    await preview.locator('svg.qr').waitFor();
+    await shoot(page, 'desktop-8-print-preview');
+    await page.getByTestId('certificate-language').selectOption('fr');
+    await preview.getByText('Acte de naissance').waitFor();
+    await page.getByTestId('certificate-language').selectOption('en');
+
+    await page.getByLabel('Relationship').selectOption('mother');
+    await page.getByLabel('Full name').fill('Grace Mwale');
+    await page.getByLabel('Identity document').selectOption('national-id');
+    await page.getByLabel('Document number').fill('204981/10/1');
+    const pdfResponse = page.waitForResponse((r) =>
+      r.url().includes(`/records/${recordId}/certificates/birth-certificate`),
+    );
+    await page.getByTestId('print-certificate').click();
+    const response = await pdfResponse;
+    expect(response.status()).toBe(200);
+    expect(response.headers()['content-type']).toBe('application/pdf');
+    await page.getByTestId('print-done').getByText('Copy 1 printed').waitFor();
+    // The PDF the browser was handed to print, read back from its blob URL.
+    const href = (await page.getByTestId('certificate-pdf').getAttribute('href')) as string;
+    const pdf = Buffer.from(
+      await page.evaluate(async (url) => {
+        const blob = await (await fetch(url)).arrayBuffer();
+        return Array.from(new Uint8Array(blob));
+      }, href),
+    );
+    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    await shoot(page, 'desktop-9-printed');
+    await syncNow(page);
+
+    const entries = await server.db
+      .selectFrom('entries')
+      .select(['type', 'body'])
+      .where('record_id', '=', recordId)
+      .where('type', '=', 'PRINT_CERTIFICATE')
+      .execute();
+    expect(entries.map((e) => e.body['annotation'])).toEqual([
+      {
+        templateId: 'birth-certificate',
+        language: 'en',
+        collector: {
+          relationship: 'mother',
+          name: 'Grace Mwale',
+          idType: 'national-id',
+          idNumber: '204981/10/1',
+        },
+      },
+    ]);
+    await openQueue(page, 'ready-to-print');
+    await page.getByText(/waits for its certificate|No registered record/).waitFor();
+    expect(await page.getByTestId('record-item').filter({ hasText: 'Natasha' }).count()).toBe(0);
+
+    // The credential on that paper, checked on a device with no network.
+    const credential = await qrOf(pdf);
+    await page.goto(`${server.url}/#/verify`);
+    await page.getByText(/Keys and status lists updated/).waitFor();
+    await context.setOffline(true);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Verify a certificate' }).waitFor();
+    await page.getByTestId('credential-input').fill(credential);
+    await page.getByRole('button', { name: /^check$/i }).click();
+    const verdict = page.getByTestId('verdict');
+    await expect.poll(() => verdict.getAttribute('data-verdict')).toBe('valid');
+    await verdict.getByText('Natasha').waitFor();
+    await shoot(page, 'desktop-10-verify-valid');
+
+    // A changed byte: not valid, still offline.
+    const [head, body, signature] = credential.split('.') as [string, string, string];
+    const changed = body.endsWith('A') ? `${body.slice(0, -1)}B` : `${body.slice(0, -1)}A`;
+    await page.getByTestId('credential-input').fill(`${head}.${changed}.${signature}`);
+    await page.getByRole('button', { name: /^check$/i }).click();
+    await expect.poll(() => verdict.getAttribute('data-verdict')).toBe('SIGNATURE_INVALID');
+    await context.close();
+
+    // The same screens on a phone.
+    const phone = await newPage(browser, PHONE);
+    await phone.page.goto(`${server.url}/#/verify`);
+    await phone.page.getByText(/Keys and status lists updated/).waitFor();
+    await phone.page.getByTestId('credential-input').fill(credential);
+    await phone.page.getByRole('button', { name: /^check$/i }).click();
+    await phone.page.getByTestId('verdict').getByText('Natasha').waitFor();
+    await shoot(phone.page, 'phone-10-verify-valid');
+    await login(phone.page, server.url, 'registrar');
+    await syncNow(phone.page);
+    await phone.page.goto(`${server.url}/#/records/${recordId}/print`);
+    await phone.page
+      .frameLocator('[data-testid="certificate-preview"]')
+      .locator('svg.qr')
+      .waitFor();
+    await shoot(phone.page, 'phone-8-print-preview');
+    await phone.context.close();
+  });
+});
