@@ -21,6 +21,7 @@ const BENCHMARKS = [
   'bandwidth',
   'fold',
   'offline-capture',
+  'certificates',
 ];
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
