@@ -195,6 +195,19 @@ describe('certificates in the web app', () => {
     await shoot(phone.page, 'phone-10-verify-valid');
     await login(phone.page, server.url, 'registrar');
     await syncNow(phone.page);
+    // Offline on a device that never had this record's credential: the preview works from the
+    // device's copy and says the printout is not yet verifiable.
+    await phone.context.setOffline(true);
+    await phone.page.evaluate((id) => {
+      window.location.hash = `#/records/${id}/print`;
+    }, recordId);
+    await phone.page.getByTestId('not-yet-verifiable').waitFor();
+    const offlinePreview = phone.page.frameLocator('[data-testid="certificate-preview"]');
+    await offlinePreview.getByText(/Not yet verifiable/).waitFor();
+    await offlinePreview.getByText('Natasha Mwale').waitFor();
+    expect(await offlinePreview.locator('svg.qr').count()).toBe(0);
+    await shoot(phone.page, 'phone-11-print-offline');
+    await phone.context.setOffline(false);
     await phone.page.goto(`${server.url}/#/records/${recordId}/print`);
     await phone.page
       .frameLocator('[data-testid="certificate-preview"]')

@@ -1,4 +1,5 @@
 import { certificateHtml, certificateTemplateOf, holds, type RecordState } from '@registra/core';
+import { LRUCache } from 'lru-cache';
 import QRCode from 'qrcode';
 import { findRecordState } from '../store/records.js';
 import type { Caller, Registry } from './context.js';
@@ -12,6 +13,8 @@ import { inReach } from './reach.js';
  * a lower level keeps the modules large enough to scan from paper.
  */
 export async function credentialQr(credential: string): Promise<string> {
+  const known = drawn.get(credential);
+  if (known) return known;
   const svg = await QRCode.toString(credential, {
     type: 'svg',
     errorCorrectionLevel: 'L',
@@ -19,10 +22,15 @@ export async function credentialQr(credential: string): Promise<string> {
   });
   // crispEdges makes Chromium snap each one-module stroke to its own raster when printing, which
   // thins the rows apart until no reader finds the code: drawn plainly, the rows touch.
-  return svg
+  const qr = svg
     .replace(' shape-rendering="crispEdges"', '')
     .replace('<svg ', '<svg class="qr" role="img" aria-label="QR code" ');
+  drawn.set(credential, qr);
+  return qr;
 }
+
+/** A credential's QR code costs about 10 ms to draw; a reprint reuses it (about 60 kB each). */
+const drawn = new LRUCache<string, string>({ max: 500 });
 
 /** Certificates (PROTOCOL 11): a record's PDF and its credential, for those who may print it. */
 export class Certificates {

@@ -5,7 +5,7 @@ import { PendingRequests } from '../components/PendingRequests.js';
 import { RecordActions } from '../components/RecordActions.js';
 import { Timeline } from '../components/Timeline.js';
 import { useClient, useLoad, useWorkspace } from '../hooks/index.js';
-import { certificateTemplatesOf } from '@registra/core';
+import { certificateTemplatesOf, type RecordState, type RegistryConfig } from '@registra/core';
 import { recordTitle, recordTypeLabel } from '../labels.js';
 
 /** One record: what it says, what may be done with it now, and everything that happened to it. */
@@ -80,13 +80,7 @@ export function RecordPage({ recordId }: { recordId: string }) {
  * Record types whose certificates are not a PRINT_CERTIFICATE action (a booking slip): a link to
  * print one whenever the record is in a status the configuration prints.
  */
-function SlipLink({
-  record,
-  config,
-}: {
-  record: import('@registra/core').RecordState;
-  config: import('@registra/core').RegistryConfig;
-}) {
+function SlipLink({ record, config }: { record: RecordState; config: RegistryConfig }) {
   const printable = config.document.certificates.find((c) => c.recordType === record.type);
   const template = certificateTemplatesOf(config, record.type)[0];
   if (!printable || !template || !printable.printableIn.includes(record.status)) return null;
