@@ -15,7 +15,15 @@
  *   npx tsx bench/certificates.ts   (BENCH_CERT_RECORDS=40, BENCH_CERT_PDFS=200,
  *                                    BENCH_CERT_VERIFY=20000)
  */
-import { CredentialVerifier, decodeStatusList, statusFromBits } from '@registra/core';
+import {
+  certificateHtml,
+  certificateTemplateOf,
+  CredentialVerifier,
+  decodeStatusList,
+  statusFromBits,
+  type RecordState,
+} from '@registra/core';
+import { credentialQr, PdfRenderer } from '@registra/server';
 import { decodeJwt, type JWK } from 'jose';
 import { v7 as uuidv7 } from 'uuid';
 import { birth, elapsed, prng, quantile, size, type Row } from './fixtures.js';
@@ -133,6 +141,39 @@ export async function run(): Promise<Row[]> {
         headers: auth,
       });
       credentials.push(((await response.json()) as { credential: string }).credential);
+    }
+
+    // The renderer alone: one certificate's HTML (QR drawn beforehand) to PDF in a warm page.
+    const found = certificateTemplateOf(server.registry.config, 'birth', 'birth-certificate');
+    if (!found) throw new Error('no birth certificate template');
+    const shown = (await (await record(0)).json()) as { record: RecordState };
+    const html = certificateHtml(found.template, 'en', shown.record, server.registry.config, {
+      qr: await credentialQr(credentials[0] as string),
+      notice: '',
+      printedAt: new Date().toISOString(),
+    });
+    const renderer = new PdfRenderer({ executablePath: '/usr/bin/chromium', pages: 1 });
+    try {
+      for (let i = 0; i < 10; i++) await renderer.render(html);
+      const renders: number[] = [];
+      for (let i = 0; i < PDFS; i++) {
+        const begun = performance.now();
+        await renderer.render(html);
+        renders.push(performance.now() - begun);
+      }
+      rows.push({
+        measure: 'renderer only (HTML to PDF, warm page)',
+        n: PDFS,
+        'p50 ms': ms(renders, 0.5),
+        'p95 ms': ms(renders, 0.95),
+        'p99 ms': ms(renders, 0.99),
+        'per s': Math.round(1000 / (renders.reduce((a, b) => a + b, 0) / renders.length)),
+        'baseline p95 ms or rate': '',
+        'ratio to baseline': '',
+        target: 'p95 < 200 ms',
+      });
+    } finally {
+      await renderer.close();
     }
     const verify = (i: number) =>
       fetch(`${server.url}/api/v1/credentials/verify`, {
