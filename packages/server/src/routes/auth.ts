@@ -1,3 +1,4 @@
+import { KEY_PURPOSE } from '@registra/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticate, callerOf } from '../http/authenticate.js';
@@ -69,7 +70,7 @@ export function authRoutes(auth: AuthService, issuer: Issuer): FastifyPluginAsyn
     // retired credential keys, which still verify what they signed).
     app.get('/.well-known/jwks.json', { schema: { hide: true } }, async () => ({
       keys: [
-        ...auth.signer.jwks.keys.map((key) => ({ ...key, purpose: 'access-token' })),
+        ...auth.signer.jwks.keys.map((key) => ({ ...key, [KEY_PURPOSE]: 'access-token' })),
         ...(await issuer.published()),
       ],
     }));
