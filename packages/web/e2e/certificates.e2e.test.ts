@@ -1,4 +1,5 @@
-import type { Browser, Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import QRCode from 'qrcode';
 import jsqrModule from 'jsqr';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -8,6 +9,7 @@ import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import {
+  action,
   declareBirth,
   Device,
   startTestServer,
@@ -216,4 +218,77 @@ describe('certificates in the web app', () => {
     await shoot(phone.page, 'phone-8-print-preview');
     await phone.context.close();
   });
+
+  test('/verify reads the QR code from the camera', async () => {
+    // A registered birth and its credential, through the API.
+    const agent = await server.login('agent');
+    const registrar = await server.login('registrar');
+    const recordId = await declareBirth(new Device(server, agent));
+    await new Device(server, registrar).push(
+      action({ type: 'ASSIGN', recordId, assignee: registrar.user.id }),
+      action({ type: 'REGISTER', recordId }),
+    );
+    const response = await server.request('GET', `/api/v1/records/${recordId}/credential`, {
+      token: registrar.token,
+    });
+    const { credential } = (await response.json()) as { credential: string };
+
+    // Chromium's fake camera plays a Y4M file: one frame showing the QR code.
+    const video = path.join(work, 'qr.y4m');
+    await writeFile(video, qrFrame(credential));
+    const camera = await chromium.launch({
+      executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--use-fake-ui-for-media-stream',
+        '--use-fake-device-for-media-stream',
+        `--use-file-for-fake-video-capture=${video}`,
+      ],
+    });
+    try {
+      const context = await camera.newContext({ viewport: PHONE, permissions: ['camera'] });
+      const page = await context.newPage();
+      await page.goto(`${server.url}/#/verify`);
+      await page.getByText(/Keys and status lists updated/).waitFor();
+      await page.getByRole('button', { name: 'Scan a QR code' }).click();
+      const verdict = page.getByTestId('verdict');
+      await expect
+        .poll(() => verdict.getAttribute('data-verdict'), { timeout: 30_000 })
+        .toBe('valid');
+      expect(await page.getByTestId('credential-input').inputValue()).toBe(credential);
+      await context.close();
+    } finally {
+      await camera.close();
+    }
+  });
 });
+
+/**
+ * A one-frame Y4M video (4:2:0) of a text's QR code: 4 pixels a module, white around it. The
+ * luma plane is the picture; the chroma planes are neutral grey.
+ */
+function qrFrame(text: string): Buffer {
+  const qr = QRCode.create(text, { errorCorrectionLevel: 'L' });
+  const modules = qr.modules.size;
+  const scale = 4;
+  const side = Math.ceil(((modules + 8) * scale) / 16) * 16;
+  const offset = Math.floor((side - modules * scale) / 2);
+  const luma = Buffer.alloc(side * side, 255);
+  for (let row = 0; row < modules; row++) {
+    for (let column = 0; column < modules; column++) {
+      if (!qr.modules.get(row, column)) continue;
+      for (let y = 0; y < scale; y++) {
+        const start = (offset + row * scale + y) * side + offset + column * scale;
+        luma.fill(16, start, start + scale);
+      }
+    }
+  }
+  const chroma = Buffer.alloc((side / 2) * (side / 2) * 2, 128);
+  return Buffer.concat([
+    Buffer.from(`YUV4MPEG2 W${side} H${side} F10:1 Ip A1:1 C420jpeg\n`),
+    Buffer.from('FRAME\n'),
+    luma,
+    chroma,
+  ]);
+}
