@@ -181,7 +181,8 @@ export interface RegistraClient {
   credentials: {
     /**
      * The record's credential (PROTOCOL 11): fetched while online and kept on the device, so that
-     * a certificate printed offline still carries it; null when the device never had it.
+     * a certificate printed offline still carries it; null when the device never had it. After
+     * each sync the SDK fetches those of the printable records assigned to the person.
      */
     forRecord(recordId: string): Promise<string | null>;
     /** Brings the registry's credential keys and status lists onto the device (needs network). */

@@ -92,4 +92,29 @@ describe('offline verification on a device', () => {
       errors: [{ code: 'NOT_FROM_THIS_REGISTRY' }],
     });
   });
+
+  it('keeps the credentials of the records a registrar took offline, for printing without a network', async () => {
+    const recordId = await registeredBirth(server);
+    // REGISTER unassigned the registrar: they take the record again to print it offline.
+    await new Device(server, registrar).push(
+      action({ type: 'ASSIGN', recordId, assignee: registrar.user.id }),
+    );
+    const network = new FlakyNetwork();
+    const device = testDevice(server, { fetch: network.fetch });
+    await device.client.login('registrar', PASSWORD);
+    await device.client.config();
+    await device.client.sync.now();
+    const kept = device.raw(`registra-user-${registrar.user.id}`);
+    await kept.open();
+    await expect
+      .poll(async () => (await kept.table('meta').get(`credential:${recordId}`)) !== undefined)
+      .toBe(true);
+    kept.close();
+
+    network.mode = 'down';
+    const credential = await device.client.credentials.forRecord(recordId);
+    expect(credential).toMatch(/^eyJ/);
+    network.mode = 'up';
+    expect(await device.client.credentials.forRecord(recordId)).toBe(credential);
+  });
 });
