@@ -7,7 +7,7 @@ import {
   type RecordState,
   type RegistryConfig,
 } from '@registra/core';
-import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { credentialQr } from '../certificates/qr.js';
 import { CertificatePreview } from '../components/CertificatePreview.js';
 import { errorText, useClient, useLoad, useOnline, useWorkspace } from '../hooks/index.js';
@@ -130,7 +130,7 @@ function PrintFlow({
   config: RegistryConfig;
   templates: CertificateTemplate[];
   recordsPrints: boolean;
-  back: React.ReactNode;
+  back: ReactNode;
 }) {
   const client = useClient();
   const online = useOnline();
