@@ -23,6 +23,7 @@ const BENCHMARKS = [
   'read-audit',
   'fold',
   'offline-capture',
+  'certificates',
 ];
 
 const QUICK = process.env['BENCH_QUICK'] === '1';

@@ -11,3 +11,5 @@ export { rebuildReadModel, verifyReadModel } from './services/read-model.js';
 export { loadConfigFile, resolveConfigDir, seed } from './services/seed.js';
 export { loadSigner } from './services/tokens.js';
 export { startServer, openDatabase, openRegistry } from './server.js';
+export { PdfRenderer } from './services/pdf-renderer.js';
+export { credentialQr } from './services/certificates.js';

@@ -107,6 +107,8 @@ export async function startServer(env: Env): Promise<RunningServer> {
       metrics,
       logger,
       pool: database.pool,
+      publicUrl: env.REGISTRA_PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`,
+      chromiumPath: env.REGISTRA_CHROMIUM,
       requestTimeout: env.REGISTRA_REQUEST_TIMEOUT_MS,
       ...(env.REGISTRA_TRUST_PROXY ? { trustProxy: env.REGISTRA_TRUST_PROXY } : {}),
     });

@@ -1,6 +1,7 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type pg from 'pg';
 import { migrateJobQueue } from '../store/jobs.js';
+import { credentialsMigration } from './credentials-migration.js';
 import type { Database } from './schema.js';
 
 /**
@@ -252,6 +253,8 @@ const migrations: Record<string, Migration> = {
         FOR EACH STATEMENT EXECUTE FUNCTION refuse_log_change()`.execute(db);
     },
   },
+
+  '0006_credentials': credentialsMigration,
 };
 
 /** The read model's table as migration 0001 made it. Frozen with the migration. */

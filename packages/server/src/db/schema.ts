@@ -16,6 +16,8 @@ export interface Database {
   registration_counters: RegistrationCountersTable;
   login_attempts: LoginAttemptsTable;
   read_audit: ReadAuditTable;
+  issuer_keys: IssuerKeysTable;
+  credentials: CredentialsTable;
 }
 
 export interface ReadAuditTable {
@@ -145,4 +147,24 @@ export interface LoginAttemptsTable {
   address: string;
   attempted_at: Timestamp;
   failed: Generated<boolean>;
+}
+
+export interface IssuerKeysTable {
+  kid: string;
+  private_jwk: JsonColumn<JsonWebKeyShape>;
+  public_jwk: JsonColumn<JsonWebKeyShape>;
+  created_at: GeneratedTimestamp;
+  retired_at: Timestamp | null;
+}
+
+export interface CredentialsTable {
+  id: string;
+  record_id: string;
+  record_type: string;
+  issued_seq: number;
+  issued_at: Timestamp;
+  kid: string;
+  status_list: number;
+  status_index: number;
+  jwt: string;
 }

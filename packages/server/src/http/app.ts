@@ -14,12 +14,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants as zlib } from 'node:zlib';
 import { authRoutes } from '../routes/auth.js';
+import { certificateRoutes } from '../routes/certificates.js';
 import { operationRoutes } from '../routes/operations.js';
 import { recordRoutes } from '../routes/records.js';
 import { syncRoutes } from '../routes/sync.js';
 import { userRoutes } from '../routes/users.js';
 import type { PoolStats } from '../db/database.js';
 import type { AuthService } from '../services/auth.js';
+import { Certificates } from '../services/certificates.js';
+import { Credentials } from '../services/credentials.js';
+import { Issuer } from '../services/issuer.js';
+import { PdfRenderer } from '../services/pdf-renderer.js';
 import type { Registry } from '../services/context.js';
 import { ReadAudit } from '../services/read-audit.js';
 import { registerJsonParser } from './json.js';
@@ -50,6 +55,10 @@ export interface AppOptions {
   trustProxy?: string;
   /** The read audit's writer (default: one on the registry's database, flushed on close). */
   readAudit?: ReadAudit;
+  /** The deployment's public URL: the issuer of its credentials (REGISTRA_PUBLIC_URL). */
+  publicUrl?: string;
+  /** Chromium, which prints certificates (REGISTRA_CHROMIUM). */
+  chromiumPath?: string;
 }
 
 /** PROTOCOL 7: a request whose body has not arrived within 30 seconds is answered 408. */
@@ -57,7 +66,7 @@ export const REQUEST_TIMEOUT = 30_000;
 
 /**
  * Content-Security-Policy of pages, assets and API answers (PROTOCOL 7). Tokens live in the web
- * app's IndexedDB, so no script may run but the app's own files: no inline script or style, no
+ * app's IndexedDB, so no script may run but the app's own files: no inline script, no
  * eval, no other origin, no framing (clickjacking). upgrade-insecure-requests is left out: on a
  * plain-HTTP deployment in an office network it would send the app's requests to a port that does
  * not listen.
@@ -69,7 +78,12 @@ const CONTENT_SECURITY_POLICY = {
     baseUri: ["'self'"],
     scriptSrc: ["'self'"],
     scriptSrcAttr: ["'none'"],
-    styleSrc: ["'self'"],
+    // Inline styles (not scripts): a certificate's template is an HTML document with its own
+    // <style>, previewed in a sandboxed srcdoc frame, which takes this policy. The app's own
+    // styles are files.
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    // The certificate's PDF, printed from a frame on a blob: URL the app made.
+    frameSrc: ["'self'", 'blob:'],
     imgSrc: ["'self'", 'data:'],
     fontSrc: ["'self'"],
     connectSrc: ["'self'"],
@@ -210,7 +224,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   auditReads(app, registry, readAudit);
   app.addHook('onClose', () => readAudit.close());
 
-  await app.register(authRoutes(auth));
+  const issuer = new Issuer(
+    registry.db,
+    options.publicUrl ?? 'http://127.0.0.1:3000',
+    registry.config.document.name,
+  );
+  const renderer = new PdfRenderer({ executablePath: options.chromiumPath ?? '/usr/bin/chromium' });
+  app.addHook('onClose', () => renderer.close());
+  const certificates = new Certificates(registry, new Credentials(registry, issuer), renderer);
+
+  await app.register(authRoutes(auth, issuer));
+  await app.register(certificateRoutes(auth, certificates));
   await app.register(syncRoutes(registry, auth, metrics));
   await app.register(recordRoutes(registry, auth));
   await app.register(userRoutes(registry, auth));
