@@ -195,11 +195,21 @@ describe('certificates in the web app', () => {
     await phone.page.getByRole('button', { name: /^check$/i }).click();
     await phone.page.getByTestId('verdict').getByText('Natasha').waitFor();
     await shoot(phone.page, 'phone-10-verify-valid');
+    // The record leaves the registrar's hands first: the SDK fetches ahead the credentials of
+    // printable records assigned to the person, and this device must not have this one.
+    const registrar = new Device(server, await server.login('registrar'));
+    await registrar.push(action({ type: 'UNASSIGN', recordId }));
     await login(phone.page, server.url, 'registrar');
     await syncNow(phone.page);
     // Offline on a device that never had this record's credential: the preview works from the
     // device's copy and says the printout is not yet verifiable.
     await phone.context.setOffline(true);
+    // Taken offline: the assignment waits in the outbox, the preview works from the device's copy.
+    await phone.page.evaluate((id) => {
+      window.location.hash = `#/records/${id}`;
+    }, recordId);
+    await phone.page.getByTestId('action-ASSIGN').click();
+    await phone.page.getByText('Assigned to you').waitFor();
     await phone.page.evaluate((id) => {
       window.location.hash = `#/records/${id}/print`;
     }, recordId);

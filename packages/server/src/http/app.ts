@@ -86,7 +86,8 @@ const CONTENT_SECURITY_POLICY = {
     frameSrc: ["'self'", 'blob:'],
     imgSrc: ["'self'", 'data:'],
     fontSrc: ["'self'"],
-    connectSrc: ["'self'"],
+    // blob: the app reads back the PDF it was handed (and tests read it the same way).
+    connectSrc: ["'self'", 'blob:'],
     workerSrc: ["'self'"],
     manifestSrc: ["'self'"],
     objectSrc: ["'none'"],
