@@ -18,3 +18,4 @@ export * from './workflow/decide.js';
 export * from './workflow/reach.js';
 export * from './tracking.js';
 export * from './search.js';
+export * from './workflow/queues.js';

@@ -136,6 +136,18 @@ function crossCheck(config: Configuration): FieldError[] {
   config.recordTypes.forEach((recordType, t) =>
     checkRecordType(recordType, ['recordTypes', t], { report, checkPermission, recordTypeIds }),
   );
+
+  duplicates(config.workqueues, ['workqueues']);
+  const roleIds = new Set(config.roles.map((r) => r.id));
+  config.workqueues.forEach((queue, q) => {
+    queue.roles.forEach((role, r) => {
+      if (!roleIds.has(role)) report(['workqueues', q, 'roles', r], `unknown role "${role}"`);
+    });
+    queue.filter.recordTypes?.forEach((type, r) => {
+      if (!recordTypeIds.has(type))
+        report(['workqueues', q, 'filter', 'recordTypes', r], `unknown record type "${type}"`);
+    });
+  });
   return errors;
 }
 
