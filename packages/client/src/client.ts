@@ -284,17 +284,18 @@ export function createClient(options: ClientOptions): RegistraClient {
     const person = await open(row);
     try {
       await transport.request('GET', '/api/v1/me');
-    } catch {
-      // Offline, or the session is over: the person unlocks or logs in, as after a lock.
-      lock();
+    } catch (error) {
+      // Offline: the person unlocks, and a reload once online resumes. The session is over:
+      // they log in again.
+      lock(!(error instanceof Unreachable));
       return null;
     }
     schedule(0);
     return person;
   }
 
-  function lock(): void {
-    if (signed) void markActive(signed.session.username, undefined);
+  function lock(forget = true): void {
+    if (signed && forget) void markActive(signed.session.username, undefined);
     stopBackground();
     signed?.tokens.close();
     signed?.db.close();
@@ -490,7 +491,7 @@ export function createClient(options: ClientOptions): RegistraClient {
     login,
     resume,
     unlock,
-    lock,
+    lock: () => lock(),
     logout,
     user,
     knownUsers: async () => (await sessions.sessions.toArray()).map((row) => row.username),

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { useT } from '../i18n/index.js';
 
 /** The form's buttons: Back, Next / Review / Send, Save draft, and Delete draft for a draft. */
 export function FormNav({
@@ -26,41 +27,42 @@ export function FormNav({
   onSaveDraft: () => void;
   onDeleteDraft: () => void;
 }) {
+  const t = useT();
   const [confirming, setConfirming] = useState(false);
   const reviewing = step > lastPage;
   return (
     <div className="actions form-actions">
       {step > 0 && (
         <button type="button" onClick={onBack}>
-          Back
+          {t.back}
         </button>
       )}
       {!reviewing && (
         <button type="button" className="primary" onClick={onNext}>
-          {step < lastPage ? 'Next' : 'Review'}
+          {step < lastPage ? t.next : t.review}
         </button>
       )}
       {reviewing && (
         <button type="button" className="primary" onClick={onSend} disabled={!canSend || sending}>
-          {sending ? 'Saving…' : sendLabel}
+          {sending ? t.sending : sendLabel}
         </button>
       )}
       <button type="button" onClick={onSaveDraft}>
-        Save draft
+        {t.saveDraft}
       </button>
       {hasDraft &&
         (confirming ? (
           <span className="confirm">
             <button type="button" className="danger" onClick={onDeleteDraft}>
-              Yes, delete the draft
+              {t.yesDelete}
             </button>
             <button type="button" onClick={() => setConfirming(false)}>
-              Keep it
+              {t.keepIt}
             </button>
           </span>
         ) : (
           <button type="button" onClick={() => setConfirming(true)}>
-            Delete draft
+            {t.deleteDraft}
           </button>
         ))}
     </div>
