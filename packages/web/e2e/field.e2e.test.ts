@@ -242,43 +242,6 @@ describe('the field app', () => {
     await shoot(page, 'phone-needs-attention');
     await context.close();
   });
-
-  test('shows every main screen on a phone and a desktop (screenshots)', async () => {
-    for (const [device, viewport] of [
-      ['phone', PHONE],
-      ['desktop', DESKTOP],
-    ] as const) {
-      const { context, page } = await newPage(browser, viewport);
-      await page.goto(proxy.url);
-      await page.getByLabel('Password').waitFor();
-      await shoot(page, `${device}-1-login`);
-      await login(page, proxy.url, 'registrar');
-      await syncNow(page);
-      await openQueue(page, 'ready-to-print');
-      await page.getByTestId('record-item').first().waitFor();
-      await shoot(page, `${device}-2-queue`);
-      await page.getByRole('button', { name: /^search$/i }).click();
-      await page.getByLabel(/search by name/i).fill('Offline');
-      await page.getByTestId('record-item').first().waitFor();
-      await shoot(page, `${device}-3-search`);
-      await page.getByTestId('record-item').first().click();
-      await page.getByRole('heading', { name: 'History' }).waitFor();
-      await shoot(page, `${device}-4-record`);
-      await context.close();
-
-      const agent = await newPage(browser, viewport);
-      await login(agent.page, proxy.url, 'agent');
-      await fillBirth(agent.page, 'Screenshot');
-      await shoot(agent.page, `${device}-5-form`);
-      const review = agent.page.getByRole('button', { name: /^review$/i });
-      while (!(await review.isVisible())) await nextPage(agent.page);
-      await review.click();
-      await shoot(agent.page, `${device}-6-review`);
-      await openQueue(agent.page, 'needs-attention');
-      await shoot(agent.page, `${device}-7-needs-attention`);
-      await agent.context.close();
-    }
-  });
 });
 
 /** A birth NOTIFIED by the agent through the API (it stays assigned to the agent). */

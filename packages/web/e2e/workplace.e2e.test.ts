@@ -37,7 +37,6 @@ afterAll(async () => {
   await server?.close();
 });
 
-const ids = (entries: { id: string }[]) => entries.map((e) => e.id);
 let tick = Date.now() - 3_600_000;
 const at = () => new Date((tick += 1000)).toISOString();
 
@@ -140,7 +139,7 @@ describe('the web app for a district office and a field agent', () => {
     await expect
       .poll(() => history.first().innerText())
       .toContain('Kalusha Bwalya, Field agent, Ibombo District Office');
-    await page.getByText('Assigned to Kalusha Bwalya').waitFor();
+    await page.getByTestId('assigned-to').getByText('Assigned to Kalusha Bwalya').waitFor();
     expect(await page.locator('body').innerText()).not.toMatch(/user …|field-agent …/);
     await shoot(page, 'issue9-2-names');
     await context.close();
@@ -220,7 +219,7 @@ describe('the web app for a district office and a field agent', () => {
     await page.locator('[id="child.firstName"]').fill('Correctd');
     await finishForm(page, /request the correction/i);
     // Not sent without a reason and who asked for it.
-    await page.getByLabel(/why must the record be corrected/i).waitFor();
+    await page.locator('#correction-reason[aria-invalid="true"]').waitFor();
     await page.getByLabel(/why must the record be corrected/i).fill('Misspelt at declaration');
     await page.getByLabel(/who asked for the correction/i).selectOption('informant');
     await page.getByRole('button', { name: /request the correction/i }).click();
@@ -270,7 +269,10 @@ describe('the web app for a district office and a field agent', () => {
     await login(supervisor.page, server.url, 'supervisor');
     await syncNow(supervisor.page);
     await openRecord(supervisor.page, recordId);
-    await supervisor.page.getByText('Assigned to Kalusha Bwalya').waitFor();
+    await supervisor.page
+      .getByTestId('assigned-to')
+      .getByText('Assigned to Kalusha Bwalya')
+      .waitFor();
     await supervisor.page.getByTestId('action-UNASSIGN').waitFor();
     await supervisor.context.close();
 
@@ -325,6 +327,7 @@ describe('the web app for a district office and a field agent', () => {
       await page.getByText('National ID is not a valid id number.').first().waitFor();
       await page.locator('[id="mother.nid"]').fill('1234567890');
       await finishForm(page);
+      await page.getByTestId('queue-waiting-to-send').and(page.locator('.active')).waitFor();
     }
     await page.goto(`${server.url}/#/queue/waiting-to-send`);
     await expect.poll(() => waiting(page)).toBe(2);

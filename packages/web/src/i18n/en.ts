@@ -104,7 +104,7 @@ export const en = {
   waitingDecision: 'Waiting for a decision',
   requestedBy: (what: string, who: string, when: string) => `${what} requested by ${who}, ${when}.`,
   requestBlocks: 'Until it is approved or declined, the record takes no other action.',
-  requester: 'Requested by',
+  requester: 'Asked for by',
   field: 'Field',
   before: 'Now',
   after: 'Requested',

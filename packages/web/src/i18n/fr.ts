@@ -103,7 +103,7 @@ export const fr: Messages = {
   requestedBy: (what, who, when) => `${what} demandée par ${who}, ${when}.`,
   requestBlocks:
     'Tant qu’elle n’est ni approuvée ni refusée, le dossier n’accepte aucune autre action.',
-  requester: 'Demandée par',
+  requester: 'À la demande de',
   field: 'Champ',
   before: 'Actuellement',
   after: 'Demandé',

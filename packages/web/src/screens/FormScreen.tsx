@@ -203,7 +203,11 @@ export function FormScreen({ mode }: { mode: FormMode }) {
     if (!source) return;
     setShowErrors(true);
     setRefusal(null);
-    if (errors.length > 0 || correctionMissing) return;
+    if (errors.length > 0) return;
+    if (correctionMissing) {
+      setTimeout(() => document.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus());
+      return;
+    }
     setSending(true);
     try {
       autosave.stop();
@@ -335,7 +339,7 @@ export function FormScreen({ mode }: { mode: FormMode }) {
         step={step}
         lastPage={pages.length - 1}
         sendLabel={sendLabel}
-        canSend={errors.length === 0 && !correctionMissing}
+        canSend={errors.length === 0}
         sending={sending}
         hasDraft={draftId.current !== null}
         onBack={() => goTo(step - 1)}
