@@ -165,9 +165,9 @@ export function test(name: string, body: () => Promise<void>): void {
 /** Opens the app at `url` and logs in as a seeded user; waits for the sync status to show. */
 export async function login(page: Page, url: string, username: string): Promise<void> {
   await page.goto(url);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: /log in/i }).click();
+  await page.locator('#username').fill(username);
+  await page.locator('#password').fill(PASSWORD);
+  await page.locator('.login-card button[type="submit"]').click();
   await page.getByTestId('sync-status').waitFor();
 }
 
@@ -200,7 +200,8 @@ export async function confirm(page: Page, consequence?: RegExp): Promise<void> {
 /** The form's next page: clicks Next and waits until the page has changed. */
 export async function nextPage(page: Page): Promise<void> {
   const before = await page.locator('.steps li.active').innerText();
-  await page.getByRole('button', { name: /^next$/i }).click();
+  // The form's primary button: Next (Suivant), or Review on the last page.
+  await page.locator('.form-actions button.primary').click();
   await expect.poll(() => page.locator('.steps li.active').innerText()).not.toBe(before);
 }
 

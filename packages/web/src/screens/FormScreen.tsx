@@ -49,7 +49,10 @@ export function FormScreen({ mode }: { mode: FormMode }) {
   const draftId = useRef<string | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
   const config = workspace.state === 'ready' ? workspace.value.config : null;
+  const mounted = useRef(true);
   const autosave = useAutosave(client, (draft) => {
+    // Saved after the person left the form (the last keystrokes): the address is no longer its.
+    if (!mounted.current) return;
     if (draftId.current === draft.id && window.location.hash === `#/drafts/${draft.id}`) return;
     draftId.current = draft.id;
     // From now on the address names the draft: a reload opens it where it was left.
@@ -79,12 +82,13 @@ export function FormScreen({ mode }: { mode: FormMode }) {
   }, [config === null]);
 
   // Leaving the form (not a reload or a killed tab): nothing to come back to any more.
-  useEffect(
-    () => () => {
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
       if (user) rememberOpenForm(user.id, null);
-    },
-    [],
-  );
+    };
+  }, []);
 
   useEffect(() => {
     if (!source || !touched) return;
