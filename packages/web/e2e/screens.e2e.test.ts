@@ -87,7 +87,9 @@ async function open(page: Page, hash: string, ready: string): Promise<void> {
 
 async function shots(lang: 'en' | 'fr', device: 'phone' | 'desktop'): Promise<void> {
   const name = (screenName: string) => `${device}-${lang}-${screenName}`;
-  const { context, page } = await newPage(browser, device === 'phone' ? PHONE : DESKTOP);
+  // A person's browser speaks their language: the date pickers follow it.
+  const locale = lang === 'fr' ? 'fr-FR' : 'en-GB';
+  const { context, page } = await newPage(browser, device === 'phone' ? PHONE : DESKTOP, locale);
   await context.addInitScript((language) => {
     localStorage.setItem('registra:language', language);
   }, lang);
@@ -120,7 +122,7 @@ async function shots(lang: 'en' | 'fr', device: 'phone' | 'desktop'): Promise<vo
   await page.keyboard.press('Escape');
   await context.close();
 
-  const agent = await newPage(browser, device === 'phone' ? PHONE : DESKTOP);
+  const agent = await newPage(browser, device === 'phone' ? PHONE : DESKTOP, locale);
   await agent.context.addInitScript((language) => {
     localStorage.setItem('registra:language', language);
   }, lang);

@@ -46,8 +46,9 @@ const openPages = new Set<Page>();
 export async function newPage(
   browser: Browser,
   viewport = PHONE,
+  locale?: string,
 ): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport });
+  const context = await browser.newContext({ viewport, ...(locale ? { locale } : {}) });
   return { context, page: await newTab(context) };
 }
 

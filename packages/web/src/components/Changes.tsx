@@ -21,7 +21,8 @@ export function Changes({
   if (ids.length === 0) return <p className="muted small">{t.noChanges}</p>;
   const show = (id: string, value: unknown) => {
     const field = fields.get(id);
-    if (value === null || value === undefined) return t.cleared;
+    if (value === undefined) return '—';
+    if (value === null) return t.cleared;
     if (!field) return String(value);
     if (field.type === 'reference') return String(Array.isArray(value) ? value.length : 1);
     return words.display(value, field) || '—';

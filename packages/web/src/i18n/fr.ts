@@ -275,8 +275,8 @@ export const fr: Messages = {
     CORRECT: 'Rectification',
     PRINT_CERTIFICATE: 'Impression du certificat',
   },
-  approveWhat: (what) => `Approuver : ${what.toLowerCase()}`,
-  declineWhat: (what) => `Refuser : ${what.toLowerCase()}`,
+  approveWhat: (what) => `Approuver la demande (${what.toLowerCase()})`,
+  declineWhat: (what) => `Refuser la demande (${what.toLowerCase()})`,
   fieldError: (field, message) => `${field} : ${message}.`,
   fieldErrorOther: (field, message) => `${field} : ${message}.`,
 };
