@@ -22,6 +22,7 @@ let server: TestServer;
 let browser: Browser;
 let pendingCorrection: string;
 let rejected: string;
+let toCorrect: string;
 
 let tick = Date.now() - 3_600_000;
 async function act(username: string, actions: Record<string, unknown>[]): Promise<void> {
@@ -61,6 +62,8 @@ beforeAll(async () => {
   await birth('Mutinta');
   pendingCorrection = await birth('Natasha');
   rejected = await birth('Bupe');
+  toCorrect = await birth('Mwaka');
+  const registrar2 = (await server.login('registrar2')).user.id;
   await act('registrar', [
     { recordId: pendingCorrection, type: 'ASSIGN', assignee: registrar },
     { recordId: pendingCorrection, type: 'REGISTER' },
@@ -73,7 +76,10 @@ beforeAll(async () => {
     },
     { recordId: rejected, type: 'ASSIGN', assignee: registrar },
     { recordId: rejected, type: 'REJECT', annotation: { reason: 'The date of birth is wrong' } },
+    { recordId: toCorrect, type: 'ASSIGN', assignee: registrar },
+    { recordId: toCorrect, type: 'REGISTER' },
   ]);
+  await act('registrar2', [{ recordId: toCorrect, type: 'ASSIGN', assignee: registrar2 }]);
 });
 afterAll(async () => {
   await browser?.close();
@@ -120,6 +126,14 @@ async function shots(lang: 'en' | 'fr', device: 'phone' | 'desktop'): Promise<vo
   await page.locator('#menu-language').waitFor();
   await screen(page, name('07-menu'));
   await page.keyboard.press('Escape');
+  // A correction: the changes old → new, and the reason and requester it needs.
+  await open(page, `#/records/${toCorrect}/CORRECT`, '[id="child.firstName"]');
+  await page.locator('[id="child.firstName"]').fill('Mwaaka');
+  for (let i = 0; i < 4; i++) await page.locator('.form-actions button.primary').click();
+  await page.locator('[data-testid="correction-details"]').waitFor();
+  await page.locator('.form-actions button.primary').click();
+  await page.locator('#correction-reason[aria-invalid="true"]').waitFor();
+  await screen(page, name('07b-correction'));
   await context.close();
 
   const agent = await newPage(browser, device === 'phone' ? PHONE : DESKTOP, locale);

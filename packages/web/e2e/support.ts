@@ -78,6 +78,8 @@ export async function shootOpenPages(name: string): Promise<void> {
 }
 
 export async function shoot(page: Page, name: string): Promise<void> {
+  // From the top: a sticky header would otherwise be drawn where the page was scrolled to.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
 

@@ -182,19 +182,22 @@ describe('the web app for a district office and a field agent', () => {
     await context.close();
 
     // The agent: no "Ready to print"; offline, the device answers the same queue.
+    await declared('Queue Sent');
     const agent = await newPage(browser, PHONE);
     await login(agent.page, server.url, 'agent');
     await syncNow(agent.page);
     expect(await agent.page.getByTestId('queue-ready-to-print').count()).toBe(0);
     await agent.page.goto(`${server.url}/#/queue/my-drafts-sent`);
+    await agent.page.getByTestId('record-item').first().waitFor();
     const online = (await titles(agent.page)).sort();
+    expect(online).toContain('Queue Sent Banda');
     await agent.context.setOffline(true);
     await agent.page.reload();
     await agent.page.getByLabel('Password').fill(PASSWORD_FOR_TESTS);
     await agent.page.getByLabel('Username').fill('agent');
     await agent.page.getByRole('button', { name: /unlock/i }).click();
     await agent.page.getByText(/records on this device/).waitFor();
-    expect((await titles(agent.page)).sort()).toEqual(online);
+    await expect.poll(async () => (await titles(agent.page)).sort()).toEqual(online);
     await agent.context.close();
   });
 

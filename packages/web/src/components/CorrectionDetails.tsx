@@ -58,6 +58,11 @@ export function CorrectionDetails({
           </option>
         ))}
       </select>
+      {(missingReason || missingRequester) && (
+        <p className="field-error" role="alert">
+          {t.correctionMissing}
+        </p>
+      )}
       {value['requester'] && value['requester'] !== 'registrar' && (
         <>
           <label htmlFor="correction-requester-name">{t.requesterName}</label>

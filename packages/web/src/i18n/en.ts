@@ -186,6 +186,7 @@ export const en = {
   correctionReason: 'Why must the record be corrected?',
   correctionRequester: 'Who asked for the correction?',
   requesterName: 'Their name',
+  correctionMissing: 'Say why the record must be corrected, and who asked for it.',
   requesters: {
     informant: 'The informant',
     subject: 'The person the record is about (or a parent)',

@@ -183,6 +183,7 @@ export const fr: Messages = {
   correctionReason: 'Pourquoi le dossier doit-il être rectifié ?',
   correctionRequester: 'Qui a demandé la rectification ?',
   requesterName: 'Son nom',
+  correctionMissing: 'Indiquez pourquoi le dossier doit être rectifié, et qui l’a demandé.',
   requesters: {
     informant: 'Le déclarant',
     subject: 'La personne concernée (ou un parent)',

@@ -172,7 +172,7 @@ function QueueView({
   const types = (queue.filter.recordTypes ?? [...words.config.recordTypes.keys()]).filter((id) =>
     words.config.recordTypes.has(id),
   );
-  if (first.state === 'loading') return <p className="empty">{t.loading}</p>;
+  if (first.state === 'loading') return <p className="muted loading">{t.loading}</p>;
   if (first.state === 'error') return <p className="error">{t.couldNotLoad(first.error)}</p>;
   const records = [...first.value.results, ...(extra?.records ?? [])];
   const next = extra ? extra.next : first.value.next;
