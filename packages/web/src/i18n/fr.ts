@@ -278,7 +278,7 @@ export const fr: Messages = {
   },
   approveWhat: (what) => `Approuver la demande (${what.toLowerCase()})`,
   declineWhat: (what) => `Refuser la demande (${what.toLowerCase()})`,
-  fieldError: (field, message) => `${field} : ${message}.`,
+  fieldError: (field, message) => `« ${field} » ${message}.`,
   fieldErrorOther: (field, message) => `${field} : ${message}.`,
 };
 
