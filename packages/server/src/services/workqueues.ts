@@ -1,5 +1,5 @@
 import { queuesOf, type RecordState, type Workqueue } from '@registra/core';
-import { countQueue, readQueuePage } from '../store/workqueues.js';
+import { countQueues, readQueuePage } from '../store/workqueues.js';
 import type { Caller, Registry } from './context.js';
 import { invalidInput, notFound } from './problem.js';
 import { scopeOf } from './reach.js';
@@ -17,16 +17,16 @@ export interface QueueCount {
 /** The caller's work queues (by role, in the configuration's order) with their counts. */
 export async function queueCounts(registry: Registry, caller: Caller): Promise<QueueCount[]> {
   const scope = scopeOf(caller.principal, registry.config);
-  return Promise.all(
-    queuesOf(registry.config, caller.principal.role).map(async (queue) => {
-      const count = await countQueue(
-        registry.db,
-        { scope, filter: queue.filter, personId: caller.principal.id },
-        COUNT_CAP + 1,
-      );
-      return { id: queue.id, count: Math.min(count, COUNT_CAP), more: count > COUNT_CAP };
-    }),
+  const queues = queuesOf(registry.config, caller.principal.role);
+  const counts = await countQueues(
+    registry.db,
+    queues.map((queue) => ({ scope, filter: queue.filter, personId: caller.principal.id })),
+    COUNT_CAP + 1,
   );
+  return queues.map((queue, i) => {
+    const count = counts[i] ?? 0;
+    return { id: queue.id, count: Math.min(count, COUNT_CAP), more: count > COUNT_CAP };
+  });
 }
 
 export interface QueuePageQuery {

@@ -47,18 +47,25 @@ export interface QueueQuery {
   type?: string | undefined;
 }
 
-/** How many records a queue holds, counting no further than `cap`. */
-export async function countQueue(
+/**
+ * How many records each queue holds, counting no further than `cap`: one statement (one
+ * connection, however many queues a role has), each count a capped subquery.
+ */
+export async function countQueues(
   db: Kysely<Database>,
-  query: QueueQuery,
+  queries: QueueQuery[],
   cap: number,
-): Promise<number> {
-  const where = [reachCondition(query.scope), ...filterConditions(query.filter, query.personId)];
-  const result = await sql<{ count: string }>`
-    SELECT count(*) AS count FROM (
+): Promise<number[]> {
+  if (queries.length === 0) return [];
+  const counts = queries.map((query, i) => {
+    const where = [reachCondition(query.scope), ...filterConditions(query.filter, query.personId)];
+    return sql`(SELECT count(*) FROM (
       SELECT 1 FROM records r WHERE ${sql.join(where, sql` AND `)} LIMIT ${cap}
-    ) AS capped`.execute(db);
-  return Number(result.rows[0]?.count ?? 0);
+    ) AS capped) AS ${sql.ref(`q${i}`)}`;
+  });
+  const result = await sql<Record<string, string>>`SELECT ${sql.join(counts, sql`, `)}`.execute(db);
+  const row = result.rows[0] ?? {};
+  return queries.map((_, i) => Number(row[`q${i}`] ?? 0));
 }
 
 /** One keyset page of a queue, by `updated_at` then id, newest first unless `ascending`. */
