@@ -33,9 +33,6 @@ export function launchChromium(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
-      // The date pickers are drawn in the browser's own language: day first, as the app writes
-      // dates for a person in Zambia (en-GB) or in French.
-      '--lang=en-GB',
     ],
   });
 }
