@@ -24,3 +24,4 @@ export * from './certificates/render.js';
 export * from './certificates/credential.js';
 export * from './certificates/status-list.js';
 export * from './certificates/verify.js';
+export * from './workflow/queues.js';

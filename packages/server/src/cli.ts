@@ -33,7 +33,10 @@ HOST, PORT, LOG_LEVEL (see README.md).`;
 function infoLog(env: Env): (message: string) => void {
   const quiet = ['warn', 'error', 'fatal', 'silent'].includes(env.LOG_LEVEL);
   return (msg) => {
-    if (!quiet) console.log(JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, msg }));
+    if (quiet) return;
+    // Plain on a terminal, like the workers' pino-pretty lines; JSON for a log collector.
+    if (process.stdout.isTTY) console.log(`${new Date().toTimeString().slice(0, 8)} INFO: ${msg}`);
+    else console.log(JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, msg }));
   };
 }
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import cluster from 'node:cluster';
 import type pg from 'pg';
 import { connect, type DB } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
@@ -79,6 +80,12 @@ export function startJobRunner(
   return jobs.start({ connectionString: url, concurrency: env.REGISTRA_JOB_CONCURRENCY, log });
 }
 
+/** pino-pretty, for a terminal: time of day, level and message, without pid and host. */
+export const PRETTY = {
+  target: 'pino-pretty',
+  options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,reqId', singleLine: true },
+};
+
 export interface RunningServer {
   app: FastifyInstance;
   url: string;
@@ -91,6 +98,8 @@ export async function startServer(env: Env): Promise<RunningServer> {
   const logger = {
     level: env.LOG_LEVEL,
     redact: ['req.headers.authorization', 'req.headers.cookie'],
+    // A person at a terminal reads lines; a log collector reads JSON.
+    ...(process.stdout.isTTY ? { transport: PRETTY } : {}),
   };
   const database = await openDatabase(env, (m) => env.LOG_LEVEL === 'debug' && console.error(m));
   let runner: JobRunner | null = null;
@@ -124,6 +133,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
       `Registra is listening on ${url}`,
     );
     if (demoUsers.length > 0) app.log.info(demoUsersCreated(env, demoUsers));
+    if (process.stdout.isTTY && cluster.isPrimary) printReady(url);
     return {
       app,
       url,
@@ -139,6 +149,11 @@ export async function startServer(env: Env): Promise<RunningServer> {
     await database.close();
     throw error;
   }
+}
+
+/** The address to open, plainly, for the person who just typed `npm start`. */
+export function printReady(url: string): void {
+  console.log(`\n  Registra is ready: open ${url} in a browser\n`);
 }
 
 /** The startup line that says how to log in, without printing a password that was set. */

@@ -15,7 +15,7 @@ export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   switch (parts[0]) {
     case 'queue':
-      return { name: 'home', queue: parts[1] ?? 'ready-for-review' };
+      return parts[1] ? { name: 'home', queue: parts[1] } : { name: 'home' };
     case 'search':
       return { name: 'search' };
     case 'verify':

@@ -1,11 +1,7 @@
 import { z } from 'zod';
 import { RecordTypeIdSchema } from '../contracts/action.js';
 import { RecordStatusSchema } from '../contracts/record.js';
-
-/** A BCP 47 language tag as certificates use them: `en`, `fr`, `pt-BR`. */
-export const LanguageSchema = z
-  .string()
-  .regex(/^[a-z]{2,3}(-[A-Z]{2})?$/, 'must be a language tag such as "en" or "pt-BR"');
+import { LanguageSchema } from './language.js';
 
 export const PAGE_SIZES = ['A4', 'A5', 'A6', 'Letter', 'Legal'] as const;
 

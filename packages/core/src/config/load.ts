@@ -140,6 +140,18 @@ function crossCheck(config: Configuration): FieldError[] {
   // Certificates are read against the record types: only once those are sound, or one broken
   // record type would be reported again for every claim and placeholder naming its fields.
   if (errors.length === 0) checkCertificates(config, report);
+
+  duplicates(config.workqueues, ['workqueues']);
+  const roleIds = new Set(config.roles.map((r) => r.id));
+  config.workqueues.forEach((queue, q) => {
+    queue.roles.forEach((role, r) => {
+      if (!roleIds.has(role)) report(['workqueues', q, 'roles', r], `unknown role "${role}"`);
+    });
+    queue.filter.recordTypes?.forEach((type, r) => {
+      if (!recordTypeIds.has(type))
+        report(['workqueues', q, 'filter', 'recordTypes', r], `unknown record type "${type}"`);
+    });
+  });
   return errors;
 }
 

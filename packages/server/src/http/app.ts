@@ -2,7 +2,7 @@ import compress from '@fastify/compress';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import {
   jsonSchemaTransform,
   validatorCompiler,
@@ -15,10 +15,12 @@ import { fileURLToPath } from 'node:url';
 import { constants as zlib } from 'node:zlib';
 import { authRoutes } from '../routes/auth.js';
 import { certificateRoutes } from '../routes/certificates.js';
+import { directoryRoutes } from '../routes/directory.js';
 import { operationRoutes } from '../routes/operations.js';
 import { recordRoutes } from '../routes/records.js';
 import { syncRoutes } from '../routes/sync.js';
 import { userRoutes } from '../routes/users.js';
+import { workqueueRoutes } from '../routes/workqueues.js';
 import type { PoolStats } from '../db/database.js';
 import type { AuthService } from '../services/auth.js';
 import { Certificates } from '../services/certificates.js';
@@ -150,6 +152,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     requestIdHeader: false,
     routerOptions: { maxParamLength: 200 },
+    // One line per answered request (onResponse below) instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     frameworkErrors: handleFrameworkError,
     clientErrorHandler: handleClientError,
   }).withTypeProvider<ZodTypeProvider>();
@@ -185,6 +189,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   if (options.pool) shedLoad(app, options.pool, options.maxWaiting ?? MAX_WAITING);
   app.addHook('onResponse', async (request, reply) => {
+    // Successful requests at debug: at the default level a terminal shows what needs a look.
+    const status = reply.statusCode;
+    const level = status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
+    request.log[level](
+      { status, ms: Math.round(reply.elapsedTime) },
+      `${request.method} ${request.url.split('?')[0]} ${status}`,
+    );
     metrics.requestDuration.observe(
       {
         method: request.method,
@@ -238,7 +249,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(certificateRoutes(auth, certificates));
   await app.register(syncRoutes(registry, auth, metrics));
   await app.register(recordRoutes(registry, auth));
+  await app.register(directoryRoutes(registry, auth));
   await app.register(userRoutes(registry, auth));
+  await app.register(workqueueRoutes(registry, auth));
   await app.register(operationRoutes(registry, auth, metrics));
 
   await serveWebApp(app, webRoot, hasWebApp);

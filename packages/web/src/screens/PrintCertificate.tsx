@@ -11,7 +11,7 @@ import { useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } 
 import { credentialQr } from '../certificates/qr.js';
 import { CertificatePreview } from '../components/CertificatePreview.js';
 import { errorText, useClient, useLoad, useOnline, useWorkspace } from '../hooks/index.js';
-import { recordTitle, sentence } from '../labels.js';
+import { sentence } from '../words.js';
 
 const RELATIONSHIPS = [
   ['self', 'The person named on it'],
@@ -67,14 +67,14 @@ export function PrintCertificate({ recordId }: { recordId: string }) {
   if (local.state === 'error')
     return <p className="error">Could not load the record: {local.error}</p>;
   if (!local.value) return <p className="empty">This record is not on this device.</p>;
-  const { config, principal } = workspace.value;
+  const { config, principal, words } = workspace.value;
   const { record } = local.value;
   const templates = certificateTemplatesOf(config, record.type);
   const printable = config.document.certificates.find((c) => c.recordType === record.type);
   const recordType = config.recordTypes.get(record.type);
   const back = (
     <p>
-      <a href={`#/records/${record.id}`}>← {recordTitle(record, config)}</a>
+      <a href={`#/records/${record.id}`}>← {words.recordTitle(record)}</a>
     </p>
   );
   if (!printable || templates.length === 0 || !recordType)
@@ -112,6 +112,7 @@ export function PrintCertificate({ recordId }: { recordId: string }) {
     <PrintFlow
       record={record}
       config={config}
+      title={words.recordTitle(record)}
       templates={templates}
       recordsPrints={recordsPrints}
       back={back}
@@ -122,12 +123,15 @@ export function PrintCertificate({ recordId }: { recordId: string }) {
 function PrintFlow({
   record,
   config,
+  title,
   templates,
   recordsPrints,
   back,
 }: {
   record: RecordState;
   config: RegistryConfig;
+  /** The record's title as the person reads it. */
+  title: string;
   templates: CertificateTemplate[];
   recordsPrints: boolean;
   back: ReactNode;
@@ -242,7 +246,7 @@ function PrintFlow({
       {back}
       <h1>{template.label[lang] ?? template.id}</h1>
       <p className="record-meta">
-        {recordTitle(record, config)}
+        {title}
         {record.registrationNumber && (
           <>
             {' '}

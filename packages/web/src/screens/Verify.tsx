@@ -2,7 +2,6 @@ import type { OfflineVerification } from '@registra/client';
 import jsqrModule from 'jsqr';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { errorText, useClient, useOnline } from '../hooks/index.js';
-import { capitalized, when } from '../labels.js';
 
 // jsqr is CommonJS: its module object is the function its types call the default export.
 const jsQR = jsqrModule as unknown as typeof jsqrModule.default;
@@ -251,4 +250,14 @@ function Scanner({
       <p className="muted small">Hold the QR code steady inside the frame.</p>
     </div>
   );
+}
+
+/** A time as the person's locale writes it. */
+function when(iso: string | null | undefined): string {
+  if (!iso) return '';
+  return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
