@@ -69,6 +69,11 @@ export class PasswordHasher {
     );
   }
 
+  /** The queue is full: a hash asked for now would be refused. */
+  get saturated(): boolean {
+    return this.#pool.queueSize >= this.#pool.options.maxQueue;
+  }
+
   close(): Promise<void> {
     return this.#pool.close();
   }
@@ -111,7 +116,7 @@ interface DeriveTask {
   maxmem: number;
 }
 
-const hashingBusy = () =>
+export const hashingBusy = () =>
   new ProblemError(
     503,
     'SERVICE_UNAVAILABLE',
