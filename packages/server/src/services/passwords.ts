@@ -7,6 +7,9 @@ const PARAMS = { N: 2 ** 14, r: 8, p: 1 } as const;
 const KEY_LENGTH = 32;
 const MAX_MEMORY = 64 * 1024 * 1024;
 
+/** Nice value added to the hashing threads: the lowest priority there is. */
+const HASHING_NICENESS = 19;
+
 /** Seconds a caller refused for a full hashing queue is asked to wait. */
 export const HASHING_RETRY_AFTER = 2;
 
@@ -36,6 +39,9 @@ export class PasswordHasher {
       minThreads: threads,
       maxThreads: threads,
       maxQueue: options.maxQueue ?? 32,
+      // Lower priority for the hashing threads (Linux: per thread, through @napi-rs/nice): on a
+      // busy machine the scheduler serves the event loop and PostgreSQL first, hashes after.
+      niceIncrement: HASHING_NICENESS,
     });
   }
 
