@@ -166,6 +166,19 @@ const migrations: Record<string, Migration> = {
       await sql`CREATE INDEX login_attempts_age ON login_attempts (attempted_at)`.execute(db);
     },
   },
+
+  // The size of each entry's body as JSON text, computed once when it is appended, so that a
+  // changes page can be cut at 4 MiB (PROTOCOL 7) without converting every candidate body to
+  // text on every pull.
+  '0005_entry_body_bytes': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        ALTER TABLE entries
+        ADD COLUMN body_bytes integer GENERATED ALWAYS AS (octet_length(body::text)) STORED`.execute(
+        db,
+      );
+    },
+  },
 };
 
 /** The read model's table; `registra rebuild` creates a fresh one with the same shape. */

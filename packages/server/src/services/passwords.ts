@@ -16,7 +16,7 @@ export const HASHING_RETRY_AFTER = 2;
 export interface HashingOptions {
   /** Threads that hash. Default 1: a login flood then takes at most one core. */
   threads?: number;
-  /** Hashes that may wait for a thread; one more is refused 503. Default 32 (about a second). */
+  /** Hashes that may wait for a thread; one more is refused 503. Default 32 (a second or two). */
   maxQueue?: number;
 }
 
