@@ -42,6 +42,8 @@ export const DESKTOP = { width: 1280, height: 800 };
 
 /** Pages of the running test, so that a failure can be photographed (see `test`). */
 const openPages = new Set<Page>();
+/** What Chromium refused under the server's Content-Security-Policy during the running test. */
+const cspViolations: string[] = [];
 
 export async function newPage(
   browser: Browser,
@@ -58,6 +60,9 @@ export async function newTab(context: BrowserContext): Promise<Page> {
   openPages.add(page);
   page.on('close', () => openPages.delete(page));
   page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+  });
   return page;
 }
 
@@ -153,11 +158,16 @@ function pushesActions(body: Buffer, encoding: string | string[] | undefined): b
   }
 }
 
-/** `it`, photographing every open page when the test fails, to see what the person would see. */
+/**
+ * `it`, photographing every open page when the test fails, to see what the person would see. The
+ * app must also have run without a single Content-Security-Policy violation (PROTOCOL 7).
+ */
 export function test(name: string, body: () => Promise<void>): void {
   it(name, async () => {
+    cspViolations.length = 0;
     try {
       await body();
+      expect(cspViolations, 'Content-Security-Policy violations').toEqual([]);
     } catch (error) {
       await shootOpenPages(name.slice(0, 30).replace(/\W+/g, '-'));
       throw error;
@@ -167,7 +177,12 @@ export function test(name: string, body: () => Promise<void>): void {
 
 /** Opens the app at `url` and logs in as a seeded user; waits for the sync status to show. */
 export async function login(page: Page, url: string, username: string): Promise<void> {
-  await page.goto(url);
+  const response = await page.goto(url);
+  // The page is served (by the server, or by the service worker from what the server sent) under
+  // the CSP: no inline script, no framing.
+  expect(response?.headers()['content-security-policy'] ?? '').toMatch(
+    /script-src 'self'.*frame-ancestors 'none'|frame-ancestors 'none'.*script-src 'self'/,
+  );
   await page.locator('#username').fill(username);
   await page.locator('#password').fill(PASSWORD);
   await page.locator('.login-card button[type="submit"]').click();

@@ -255,6 +255,18 @@ const migrations: Record<string, Migration> = {
   },
 
   '0006_credentials': credentialsMigration,
+  // The size of each entry's body as JSON text, computed once when it is appended, so that a
+  // changes page can be cut at 4 MiB (PROTOCOL 7) without converting every candidate body to
+  // text on every pull.
+  '0005_entry_body_bytes': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        ALTER TABLE entries
+        ADD COLUMN body_bytes integer GENERATED ALWAYS AS (octet_length(body::text)) STORED`.execute(
+        db,
+      );
+    },
+  },
 };
 
 /** The read model's table as migration 0001 made it. Frozen with the migration. */

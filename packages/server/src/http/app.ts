@@ -33,7 +33,13 @@ import { registerJsonParser } from './json.js';
 import { auditReads } from './read-audit.js';
 import type { Metrics } from './metrics.js';
 import { shedLoad } from './shedding.js';
-import { handleClientError, handleError, handleFrameworkError, sendProblem } from './problem.js';
+import {
+  handleClientError,
+  handleError,
+  handleFrameworkError,
+  sendProblem,
+  wasTimedOut,
+} from './problem.js';
 
 export interface AppOptions {
   registry: Registry;
@@ -188,6 +194,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
   if (options.pool) shedLoad(app, options.pool, options.maxWaiting ?? MAX_WAITING);
+  // A request whose caller hung up, or that the request timeout cut off, is never answered, so
+  // onResponse never sees it: it is counted here.
+  app.addHook('onRequestAbort', async (request) => {
+    metrics.aborted.inc({
+      route: request.routeOptions.url ?? 'unmatched',
+      reason: wasTimedOut(request.raw.socket) ? 'timeout' : 'hang-up',
+    });
+  });
   app.addHook('onResponse', async (request, reply) => {
     // Successful requests at debug: at the default level a terminal shows what needs a look.
     const status = reply.statusCode;
