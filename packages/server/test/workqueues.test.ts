@@ -30,7 +30,19 @@ beforeAll(async () => {
     take(ids['printed']!),
     action({ type: 'REGISTER', recordId: ids['printed']! }),
     take(ids['printed']!),
-    action({ type: 'PRINT_CERTIFICATE', recordId: ids['printed']! }),
+    action({
+      type: 'PRINT_CERTIFICATE',
+      recordId: ids['printed']!,
+      annotation: {
+        templateId: 'birth-certificate',
+        collector: {
+          relationship: 'mother',
+          name: 'Grace Banda',
+          idType: 'national-id',
+          idNumber: '1234567890',
+        },
+      },
+    }),
     take(ids['rejected']!),
     action({ type: 'REJECT', recordId: ids['rejected']!, annotation: { reason: 'misspelt' } }),
     take(ids['corrected']!),

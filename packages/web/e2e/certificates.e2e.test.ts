@@ -16,6 +16,7 @@ import {
   type TestServer,
 } from '../../server/test/harness.js';
 import {
+  confirm,
   DESKTOP,
   ensureBuilt,
   launchChromium,
@@ -99,6 +100,7 @@ describe('certificates in the web app', () => {
     await page.getByText('Assigned to you').waitFor();
     await syncNow(page);
     await page.getByTestId('action-REGISTER').click();
+    await confirm(page, /registration number will be issued/);
     await page.getByText('Not assigned').waitFor();
     await syncNow(page);
 
@@ -162,7 +164,7 @@ describe('certificates in the web app', () => {
       },
     ]);
     await openQueue(page, 'ready-to-print');
-    await page.getByText(/waits for its certificate|No registered record/).waitFor();
+    await page.getByText(/No record in “Ready to print”/).waitFor();
     expect(await page.getByTestId('record-item').filter({ hasText: 'Natasha' }).count()).toBe(0);
 
     // The credential on that paper, checked on a device with no network.

@@ -151,7 +151,19 @@ describe('the web app for a district office and a field agent', () => {
     const registrar = await userId('registrar');
     await act('registrar', [
       { recordId: printed, type: 'ASSIGN', assignee: registrar },
-      { recordId: printed, type: 'PRINT_CERTIFICATE' },
+      {
+        recordId: printed,
+        type: 'PRINT_CERTIFICATE',
+        annotation: {
+          templateId: 'birth-certificate',
+          collector: {
+            relationship: 'mother',
+            name: 'Grace Banda',
+            idType: 'national-id',
+            idNumber: '1234567890',
+          },
+        },
+      },
     ]);
     const { context, page } = await newPage(browser, PHONE);
     await login(page, server.url, 'registrar');
