@@ -346,7 +346,10 @@ describe('the web app for a district office and a field agent', () => {
     }
     await page.goto(`${server.url}/#/queue/waiting-to-send`);
     await expect.poll(() => waiting(page)).toBe(2);
-    expect(await page.getByTestId('queue-waiting-to-send').locator('.count').innerText()).toBe('2');
+    // The count loads after the list: wait for it rather than read its placeholder.
+    await expect
+      .poll(() => page.getByTestId('queue-waiting-to-send').locator('.count').innerText())
+      .toBe('2');
     await page.getByTestId('record-item').first().click();
     expect(await page.locator('.tracking-id').innerText()).toMatch(
       /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/,
