@@ -126,7 +126,20 @@ export function createClient(options: ClientOptions): RegistraClient {
       .catch(() => undefined);
   }
 
-  async function configuration(): Promise<RegistryConfig> {
+  /**
+   * The configuration, revalidated with the server when it answers. Callers at the same moment
+   * share one request: a screen asking while the login still fetches it gets that answer, rather
+   * than a request of its own that a network lost meanwhile would fail with nothing stored yet.
+   */
+  let fetchingConfiguration: Promise<RegistryConfig> | null = null;
+  function configuration(): Promise<RegistryConfig> {
+    fetchingConfiguration ??= fetchConfiguration().finally(() => {
+      fetchingConfiguration = null;
+    });
+    return fetchingConfiguration;
+  }
+
+  async function fetchConfiguration(): Promise<RegistryConfig> {
     const { db } = need();
     const stored = await db.getMeta<{ etag: string; document: Configuration }>('config');
     try {

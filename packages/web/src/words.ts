@@ -1,5 +1,6 @@
 import type { Person } from '@registra/client';
 import {
+  displayValue,
   formFields,
   type ActionType,
   type Field,
@@ -11,9 +12,6 @@ import {
 } from '@registra/core';
 import { FRENCH_RULES } from './i18n/fr.js';
 import type { Language, Messages } from './i18n/index.js';
-
-const NAME_PARTS = ['firstName', 'middleName', 'surname'] as const;
-const ADDRESS_PARTS = ['street', 'village', 'district', 'province'] as const;
 
 /** A configuration item with texts, translated or not. */
 type Texts = { translations?: Translations | undefined } & Record<string, unknown>;
@@ -75,42 +73,15 @@ export class Words {
       : `${this.t.noNameYet} ${groupTrackingId(record.trackingId)}`;
   }
 
-  /** A declaration value as a person reads it. */
+  /** A declaration value as a person reads it (core's displayValue, in the person's words). */
   display(value: unknown, field: Field | undefined): string {
-    if (value === undefined || value === null || value === '') return '';
-    if (field?.type === 'select') {
-      const option = field.options.find((o) => o.value === value);
-      return option ? this.text(option, 'label') : String(value);
-    }
-    if (field?.type === 'checkbox' || typeof value === 'boolean')
-      return value ? this.t.yes : this.t.no;
-    if (field?.type === 'location' && typeof value === 'string')
-      return this.config.locations.get(value)?.name ?? value;
-    if (field?.type === 'date' && typeof value === 'string') return this.date(value);
     if (field?.type === 'reference') return ''; // shown as links (ReferenceLinks)
-    if (Array.isArray(value)) return value.map((v) => this.display(v, undefined)).join(', ');
-    if (typeof value === 'object') {
-      const parts = value as Record<string, unknown>;
-      // Stored objects come back with their keys in any order: read them in the person's order.
-      if (field?.type === 'address' || 'province' in parts) {
-        return ADDRESS_PARTS.map((key) => {
-          const part = parts[key];
-          if (typeof part !== 'string') return '';
-          return key === 'district' || key === 'province'
-            ? (this.config.locations.get(part)?.name ?? part)
-            : part;
-        })
-          .filter(Boolean)
-          .join(', ');
-      }
-      if (field?.type === 'name' || 'surname' in parts || 'firstName' in parts) {
-        return NAME_PARTS.map((key) => parts[key])
-          .filter((part) => typeof part === 'string' && part !== '')
-          .join(' ');
-      }
-      return Object.values(parts).filter(Boolean).join(' ');
-    }
-    return String(value);
+    return displayValue(value, field, this.config, {
+      option: (option) => this.text(option, 'label'),
+      yes: this.t.yes,
+      no: this.t.no,
+      date: (day) => this.date(day),
+    });
   }
 
   /** A field id or an error path (`child.placeOfBirth.district`) as the person reads it. */
