@@ -21,7 +21,7 @@ export function Header() {
             {t.search}
           </button>
           <button type="button" onClick={() => go('/verify')}>
-            Verify
+            {t.verify}
           </button>
           <UserMenu />
         </nav>

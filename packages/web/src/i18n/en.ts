@@ -24,6 +24,9 @@ export const en = {
   // header and menu
   skip: 'Skip to content',
   search: 'Search',
+  verify: 'Verify',
+  verifyCertificate: 'Verify a certificate',
+  noLoginNeeded: '(no login needed)',
   mainNav: 'Main',
   signedInAs: (name: string, role: string, office: string) => `${name}, ${role}, ${office}`,
   lock: 'Lock',

@@ -107,7 +107,7 @@ export function Login() {
         )}
         <LanguagePicker id="login-language" />
         <p className="small">
-          <a href="#/verify">Verify a certificate</a> (no login needed)
+          <a href="#/verify">{t.verifyCertificate}</a> {t.noLoginNeeded}
         </p>
       </form>
     </main>
