@@ -115,6 +115,8 @@ export interface RecordsTable {
   state: JsonColumn<unknown>;
   /** The fold's carry (migration 0003); null on rows written before it. */
   fold: JsonColumn<unknown> | null;
+  /** What search and deduplication find the record by (core's searchKeys; migration 0010). */
+  search_keys: Generated<string[]>;
 }
 
 export interface RegistrationCountersTable {

@@ -1,6 +1,7 @@
 import {
   foldLog,
   jsonEqual,
+  searchKeys,
   searchName,
   type Entry,
   type RecordFold,
@@ -20,9 +21,14 @@ import { upsertRecords, type RecordRow } from '../store/records.js';
 import { lockExclusively } from '../store/transaction.js';
 import type { Registry } from './context.js';
 
-/** The read-model row of a folded record: its state and carry, and the name that `q` searches. */
+/** The read-model row of a folded record: its state and carry, and what search finds it by. */
 export function readModelRow(fold: RecordFold, recordType: RecordTypeConfig): RecordRow {
-  return { state: fold.record, carry: fold.carry, name: searchName(fold.record, recordType) };
+  return {
+    state: fold.record,
+    carry: fold.carry,
+    name: searchName(fold.record, recordType),
+    keys: searchKeys(fold.record, recordType),
+  };
 }
 
 function fold(registry: Registry, log: Entry[]): RecordRow | null {
@@ -60,6 +66,9 @@ export async function verifyReadModel(registry: Registry): Promise<VerifyReport>
       } else if (actual.fold !== null && !jsonEqual(expected.carry, actual.fold)) {
         differ(recordId, 'fold carry differs from the fold of its log');
       } else if (expected.name !== actual.name) differ(recordId, 'search name differs');
+      else if (!jsonEqual(expected.keys, actual.search_keys)) {
+        differ(recordId, 'search keys differ (run `registra rebuild` after an upgrade)');
+      }
     }
   }
   for (const id of await orphanRecordIds(registry.db)) {

@@ -170,7 +170,7 @@ export function appendEntriesStatement(entries: NewEntry[]): RawBuilder<unknown>
       message, registration_number, created_by, created_by_role, created_at_location, recorded_at, config_version
     FROM jsonb_to_recordset(${rows}::jsonb) AS x(id uuid, record_id uuid, seq integer, record_type text,
       type text, body jsonb, device_id uuid, device_seq bigint, status text, code text, message text,
-      registration_number text, created_by uuid, created_by_role text, created_at_location text,
+      registration_number text, created_by text, created_by_role text, created_at_location text,
       recorded_at timestamptz, config_version text)`;
 }
 

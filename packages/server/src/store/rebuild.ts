@@ -101,11 +101,11 @@ export async function* recordLogs(
 export async function readModelRows(
   db: Kysely<Database>,
   ids: string[],
-): Promise<Map<string, { state: unknown; fold: unknown; name: string }>> {
+): Promise<Map<string, { state: unknown; fold: unknown; name: string; search_keys: string[] }>> {
   if (ids.length === 0) return new Map();
   const rows = await db
     .selectFrom('records')
-    .select(['id', 'state', 'fold', 'name'])
+    .select(['id', 'state', 'fold', 'name', 'search_keys'])
     .where('id', 'in', ids)
     .execute();
   return new Map(rows.map((r) => [r.id, r]));
