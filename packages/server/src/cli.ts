@@ -17,7 +17,7 @@ Usage: registra <command> [options]
   start                       run the API (embedded PostgreSQL unless DATABASE_URL is set)
   migrate                     apply database migrations
   rebuild                     re-fold every record into a fresh read model and swap it in
-  verify                      re-fold every record and report differences from the read model
+  verify                      check every record's hash chain and re-fold it; report breaks and differences
   users list                  list users and machine clients
   users add --username U --name N --role R --office O --password P [--client]
   users deactivate USERNAME   deactivate a user; their tokens stop working at once

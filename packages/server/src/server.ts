@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { connect, type DB } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrations.js';
+import { JobQueue, migrateJobQueue, type JobRunner } from './jobs/index.js';
 import type { Env } from './env.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
@@ -36,6 +37,7 @@ export async function openDatabase(
     url = embedded.url;
   }
   const { db, pool } = connect(url);
+  await migrateJobQueue(pool);
   await migrate(db);
   return {
     db,
@@ -51,7 +53,7 @@ export async function openDatabase(
 export async function openRegistry(
   env: Env,
   db: DB,
-): Promise<{ registry: Registry; demoUsers: string[] }> {
+): Promise<{ registry: Registry; demoUsers: string[]; jobs: JobQueue }> {
   configureHashing({ threads: env.REGISTRA_HASH_THREADS, maxQueue: env.REGISTRA_HASH_QUEUE });
   const { configFile, usersFile } = resolveConfigDir(env.REGISTRA_CONFIG);
   const config = loadConfigFile(configFile);
@@ -60,7 +62,22 @@ export async function openRegistry(
     env.REGISTRA_SEED_DEMO_USERS === 'true'
       ? await seed(db, config, usersFile, env.REGISTRA_DEMO_PASSWORD)
       : [];
-  return { registry, demoUsers };
+  return { registry, demoUsers, jobs: jobQueueFor(registry) };
+}
+
+/** Every task and schedule of the server, on one queue (jobs/index.ts): add yours here. */
+export function jobQueueFor(_registry: Registry): JobQueue {
+  return new JobQueue();
+}
+
+/** The job runner of the process that owns the database (jobs/index.ts). */
+export function startJobRunner(
+  env: Env,
+  url: string,
+  jobs: JobQueue,
+  log: (level: string, message: string) => void,
+): Promise<JobRunner> {
+  return jobs.start({ connectionString: url, concurrency: env.REGISTRA_JOB_CONCURRENCY, log });
 }
 
 export interface RunningServer {
@@ -77,8 +94,9 @@ export async function startServer(env: Env): Promise<RunningServer> {
     redact: ['req.headers.authorization', 'req.headers.cookie'],
   };
   const database = await openDatabase(env, (m) => env.LOG_LEVEL === 'debug' && console.error(m));
+  let runner: JobRunner | null = null;
   try {
-    const { registry, demoUsers } = await openRegistry(env, database.db);
+    const { registry, demoUsers, jobs } = await openRegistry(env, database.db);
     const auth = new AuthService(
       registry,
       await loadSigner(database.db, env.REGISTRA_SIGNING_KEY, env.REGISTRA_ISSUER),
@@ -93,6 +111,9 @@ export async function startServer(env: Env): Promise<RunningServer> {
       requestTimeout: env.REGISTRA_REQUEST_TIMEOUT_MS,
       ...(env.REGISTRA_TRUST_PROXY ? { trustProxy: env.REGISTRA_TRUST_PROXY } : {}),
     });
+    runner = await startJobRunner(env, database.url, jobs, (level, message) =>
+      level === 'error' ? app.log.error(message) : app.log.info(message),
+    );
     await app.listen({ host: env.HOST, port: env.PORT });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : env.PORT;
@@ -108,10 +129,12 @@ export async function startServer(env: Env): Promise<RunningServer> {
       registry,
       stop: async () => {
         await app.close();
+        await runner?.stop();
         await database.close();
       },
     };
   } catch (error) {
+    await runner?.stop();
     await database.close();
     throw error;
   }

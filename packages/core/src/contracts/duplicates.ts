@@ -29,10 +29,10 @@ export const DuplicateCandidateSchema = z.strictObject({
 });
 export type DuplicateCandidate = z.infer<typeof DuplicateCandidateSchema>;
 
-/** The annotation of a DUPLICATES_FOUND entry: every candidate with its evidence. */
+/**
+ * The annotation of a DUPLICATES_FOUND entry: every candidate with its evidence, as stored. A
+ * reader shown the entry sees candidates out of their reach without evidence, and folds it alike.
+ */
 export const DuplicatesFoundAnnotationSchema = z.object({
-  candidates: z
-    .array(DuplicateCandidateSchema.required({ evidence: true }))
-    .min(1)
-    .max(50),
+  candidates: z.array(DuplicateCandidateSchema).min(1).max(50),
 });

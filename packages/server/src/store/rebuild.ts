@@ -1,7 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { loadLogs } from './entries.js';
-import type { Entry } from '@registra/core';
+import { loadChains, type StoredLink } from './entries.js';
 
 /**
  * The SQL of `registra rebuild` and `verify`: a fresh read-model table shaped like `records`
@@ -79,11 +78,11 @@ export async function staleRebuildIds(trx: Kysely<Database>): Promise<string[]> 
   return stale.rows.map((r) => r.id);
 }
 
-/** Streams the whole log, record by record, in batches small enough to hold in memory. */
+/** Streams the whole log with its chain, record by record, in batches small enough to hold. */
 export async function* recordLogs(
   db: Kysely<Database>,
   batchSize = 2000,
-): AsyncGenerator<Entry[][]> {
+): AsyncGenerator<StoredLink[][]> {
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
     // seq 1 is each record's first entry: one row per record, read through the (record_id, seq) key.
@@ -92,7 +91,7 @@ export async function* recordLogs(
       ORDER BY record_id LIMIT ${batchSize}`.execute(db);
     const batch = ids.rows.map((r) => r.record_id);
     if (batch.length === 0) return;
-    yield [...(await loadLogs(db, batch)).values()];
+    yield [...(await loadChains(db, batch)).values()];
     after = batch[batch.length - 1] as string;
   }
 }
@@ -101,11 +100,16 @@ export async function* recordLogs(
 export async function readModelRows(
   db: Kysely<Database>,
   ids: string[],
-): Promise<Map<string, { state: unknown; fold: unknown; name: string; search_keys: string[] }>> {
+): Promise<
+  Map<
+    string,
+    { state: unknown; fold: unknown; name: string; head_hash: string | null; search_keys: string[] }
+  >
+> {
   if (ids.length === 0) return new Map();
   const rows = await db
     .selectFrom('records')
-    .select(['id', 'state', 'fold', 'name', 'search_keys'])
+    .select(['id', 'state', 'fold', 'name', 'head_hash', 'search_keys'])
     .where('id', 'in', ids)
     .execute();
   return new Map(rows.map((r) => [r.id, r]));

@@ -33,6 +33,8 @@ export async function findRecordHeads(
 export interface RecordRow {
   state: RecordState;
   carry: FoldCarry;
+  /** The hash of the record's last entry (PROTOCOL 13). */
+  headHash: string | null;
   name: string;
   /** core's searchKeys: name words exactly, by sound, by deletion forms; identifiers. */
   keys: string[];
@@ -46,17 +48,20 @@ export function upsertRecordsStatement(
   const json = JSON.stringify(rows.map(toColumns));
   return sql`
     INSERT INTO ${sql.table(table)} (id, type, status, flags, tracking_id, registration_number, assigned_to,
-      created_at_location, created_by, created_at, updated_at, seq, name, state, fold, search_keys)
+      created_at_location, created_by, created_at, updated_at, seq, name, state, fold, head_hash,
+      search_keys)
     SELECT id, type, status, flags, tracking_id, registration_number, assigned_to,
-      created_at_location, created_by, created_at, updated_at, seq, name, state, fold, search_keys
+      created_at_location, created_by, created_at, updated_at, seq, name, state, fold, head_hash,
+      search_keys
     FROM jsonb_to_recordset(${json}::jsonb) AS x(id uuid, type text, status text, flags text[],
       tracking_id text, registration_number text, assigned_to uuid, created_at_location text,
       created_by uuid, created_at timestamptz, updated_at timestamptz, seq integer, name text,
-      state jsonb, fold jsonb, search_keys text[])
+      state jsonb, fold jsonb, head_hash text, search_keys text[])
     ON CONFLICT (id) DO UPDATE SET status = excluded.status, flags = excluded.flags,
       registration_number = excluded.registration_number, assigned_to = excluded.assigned_to,
       updated_at = excluded.updated_at, seq = excluded.seq, name = excluded.name,
-      state = excluded.state, fold = excluded.fold, search_keys = excluded.search_keys`;
+      state = excluded.state, fold = excluded.fold, head_hash = excluded.head_hash,
+      search_keys = excluded.search_keys`;
 }
 
 /** Inserts or replaces read-model rows. */
@@ -68,7 +73,7 @@ export async function upsertRecords(
   if (rows.length > 0) await upsertRecordsStatement(rows, table).execute(db);
 }
 
-function toColumns({ state, carry, name, keys }: RecordRow) {
+function toColumns({ state, carry, headHash, name, keys }: RecordRow) {
   return {
     id: state.id,
     type: state.type,
@@ -85,6 +90,7 @@ function toColumns({ state, carry, name, keys }: RecordRow) {
     name,
     state,
     fold: carry,
+    head_hash: headHash,
     search_keys: keys,
   };
 }

@@ -21,7 +21,8 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Database } from '../../db/schema.js';
 import { readAppendContext, type AppendContext } from '../../store/append.js';
 import type { StoredRejection } from '../../store/devices.js';
-import { appendEntriesStatement, loadLogs, type NewEntry } from '../../store/entries.js';
+import { appendEntriesStatement, loadChains, type NewEntry } from '../../store/entries.js';
+import { walkChain } from '../chain.js';
 import { upsertRecordsStatement } from '../../store/records.js';
 import { findActiveUsers } from '../../store/users.js';
 import type { Caller, Registry } from '../context.js';
@@ -89,6 +90,8 @@ export async function appendActions(
 interface RecordInProgress {
   fold: RecordFold | null;
   recordType: RecordTypeConfig | undefined;
+  /** The hash of the last entry of its log, that the next one chains to. */
+  head: string | null;
   appended: boolean;
 }
 
@@ -162,8 +165,8 @@ class Batch {
   result(): AppendResult {
     const writes: RawBuilder<unknown>[] = [];
     if (this.#entries.length > 0) writes.push(appendEntriesStatement(this.#entries));
-    const rows = [...this.#records.values()].flatMap(({ fold, recordType, appended }) =>
-      fold && recordType && appended ? [readModelRow(fold, recordType)] : [],
+    const rows = [...this.#records.values()].flatMap(({ fold, recordType, head, appended }) =>
+      fold && recordType && appended ? [readModelRow(fold, recordType, head)] : [],
     );
     if (rows.length > 0) writes.push(upsertRecordsStatement(rows));
     writes.push(...effectWrites(this.registry.effects ?? [], this.#appended));
@@ -176,24 +179,31 @@ class Batch {
   }
 
   /**
-   * Each existing record's fold, as stored with its state. A row from before the fold's carry
-   * was kept (migration 0003) is folded from its log once; its next write stores the carry.
+   * Each existing record's fold and chain head, as stored with its state. A row from before the
+   * fold's carry or the chain were kept (migrations 0003 and 0011) is folded and chained from its
+   * log once; its next write stores both.
    */
   async #loadRecords(context: AppendContext): Promise<void> {
     const { recordTypes } = this.registry.config;
-    const withoutCarry: string[] = [];
-    for (const [id, { record, carry }] of context.records) {
+    const unfolded: string[] = [];
+    for (const [id, { record, carry, head }] of context.records) {
       const recordType = recordTypes.get(record.type);
       this.#records.set(id, {
         fold: carry === null ? null : { record, carry },
         recordType,
+        head,
         appended: false,
       });
-      if (carry === null) withoutCarry.push(id);
+      if (carry === null || head === null) unfolded.push(id);
     }
-    for (const [id, log] of await loadLogs(this.trx, withoutCarry)) {
+    for (const [id, log] of await loadChains(this.trx, unfolded)) {
       const record = this.#records.get(id);
-      if (record) record.fold = foldLog(log, record.recordType);
+      if (!record) continue;
+      record.fold = foldLog(
+        log.map((link) => link.entry),
+        record.recordType,
+      );
+      record.head = walkChain(log).head;
     }
   }
 
@@ -237,7 +247,7 @@ class Batch {
     }
     let record = this.#records.get(action.recordId);
     if (!record) {
-      record = { fold: null, recordType: undefined, appended: false };
+      record = { fold: null, recordType: undefined, head: null, appended: false };
       this.#records.set(action.recordId, record);
     }
     const entry = this.#failed.has(action.recordId)
@@ -362,9 +372,11 @@ class Batch {
       appender,
       this.registry.now().toISOString(),
       this.registry.config.version,
+      record.head,
     );
     const entry = toLogEntry(row);
     this.#entries.push(row);
+    record.head = row.hash;
     record.fold = foldOnto(record.fold, [entry], record.recordType);
     record.appended = true;
     if (record.fold) this.#appended.push({ entry, record: record.fold.record });
