@@ -80,6 +80,7 @@ describe('deduplication after DECLARE (PROTOCOL 10)', () => {
       this: 'Amena',
       that: 'Amina',
       match: 'phonetic',
+      score: 0.9,
     });
     expect(candidate?.evidence?.['child.dob']).toMatchObject({ match: 'dateRange' });
     expect(Object.keys(candidate?.evidence ?? {}).sort()).toEqual([

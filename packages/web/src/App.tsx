@@ -2,6 +2,7 @@ import { Flash } from './components/Flash.js';
 import { Header } from './components/Header.js';
 import { useClient, useObservable, WorkspaceProvider } from './hooks/index.js';
 import { useRoute, type Route } from './router.js';
+import { DuplicateReview } from './screens/DuplicateReview.js';
 import { FormScreen } from './screens/FormScreen.js';
 import { Home } from './screens/Home.js';
 import { Login } from './screens/Login.js';
@@ -35,6 +36,8 @@ function Screen({ route }: { route: Route }) {
       return <Search />;
     case 'record':
       return <RecordPage key={route.id} recordId={route.id} />;
+    case 'duplicates':
+      return <DuplicateReview key={route.id} recordId={route.id} />;
     case 'new':
       return (
         <FormScreen

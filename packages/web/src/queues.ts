@@ -55,6 +55,13 @@ export const RECORD_QUEUES: Queue[] = [
     relevant: always,
   },
   {
+    name: 'possible-duplicates',
+    label: 'Possible duplicates',
+    empty: 'No record waits for a duplicate review.',
+    load: records({ flag: 'duplicate:suspected' }),
+    relevant: (config) => [...config.recordTypes.values()].some((t) => t.deduplication),
+  },
+  {
     name: 'ready-to-print',
     label: 'Ready to print',
     empty: 'No registered record on this device yet.',

@@ -5,6 +5,7 @@ export type Route =
   | { name: 'home'; queue?: string }
   | { name: 'search' }
   | { name: 'record'; id: string }
+  | { name: 'duplicates'; id: string }
   | { name: 'new'; recordType: string }
   | { name: 'draft'; id: string }
   | { name: 'act'; id: string; action: string };
@@ -16,6 +17,9 @@ export function parseRoute(hash: string): Route {
       return { name: 'home', queue: parts[1] ?? 'ready-for-review' };
     case 'search':
       return { name: 'search' };
+    case 'duplicates':
+      if (parts[1]) return { name: 'duplicates', id: parts[1] };
+      break;
     case 'records':
       if (parts[1] && parts[2]) return { name: 'act', id: parts[1], action: parts[2] };
       if (parts[1]) return { name: 'record', id: parts[1] };

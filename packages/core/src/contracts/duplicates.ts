@@ -14,6 +14,8 @@ export const FieldEvidenceSchema = z.strictObject({
   this: z.json().optional(),
   that: z.json().optional(),
   match: EvidenceMatchSchema,
+  /** The field's own score (0 to 1), when both sides are filled. */
+  score: z.number().min(0).max(1).optional(),
   with: z.string().max(128).optional(),
 });
 export type FieldEvidence = z.infer<typeof FieldEvidenceSchema>;

@@ -196,6 +196,7 @@ export function scoreCandidate(
       .map((r) => r.field);
     const field = compareField(rule, fields.get(rule.field)?.type, record, candidate, siblings);
     entry.match = field.match;
+    entry.score = Math.round(field.score * 1000) / 1000;
     if (field.with) entry.with = field.with;
     weighted += rule.weight * field.score;
     weights += rule.weight;

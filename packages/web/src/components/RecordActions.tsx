@@ -16,6 +16,7 @@ import { ReasonDialog } from './ReasonDialog.js';
 /** Actions that open the form; the others are sent at once (after a reason where one is asked). */
 const FORM_ACTIONS: ReadonlySet<ActionType> = new Set(['NOTIFY', 'DECLARE', 'UPDATE', 'CORRECT']);
 const REASON_ACTIONS: ReadonlySet<ActionType> = new Set(['REJECT', 'ARCHIVE', 'DECLINE']);
+const REVIEW: ReadonlySet<ActionType> = new Set(['MARK_DUPLICATE', 'MARK_NOT_DUPLICATE']);
 
 /** The actions the person may perform on the record now, as buttons (core `allowedActions`). */
 export function RecordActions({
@@ -33,8 +34,9 @@ export function RecordActions({
   const [problem, setProblem] = useState<string | null>(null);
   const recordType = config.recordTypes.get(record.type);
   if (!recordType) return null;
+  // The duplicate review has its own screen (DuplicateReview): it needs the candidates side by side.
   const all = allowedActions(record, recordType, principal, config.locations).filter(
-    (a) => !redundant(a, record, principal),
+    (a) => !redundant(a, record, principal) && !REVIEW.has(a.type),
   );
   const allowed = all.filter((a) => a.verdict.allowed);
   // What assigning the record to oneself would open up (assignment mode).

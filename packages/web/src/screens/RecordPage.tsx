@@ -58,6 +58,12 @@ export function RecordPage({ recordId }: { recordId: string }) {
             : 'Not assigned'}
         </span>
       </p>
+      {record.flags.includes('duplicate:suspected') && (
+        <p className="notice" data-testid="duplicate-notice">
+          This record may duplicate {record.duplicates?.length ?? 0} other record(s).{' '}
+          <a href={`#/duplicates/${record.id}`}>Compare and decide</a>
+        </p>
+      )}
       <RecordActions record={record} config={config} principal={principal} />
       <PendingRequests record={record} entries={entries} config={config} me={me} />
       <Conflicts local={local.value} config={config} me={me} />
