@@ -11,6 +11,7 @@ import {
   loadSigner,
   Metrics,
   migrate,
+  migrateJobQueue,
   resolveConfigDir,
   seed,
   startEmbeddedPostgres,
@@ -51,7 +52,8 @@ export async function startCluster(): Promise<Cluster> {
       await client.end();
       const url = new URL(admin);
       url.pathname = `/${name}`;
-      const { db } = connect(url.toString(), 80);
+      const { db, pool } = connect(url.toString(), 80);
+      await migrateJobQueue(pool); // graphile-worker's schema first: migration 0008_1 uses it
       await migrate(db);
       made.push(db);
       return { url: url.toString(), db };

@@ -84,6 +84,24 @@ export function phoneticKeys(word: string): string[] {
   return [...new Set(doubleMetaphone(word))].filter((code) => code.length > 0);
 }
 
+/**
+ * Words seen lately, with their sound and deletion forms: scoring compares the same few names
+ * again and again, and Double Metaphone and the deletion forms are the costly part. Bounded, and
+ * a cache only: results are the same with or without it.
+ */
+const seen = new Map<string, { sound: string[]; forms: ReadonlySet<string> }>();
+const SEEN_MAX = 20_000;
+
+function known(word: string): { sound: string[]; forms: ReadonlySet<string> } {
+  let found = seen.get(word);
+  if (!found) {
+    if (seen.size >= SEEN_MAX) seen.clear();
+    found = { sound: phoneticKeys(word), forms: new Set(deletionForms(word)) };
+    seen.set(word, found);
+  }
+  return found;
+}
+
 /** How one word matched another, best first: used for ranking and as duplicate evidence. */
 export type WordMatch = 'exact' | 'phonetic' | 'fuzzy';
 
@@ -107,11 +125,12 @@ export function wordKeys(word: string): WordKeys {
 /** How `a` matches `b` (both in search form), or null. Matches are symmetric. */
 export function matchWords(a: string, b: string): WordMatch | null {
   if (a === b) return 'exact';
-  const sound = phoneticKeys(b);
-  if (phoneticKeys(a).some((code) => sound.includes(code))) return 'phonetic';
+  const x = known(a);
+  const y = known(b);
+  if (x.sound.some((code) => y.sound.includes(code))) return 'phonetic';
   if (typoBudget(a) === 0 || typoBudget(b) === 0) return null;
-  const forms = new Set(deletionForms(b));
-  return deletionForms(a).some((form) => forms.has(form)) ? 'fuzzy' : null;
+  for (const form of x.forms) if (y.forms.has(form)) return 'fuzzy';
+  return null;
 }
 
 /** Field types whose values are identifiers, found exactly by `?field.<id>=` (PROTOCOL 10). */

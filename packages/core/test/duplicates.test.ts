@@ -178,6 +178,19 @@ describe('scoring a candidate', () => {
     );
   });
 
+  it('does not take a first name that equals the other’s surname for a swap', () => {
+    const hassan = { ...same, 'child.firstName': 'Hassan', 'child.surname': 'Hassan' };
+    const khadija = { ...same, 'child.firstName': 'Khadija', 'child.surname': 'Hassan' };
+    expect(scoreCandidate(birth, hassan, khadija)?.evidence['child.firstName']).toMatchObject({
+      match: 'none',
+    });
+  });
+
+  it('counts day and month written the other way round as close dates', () => {
+    const swapped = scoreCandidate(birth, same, { ...same, 'child.dob': '2026-01-10' });
+    expect(swapped?.evidence['child.dob']).toMatchObject({ match: 'dateRange', score: 0.75 });
+  });
+
   it('tolerates typos, sound-alikes, swapped names and nearby dates', () => {
     const other: Declaration = {
       ...same,
@@ -198,10 +211,17 @@ describe('scoring a candidate', () => {
     expect(scored?.score).toBeGreaterThan(0.8);
   });
 
-  it('leaves out fields empty on either side, and says which side is empty', () => {
+  it('counts a field filled on one side half, and says which side is empty', () => {
     const scored = scoreCandidate(birth, { ...same, 'mother.surname': '' }, same);
     expect(scored?.evidence['mother.surname']).toEqual({ that: 'Banda', match: 'none' });
-    expect(scored?.score).toBe(1);
+    // Weights 3, 2, 3, 2 match fully; mother.surname (weight 1) counts half: 10.5 / 11.
+    expect(scored?.score).toBe(0.955);
+    const neither = scoreCandidate(
+      birth,
+      { ...same, 'mother.surname': '' },
+      { ...same, 'mother.surname': '' },
+    );
+    expect(neither?.score).toBe(1); // empty on both sides: no evidence at all
   });
 
   it('evidence only ever cites fields the rules name (property)', () => {

@@ -63,53 +63,31 @@ const weakest = (matches: EvidenceMatch[]): EvidenceMatch =>
   matches.reduce((a, b) => (MATCH_ORDER.indexOf(b) > MATCH_ORDER.indexOf(a) ? b : a), 'exact');
 
 /**
- * Name-like fields, word by word and in any order: each word of this record's value takes its
- * best match among the candidate's words of the same field or, failing that, of another field
- * of the same group that the rules compare by spelling or sound (swapped first name and surname).
+ * Name-like values, word by word and in any order: each word of this record's value takes its
+ * best match among the candidate's words, by the kinds the rule allows (identical always counts);
+ * the field's score is the words' mean over the longer side.
  */
-function compareWords(
-  rule: DeduplicationRule,
-  a: Declaration,
-  b: Declaration,
-  siblings: string[],
-): FieldScore {
-  const mine = nameWords(texts(a[rule.field]).join(' '));
-  const same = nameWords(texts(b[rule.field]).join(' '));
+function compareWords(rule: DeduplicationRule, a: unknown, b: unknown): FieldScore {
+  const mine = nameWords(texts(a).join(' '));
+  const theirs = nameWords(texts(b).join(' '));
   const allowed = (m: WordMatch | null): m is WordMatch =>
     m !== null && (m === 'exact' || rule.match.includes(m));
-  const best = (word: string, pool: string[]): WordMatch | null => {
+  let total = 0;
+  const kinds: EvidenceMatch[] = [];
+  for (const word of mine) {
     let found: WordMatch | null = null;
-    for (const other of pool) {
+    for (const other of theirs) {
       const m = matchWords(word, other);
       if (allowed(m) && (found === null || MATCH_SCORES[m] > MATCH_SCORES[found])) found = m;
     }
-    return found;
-  };
-  let total = 0;
-  const kinds: EvidenceMatch[] = [];
-  const elsewhere = new Map<string, number>();
-  for (const word of mine) {
-    let m = best(word, same);
-    if (m === null) {
-      for (const sibling of siblings) {
-        const found = best(word, nameWords(texts(b[sibling]).join(' ')));
-        if (found !== null && (m === null || MATCH_SCORES[found] > MATCH_SCORES[m])) {
-          m = found;
-          elsewhere.set(sibling, (elsewhere.get(sibling) ?? 0) + 1);
-        }
-      }
-    }
-    if (m === null) kinds.push('none');
+    if (found === null) kinds.push('none');
     else {
-      total += MATCH_SCORES[m];
-      kinds.push(m);
+      total += MATCH_SCORES[found];
+      kinds.push(found);
     }
   }
-  const score = total / Math.max(mine.length, same.length, 1);
-  const result: FieldScore = { score, match: score === 0 ? 'none' : weakest(kinds) };
-  const [other] = [...elsewhere.entries()].sort((x, y) => y[1] - x[1]);
-  if (other && other[1] === mine.length) result.with = other[0];
-  return result;
+  const score = total / Math.max(mine.length, theirs.length, 1);
+  return { score, match: score === 0 ? 'none' : weakest(kinds) };
 }
 
 /** Identifiers: equal once spaces and separators are dropped, or within typing distance. */
@@ -128,6 +106,12 @@ function compareIdentifiers(rule: DeduplicationRule, a: unknown, b: unknown): Fi
 
 const DAY = 86_400_000;
 
+function swappedDayMonth(a: string, b: string): boolean {
+  const [ya, ma, da] = a.split('-');
+  const [yb, mb, db] = b.split('-');
+  return ya === yb && ma === db && da === mb;
+}
+
 function compareDates(rule: DeduplicationRule, a: unknown, b: unknown): FieldScore {
   if (a === b) return { score: 1, match: 'exact' };
   const x = Date.parse(String(a));
@@ -137,24 +121,26 @@ function compareDates(rule: DeduplicationRule, a: unknown, b: unknown): FieldSco
     return { score: 0, match: 'none' };
   }
   const days = Math.round(Math.abs(x - y) / DAY);
+  // Day and month written the other way round (04-08 for 08-04): a common slip, counted close.
+  if (days > window && swappedDayMonth(String(a), String(b))) {
+    return { score: 0.75, match: 'dateRange' };
+  }
   if (days > window) return { score: 0, match: 'none' };
   return { score: 1 - (0.5 * days) / Math.max(window, 1), match: 'dateRange' };
 }
 
+const wordy = (rule: DeduplicationRule) =>
+  rule.match.includes('fuzzy') || rule.match.includes('phonetic');
+
 function compareField(
   rule: DeduplicationRule,
   type: FieldType | undefined,
-  a: Declaration,
-  b: Declaration,
-  siblings: string[],
+  x: unknown,
+  y: unknown,
 ): FieldScore {
-  const x = a[rule.field];
-  const y = b[rule.field];
   if (type === 'date') return compareDates(rule, x, y);
   if (type && IDENTIFIER_TYPES.has(type)) return compareIdentifiers(rule, x, y);
-  if (rule.match.includes('fuzzy') || rule.match.includes('phonetic')) {
-    return compareWords(rule, a, b, siblings);
-  }
+  if (wordy(rule)) return compareWords(rule, x, y);
   const equal =
     typeof x === 'string' && typeof y === 'string'
       ? searchForm(x.trim()) === searchForm(y.trim()) || identifierForm(x) === identifierForm(y)
@@ -162,11 +148,18 @@ function compareField(
   return equal ? { score: 1, match: 'exact' } : { score: 0, match: 'none' };
 }
 
+/** A field filled on one side only: no evidence either way, so it counts half. */
+export const ONE_SIDED_SCORE = 0.5;
+
 /**
  * Scores a candidate against a record by the record type's deduplication rules (PROTOCOL 10):
- * each rule's field is compared, fields empty on either side count for nothing either way, and
- * the score is the weighted mean of the others. Null when a required field (or, with `all`, any
- * compared field) does not match: the candidate is none. Pure, and the same on every side.
+ * each rule's field is compared; a field filled on one side only counts half (no evidence either
+ * way, but less than a match), one empty on both sides not at all; the score is the weighted mean.
+ * Two name fields of one person (`child.firstName`, `child.surname`: everything before the last
+ * dot alike) are also compared crosswise, and the better of the two readings is kept, so that a
+ * first name written as the surname and the surname as the first name still match (`with` then
+ * names the candidate's field). Null when a required field (or, with `all`, any compared field)
+ * does not match: the candidate is none. Pure, and the same on every side.
  */
 export function scoreCandidate(
   recordType: RecordTypeConfig,
@@ -176,13 +169,8 @@ export function scoreCandidate(
   const dedup = recordType.deduplication;
   if (!dedup) return null;
   const fields = formFields(recordType);
-  const wordy = dedup.rules.filter(
-    (r) => r.match.includes('fuzzy') || r.match.includes('phonetic'),
-  );
   const evidence: Record<string, FieldEvidence> = {};
-  let weighted = 0;
-  let weights = 0;
-  let refused = false;
+  const scores = new Map<string, FieldScore>();
   for (const rule of dedup.rules) {
     const x = record[rule.field];
     const y = candidate[rule.field];
@@ -191,10 +179,35 @@ export function scoreCandidate(
     if (!isEmpty(y)) entry.that = y;
     evidence[rule.field] = entry;
     if (isEmpty(x) || isEmpty(y)) continue;
-    const siblings = wordy
-      .filter((r) => r.field !== rule.field && groupOf(r.field) === groupOf(rule.field))
-      .map((r) => r.field);
-    const field = compareField(rule, fields.get(rule.field)?.type, record, candidate, siblings);
+    scores.set(rule.field, compareField(rule, fields.get(rule.field)?.type, x, y));
+  }
+  // Swapped names: each pair of a person's name fields, read crosswise.
+  const names = dedup.rules.filter((r) => wordy(r) && scores.has(r.field));
+  for (const f of names) {
+    for (const g of names) {
+      if (f.field >= g.field || groupOf(f.field) !== groupOf(g.field)) continue;
+      const direct = (scores.get(f.field)?.score ?? 0) + (scores.get(g.field)?.score ?? 0);
+      const fx = compareWords(f, record[f.field], candidate[g.field]);
+      const gx = compareWords(g, record[g.field], candidate[f.field]);
+      if (fx.score + gx.score > direct) {
+        scores.set(f.field, { ...fx, with: g.field });
+        scores.set(g.field, { ...gx, with: f.field });
+      }
+    }
+  }
+  let weighted = 0;
+  let weights = 0;
+  let refused = false;
+  for (const rule of dedup.rules) {
+    const entry = evidence[rule.field] as FieldEvidence;
+    const field = scores.get(rule.field);
+    if (!field) {
+      if (entry.this !== undefined || entry.that !== undefined) {
+        weighted += rule.weight * ONE_SIDED_SCORE;
+        weights += rule.weight;
+      }
+      continue;
+    }
     entry.match = field.match;
     entry.score = Math.round(field.score * 1000) / 1000;
     if (field.with) entry.with = field.with;

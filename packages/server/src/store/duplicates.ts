@@ -19,10 +19,10 @@ export interface CandidateQuery {
  * Records of the type, in any status but ARCHIVED, that the GIN index of `search_keys` finds by
  * the blocks or identifiers: never a scan of the register.
  */
-export async function findCandidateStates(
+export async function findCandidates(
   db: Kysely<Database>,
   query: CandidateQuery,
-): Promise<RecordState[]> {
+): Promise<Pick<RecordState, 'id' | 'declaration'>[]> {
   const found = [
     ...query.blocks.map(
       (block) =>
@@ -39,12 +39,20 @@ export async function findCandidateStates(
   const older = query.olderThan
     ? sql`AND (r.created_at, r.id) < (${query.olderThan.createdAt}::timestamptz, ${query.olderThan.id}::uuid)`
     : sql``;
-  const result = await sql<{ state: RecordState }>`
-    SELECT r.state FROM records r
-    WHERE r.type = ${query.type} AND r.id <> ${query.recordId}::uuid AND r.status <> 'ARCHIVED'
-      AND (${sql.join(found, sql` OR `)}) ${older}
-    LIMIT ${query.limit}`.execute(db);
-  return result.rows.map((row) => row.state);
+  // One lookup per block, joined by UNION: each is an AND that the GIN index answers by itself.
+  // The lookups stand alone (MATERIALIZED), so that the planner cannot trade them for a scan of
+  // the type's records filtered row by row (bench/README.md, Deduplication).
+  const selects = found.map((condition) => sql`(SELECT r.id FROM records r WHERE ${condition})`);
+  const statement = sql<Pick<RecordState, 'id' | 'declaration'>>`
+    WITH found AS MATERIALIZED (${sql.join(selects, sql` UNION `)})
+    SELECT r.id, r.state->'declaration' AS declaration FROM found JOIN records r USING (id)
+    WHERE r.type = ${query.type} AND r.id <> ${query.recordId}::uuid
+      AND r.status <> 'ARCHIVED' ${older}
+    LIMIT ${query.limit}`;
+  return db.transaction().execute(async (trx) => {
+    await sql`SET LOCAL enable_seqscan = off`.execute(trx);
+    return (await statement.execute(trx)).rows;
+  });
 }
 
 /**

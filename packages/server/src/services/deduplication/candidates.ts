@@ -9,7 +9,7 @@ import {
   type RecordState,
   type RecordTypeConfig,
 } from '@registra/core';
-import { findCandidateStates } from '../../store/duplicates.js';
+import { findCandidates } from '../../store/duplicates.js';
 import type { Registry } from '../context.js';
 
 /** Records read from the index for one record at most: the rest of a huge block is not scored. */
@@ -87,7 +87,7 @@ export async function findDuplicates(
   const dedup = recordType?.deduplication;
   if (!recordType || !dedup) return [];
   const { blocks, identifiers } = blocksOf(recordType, state);
-  const others = await findCandidateStates(registry.db, {
+  const others = await findCandidates(registry.db, {
     type: state.type,
     recordId: state.id,
     blocks,
