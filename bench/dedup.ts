@@ -17,7 +17,6 @@ import {
   type RecordTypeConfig,
 } from '@registra/core';
 import {
-  blocksOf,
   deduplicateAll,
   findDuplicates,
   loadConfigFile,
