@@ -35,7 +35,7 @@ export const ListQuerySchema = z
   .superRefine((query, ctx) => {
     for (const key of Object.keys(query)) {
       if (!Object.hasOwn(LIST_SHAPE, key) && !FIELD_KEY.test(key)) {
-        ctx.addIssue({ code: 'custom', path: [key], message: 'is not a search parameter' });
+        ctx.addIssue({ code: 'custom', path: [], message: `"${key}" is not a search parameter` });
       }
     }
   });
