@@ -90,7 +90,7 @@ async function load(
       code: null,
       message: null,
       registrationNumber: null,
-      configVersion: '1.1.0',
+      configVersion: '1.2.0',
     };
     const log: Entry[] = [
       {

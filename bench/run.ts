@@ -20,8 +20,10 @@ const BENCHMARKS = [
   'search',
   'bandwidth',
   'append',
+  'read-audit',
   'fold',
   'offline-capture',
+  'certificates',
 ];
 
 const QUICK = process.env['BENCH_QUICK'] === '1';

@@ -11,7 +11,6 @@ import {
   loadSigner,
   Metrics,
   migrate,
-  migrateJobQueue,
   resolveConfigDir,
   seed,
   startEmbeddedPostgres,
@@ -52,9 +51,9 @@ export async function startCluster(): Promise<Cluster> {
       await client.end();
       const url = new URL(admin);
       url.pathname = `/${name}`;
-      const { db, pool } = connect(url.toString(), 80);
-      await migrateJobQueue(pool); // graphile-worker's schema first: migration 0008_1 uses it
-      await migrate(db);
+      const connection = connect(url.toString(), 80);
+      const { db } = connection;
+      await migrate(connection);
       made.push(db);
       return { url: url.toString(), db };
     },

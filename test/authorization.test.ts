@@ -293,7 +293,7 @@ async function setup(username: string, ...actions: Partial<Action>[]): Promise<A
 }
 
 /** A fresh record of the cell's side at the stage its action needs, assigned as the cell says. */
-async function prepare(cell: Cell): Promise<{ recordId: string; requestId?: string }> {
+async function prepare(cell: Cell): Promise<{ recordId: string; requestId?: string } | null> {
   const crew = CREW[cell.side];
   const recordId = newId();
   const stage = STAGE[cell.type as keyof typeof STAGE];
@@ -331,12 +331,16 @@ async function prepare(cell: Cell): Promise<{ recordId: string; requestId?: stri
         ? idOf(otherThan(cell.actor, cell.side))
         : null;
   if (wanted !== assignedTo) {
-    await setup(
-      crew.supervisor,
+    const [assigned] = await submit(crew.supervisor, [
       wanted === null
         ? action({ type: 'UNASSIGN', recordId })
         : action({ type: 'ASSIGN', recordId, assignee: wanted }),
-    );
+    ]);
+    // PROTOCOL 7: a record is never assigned to someone who may not act on it there, so that
+    // cell cannot arise.
+    if (assigned?.code === 'INVALID_ASSIGNEE') return null;
+    if (assigned?.outcome === 'rejected')
+      throw new Error(`setup by ${crew.supervisor}: ${assigned.code} ${assigned.message}`);
   }
   return requestId ? { recordId, requestId } : { recordId };
 }
@@ -362,10 +366,23 @@ function actorAction(cell: Cell, recordId: string, requestId?: string): Partial<
     case 'APPROVE':
     case 'DECLINE':
       return action({ ...base, type: cell.type, requestId: requestId as string });
+    case 'PRINT_CERTIFICATE':
+      return action({ ...base, type: 'PRINT_CERTIFICATE', annotation: PRINTED });
     default:
       return action({ ...base, type: cell.type });
   }
 }
+
+/** Who collected the certificate: PRINT_CERTIFICATE carries it (PROTOCOL 11). */
+const PRINTED = {
+  templateId: 'birth-certificate',
+  collector: {
+    relationship: 'mother',
+    name: 'Matrix Mother',
+    idType: 'NID',
+    idNumber: '1234567890',
+  },
+};
 
 async function pool<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -396,8 +413,13 @@ describe('authorization matrix', () => {
     const mismatches: string[] = [];
     const outcomes = new Map<string, number>();
     await pool(cells, 8, async (cell) => {
-      const { recordId, requestId } =
+      const prepared =
         cell.type === 'CREATE' ? { recordId: newId(), requestId: undefined } : await prepare(cell);
+      if (!prepared) {
+        outcomes.set('unassignable', (outcomes.get('unassignable') ?? 0) + 1);
+        return;
+      }
+      const { recordId, requestId } = prepared;
       const [result] = await submit(cell.actor, [actorAction(cell, recordId, requestId)]);
       const want = expected(cell);
       const got = result?.outcome === 'rejected' ? (result.code ?? 'null') : result?.outcome;
@@ -431,7 +453,9 @@ describe('authorization matrix', () => {
       const crew = CREW[side];
       // The actor is registrar2, so the request is made by the side's registrar, who then decides it.
       const cell: Cell = { actor: 'registrar2', type: 'APPROVE', side, assignment: 'none' };
-      const { recordId, requestId } = await prepare(cell);
+      const prepared = await prepare(cell);
+      if (!prepared) throw new Error('an unassigned record always can be prepared');
+      const { recordId, requestId } = prepared;
       const [, decided] = await submit(crew.registrar, [
         action({ type: 'ASSIGN', recordId, assignee: idOf(crew.registrar) }),
         action({ type: 'APPROVE', recordId, requestId: requestId as string }),

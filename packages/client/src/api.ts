@@ -1,3 +1,4 @@
+import type { OfflineVerification } from './credentials.js';
 import type {
   Action,
   ActionType,
@@ -65,7 +66,52 @@ export interface Draft {
   /** The action the draft will become (DECLARE, NOTIFY, UPDATE, CORRECT...). */
   actionType: ActionType;
   declaration: Record<string, unknown>;
+  /** The form page the person was on (0 = the first; one past the last = the review). */
+  step?: number;
+  /** What the action will carry besides the declaration (a correction's reason). */
+  annotation?: Record<string, string>;
   updatedAt: string;
+}
+
+/** Someone the person may see by name (GET /api/v1/users/directory). */
+export interface Person {
+  id: string;
+  name: string;
+  role: string;
+  roleLabel: string;
+  officeId: string;
+  officeName: string;
+  active: boolean;
+}
+
+/** A work queue's size; `more`: it holds more than `count` (the server stops counting). */
+export interface QueueCount {
+  id: string;
+  count: number;
+  more: boolean;
+}
+
+export interface QueuePageQuery {
+  limit?: number;
+  /** The `next` of the previous page. */
+  after?: string;
+  sort?: '-updatedAt' | 'updatedAt';
+  /** Only records of this type. */
+  type?: string;
+}
+
+/** One page of a queue, and where it came from: the server online, the device offline. */
+export interface QueuePage {
+  results: RecordState[];
+  next: string | null;
+  source: 'server' | 'device';
+}
+
+/** Search results: the server's fuzzy name search online, merged with the device's own. */
+export interface SearchResults {
+  results: RecordState[];
+  /** Whether the server was asked (false offline: only the device's records were searched). */
+  online: boolean;
 }
 
 /** A record as the device shows it: the fold of the server's entries and the pending actions. */
@@ -99,6 +145,8 @@ export interface SyncStatus {
   online: boolean;
   /** Actions in the outbox. */
   pending: number;
+  /** Records with actions in the outbox: what "Waiting to send" lists. */
+  pendingRecords: number;
   /** Rejected actions waiting for the person. */
   needsAttention: number;
   lastSyncedAt: string | null;
@@ -129,6 +177,12 @@ export type NewAction = Omit<Action, 'id' | 'deviceSeq' | 'occurredAt' | 'baseSe
 export interface RegistraClient {
   /** Logs in online; keeps a verifier so the same person can unlock offline later. */
   login(username: string, password: string): Promise<User>;
+  /**
+   * Reopens the session of the person who was working in this browser (a reload, a tab the
+   * phone killed), without the password, when the server still takes its tokens. Offline, or
+   * once the session has locked or ended, it answers null: log in or unlock.
+   */
+  resume(): Promise<User | null>;
   /** Unlocks offline with the password of the last login on this device. */
   unlock(username: string, password: string): Promise<User>;
   /** Locks the device (data stays); `logout` also forgets the session's tokens. */
@@ -147,7 +201,23 @@ export interface RegistraClient {
     get(recordId: string): Promise<LocalRecord | null>;
     /** Downloads a record's whole log from the server (e.g. after assigning it to yourself). */
     fetch(recordId: string): Promise<LocalRecord | null>;
+    /**
+     * Name, partial tracking id, registration number or ID number: the server's fuzzy search
+     * online, merged with the device's own records (which always answer, offline too).
+     */
+    search(text: string, options?: { type?: string; limit?: number }): Promise<SearchResults>;
+    /** The records on the device whose reference fields name this one (a household's members). */
+    referencing(recordId: string): Promise<{ record: RecordState; field: string }[]>;
   };
+
+  /** Work queues of the person's role, from the configuration. */
+  queues: {
+    counts(): Promise<{ queues: QueueCount[]; source: 'server' | 'device' }>;
+    page(id: string, query?: QueuePageQuery): Promise<QueuePage>;
+  };
+
+  /** The people the person may see by name, cached for offline use. */
+  directory(options?: { refresh?: boolean }): Promise<Person[]>;
 
   actions: {
     /**
@@ -172,6 +242,24 @@ export interface RegistraClient {
     delete(id: string): Promise<void>;
   };
 
+  certificates: {
+    /** A certificate's PDF, made by the server with the record's credential in its QR code. */
+    pdf(recordId: string, templateId: string, language: string): Promise<Blob>;
+  };
+
+  credentials: {
+    /**
+     * The record's credential (PROTOCOL 11): fetched while online and kept on the device, so that
+     * a certificate printed offline still carries it; null when the device never had it. After
+     * each sync the SDK fetches those of the printable records assigned to the person.
+     */
+    forRecord(recordId: string): Promise<string | null>;
+    /** Brings the registry's credential keys and status lists onto the device (needs network). */
+    refresh(): Promise<{ keys: number; lists: number }>;
+    /** Verifies a credential offline from the cached keys and status lists; no login needed. */
+    verify(credential: string): Promise<OfflineVerification>;
+  };
+
   sync: {
     /** Syncs until the outbox is empty and the server has nothing more, or fails. */
     now(): Promise<SyncReport>;
@@ -181,3 +269,5 @@ export interface RegistraClient {
   /** Stops timers and listeners and closes the database. */
   close(): void;
 }
+
+export type { OfflineVerification } from './credentials.js';

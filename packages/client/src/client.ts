@@ -8,6 +8,7 @@ import {
   type Action,
   type Configuration,
   type Entry,
+  type RecordState,
   type RegistryConfig,
 } from '@registra/core';
 import type { DexieOptions } from 'dexie';
@@ -19,6 +20,7 @@ import type {
   LocalRecord,
   NewAction,
   RegistraClient,
+  SearchResults,
   SyncReport,
   SyncStatus,
   User,
@@ -37,14 +39,24 @@ import {
   localHeads,
   localRecord,
   queryRecords,
+  referencing,
   serverState,
   type Viewer,
 } from './local.js';
+import { directory } from './directory.js';
 import { Store } from './observable.js';
+import { queueCounts, queuePage } from './queues.js';
 import { SessionTokens } from './session-tokens.js';
 import { SyncEngine } from './sync-engine.js';
 import { Transport, type Tokens } from './transport.js';
 import { checkVerifier, makeVerifier } from './verifier.js';
+import { OfflineVerifier } from './credentials.js';
+
+/** A record's credential as the device keeps it: with the record's seq when it was fetched. */
+interface KeptCredential {
+  credential: string;
+  seq: number;
+}
 
 interface Signed {
   user: User;
@@ -65,11 +77,13 @@ export function createClient(options: ClientOptions): RegistraClient {
   const sessions = new SessionDatabase(dexieOptions);
   // What SDK instances over the same IndexedDB share when there are no Web Locks (see withLock).
   const storage: object = options.indexedDB ?? sharedStorage;
+  const offlineVerifier = new OfflineVerifier(options.baseUrl, fetchImpl, dexieOptions);
   const user = new Store<User | null>(null);
   const status = new Store<SyncStatus>({
     phase: 'idle',
     online: typeof navigator === 'object' && 'onLine' in navigator ? navigator.onLine : true,
     pending: 0,
+    pendingRecords: 0,
     needsAttention: 0,
     lastSyncedAt: null,
     lastError: null,
@@ -92,10 +106,24 @@ export function createClient(options: ClientOptions): RegistraClient {
     return signed;
   };
 
+  const lockAfterMs = options.lockAfterMs ?? 15 * 60_000;
+  let markedActiveAt = 0;
+
   function touch(): void {
     if (lockTimer) clearTimeout(lockTimer);
-    const after = options.lockAfterMs ?? 15 * 60_000;
-    if (signed && after > 0) lockTimer = setTimeout(() => lock(), after);
+    if (signed && lockAfterMs > 0) lockTimer = setTimeout(() => lock(), lockAfterMs);
+    // Kept to the half-minute: what a reload within the lock delay needs, at little cost.
+    const at = now().getTime();
+    if (signed && at - markedActiveAt > 30_000) {
+      markedActiveAt = at;
+      void markActive(signed.session.username, now().toISOString());
+    }
+  }
+
+  async function markActive(username: string, activeAt: string | undefined): Promise<void> {
+    await sessions.sessions
+      .update(username, activeAt === undefined ? { activeAt: undefined } : { activeAt })
+      .catch(() => undefined);
   }
 
   async function configuration(): Promise<RegistryConfig> {
@@ -164,12 +192,18 @@ export function createClient(options: ClientOptions): RegistraClient {
 
   async function refreshCounts(): Promise<void> {
     if (!signed) return;
-    const [pending, needsAttention, lastSyncedAt] = await Promise.all([
+    const [pending, pendingRecords, needsAttention, lastSyncedAt] = await Promise.all([
       signed.db.outbox.count(),
+      signed.db.outbox.orderBy('action.recordId').uniqueKeys(),
       signed.db.attention.count(),
       signed.db.getMeta<string>('lastSyncedAt'),
     ]);
-    status.update({ pending, needsAttention, lastSyncedAt: lastSyncedAt ?? null });
+    status.update({
+      pending,
+      pendingRecords: pendingRecords.length,
+      needsAttention,
+      lastSyncedAt: lastSyncedAt ?? null,
+    });
   }
 
   async function open(row: SessionRow): Promise<User> {
@@ -199,8 +233,9 @@ export function createClient(options: ClientOptions): RegistraClient {
     signed?.tokens.close();
     signed = { user: row.user, session: row, tokens, db, engine };
     registry = null;
-    user.set(row.user);
+    markedActiveAt = 0;
     touch();
+    user.set(row.user);
     await refreshCounts();
     startBackground();
     return row.user;
@@ -241,7 +276,34 @@ export function createClient(options: ClientOptions): RegistraClient {
     return person;
   }
 
-  function lock(): void {
+  /**
+   * The session of whoever was last active in this browser, if it has not locked since: reopened
+   * when the server still takes its tokens (refreshed as needed), else left for login or unlock.
+   */
+  async function resume(): Promise<User | null> {
+    if (signed) return signed.user;
+    const rows = await sessions.sessions.toArray();
+    const row = rows
+      .filter((r) => r.activeAt !== undefined)
+      .sort((a, b) => ((a.activeAt ?? '') < (b.activeAt ?? '') ? 1 : -1))[0];
+    if (!row?.activeAt) return null;
+    const idle = now().getTime() - Date.parse(row.activeAt);
+    if (lockAfterMs > 0 && idle > lockAfterMs) return null;
+    const person = await open(row);
+    try {
+      await transport.request('GET', '/api/v1/me');
+    } catch (error) {
+      // Offline: the person unlocks, and a reload once online resumes. The session is over:
+      // they log in again.
+      lock(!(error instanceof Unreachable));
+      return null;
+    }
+    schedule(0);
+    return person;
+  }
+
+  function lock(forget = true): void {
+    if (signed && forget) void markActive(signed.session.username, undefined);
     stopBackground();
     signed?.tokens.close();
     signed?.db.close();
@@ -257,12 +319,15 @@ export function createClient(options: ClientOptions): RegistraClient {
   }
 
   async function syncNow(): Promise<SyncReport> {
-    const { engine } = need();
+    const { engine, db } = need();
     status.update({ phase: 'syncing' });
     try {
       const report = await engine.run();
       await refreshCounts();
       status.update({ phase: 'idle', online: true, lastError: null });
+      void keepCredentials().catch(() => undefined);
+      // The names on what came in: kept fresh while online, for offline use.
+      await directory(db, transport, now).catch(() => undefined);
       return report;
     } catch (error) {
       await refreshCounts();
@@ -394,10 +459,96 @@ export function createClient(options: ClientOptions): RegistraClient {
     return localRecord(db, recordId, view);
   }
 
+  /**
+   * The record's credential, kept on the device (user database) with the record's seq it was
+   * fetched at, for printing offline.
+   */
+  async function credentialFor(recordId: string): Promise<string | null> {
+    const { db } = need();
+    const key = `credential:${recordId}`;
+    try {
+      const answer = await transport.request<{ credential: string }>(
+        'GET',
+        `/api/v1/records/${encodeURIComponent(recordId)}/credential`,
+      );
+      const seq = (await db.records.get(recordId))?.seq ?? 0;
+      await db.setMeta(key, { credential: answer.body.credential, seq });
+      return answer.body.credential;
+    } catch (error) {
+      if (error instanceof Unreachable || error instanceof LoginRequired)
+        return (await db.getMeta<KeptCredential>(key))?.credential ?? null;
+      // Not printable (revoked, not registered on the server yet): no credential to carry.
+      if (error instanceof ServerProblem && [404, 409].includes(error.status)) {
+        await db.meta.delete(key);
+        return null;
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * After a sync: the credentials of the printable records assigned to this person (the records
+   * they took offline), fetched when missing or older than the record, so that a certificate
+   * printed offline carries its QR code. At most 50 a sync; stops at the first refusal.
+   */
+  async function keepCredentials(): Promise<void> {
+    const { db, user: me } = need();
+    const config = await cachedConfiguration();
+    const mine = await db.records.where('assignedTo').equals(me.id).toArray();
+    let fetched = 0;
+    for (const record of mine) {
+      if (fetched >= 50) return;
+      const certificate = config.document.certificates.find((c) => c.recordType === record.type);
+      if (!certificate?.printableIn.includes(record.status)) continue;
+      const kept = await db.getMeta<KeptCredential>(`credential:${record.id}`);
+      if (kept && kept.seq >= record.seq) continue;
+      fetched += 1;
+      await credentialFor(record.id);
+    }
+  }
+
+  async function search(
+    text: string,
+    opts: { type?: string; limit?: number } = {},
+  ): Promise<SearchResults> {
+    const { db } = need();
+    const view = await viewer();
+    const limit = opts.limit ?? 100;
+    const local = await queryRecords(
+      db,
+      { text, limit, ...(opts.type ? { type: opts.type } : {}) },
+      view,
+    );
+    const query = text.trim().slice(0, 100);
+    let remote: RecordState[] = [];
+    let online = false;
+    if (query) {
+      const params = new URLSearchParams({ q: query, limit: String(Math.min(limit, 200)) });
+      if (opts.type) params.set('type', opts.type);
+      try {
+        const answer = await transport.request<{ results: RecordState[] }>(
+          'GET',
+          `/api/v1/records?${params.toString()}`,
+        );
+        remote = answer.body.results;
+        online = true;
+      } catch (error) {
+        if (!(error instanceof Unreachable || error instanceof ServerProblem)) throw error;
+      }
+    }
+    // The device's state of a record wins: it has this person's pending actions folded in.
+    const byId = new Map(remote.map((r) => [r.id, r]));
+    for (const r of local) byId.set(r.id, r);
+    const ranked = [...remote.map((r) => r.id), ...local.map((r) => r.id)];
+    const results = [...new Set(ranked)].map((id) => byId.get(id) as RecordState).slice(0, limit);
+    return { results, online };
+  }
+
   return {
     login,
+    resume,
     unlock,
-    lock,
+    lock: () => lock(),
     logout,
     user,
     knownUsers: async () => (await sessions.sessions.toArray()).map((row) => row.username),
@@ -406,7 +557,19 @@ export function createClient(options: ClientOptions): RegistraClient {
       query: async (query = {}) => queryRecords(need().db, query, await viewer()),
       get: async (recordId) => localRecord(need().db, recordId, await viewer()),
       fetch: fetchRecord,
+      search,
+      referencing: async (recordId) => {
+        const { db } = need();
+        const view = await viewer();
+        const all = await queryRecords(db, { limit: Number.MAX_SAFE_INTEGER }, view);
+        return referencing(all, recordId, view);
+      },
     },
+    queues: {
+      counts: async () => queueCounts(need().db, transport, await viewer()),
+      page: async (id, query = {}) => queuePage(need().db, transport, await viewer(), id, query),
+    },
+    directory: async (opts = {}) => directory(need().db, transport, now, opts.refresh),
     actions: {
       submit,
       pending: async () =>
@@ -434,10 +597,24 @@ export function createClient(options: ClientOptions): RegistraClient {
         await need().db.drafts.delete(id);
       },
     },
+    certificates: {
+      pdf: (recordId, templateId, language) => {
+        need();
+        return transport.blob(
+          `/api/v1/records/${encodeURIComponent(recordId)}/certificates/${encodeURIComponent(templateId)}?lang=${encodeURIComponent(language)}`,
+        );
+      },
+    },
+    credentials: {
+      forRecord: credentialFor,
+      refresh: () => offlineVerifier.refresh(),
+      verify: (credential) => offlineVerifier.verify(credential),
+    },
     sync: { now: syncNow, status },
     close: () => {
       lock();
       sessions.close();
+      offlineVerifier.close();
     },
   };
 }

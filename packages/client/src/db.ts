@@ -54,6 +54,11 @@ export interface SessionRow {
   refreshToken: string;
   verifier: { salt: string; hash: string; iterations: number };
   lastLoginAt: string;
+  /**
+   * When the person was last active with the session open, or absent once it was locked or
+   * logged out: a reload within the lock delay resumes it without the password.
+   */
+  activeAt?: string;
 }
 
 export class SessionDatabase extends Dexie {

@@ -3,7 +3,9 @@ import {
   foldLog,
   foldOnto,
   foldRecord,
+  formFields,
   inReach,
+  normaliseTrackingId,
   searchForm,
   searchName,
   type DecisionContext,
@@ -13,6 +15,7 @@ import {
   type RecordFold,
   type RecordHead,
   type RecordState,
+  type RecordTypeConfig,
   type RegistryConfig,
 } from '@registra/core';
 import type { LocalRecord, RecordQuery } from './api.js';
@@ -180,14 +183,56 @@ export async function queryRecords(
   return results.slice(0, query.limit ?? 500);
 }
 
-function matches(state: RecordState, text: string, viewer: Viewer): boolean {
-  const compact = text.replace(/[\s-]/g, '').toUpperCase();
-  if (state.trackingId === compact || state.registrationNumber?.toUpperCase() === compact)
+/**
+ * What a person may type to find a record: a name (loosely), a whole or partial tracking id (five
+ * characters or more, with or without dashes), a registration number, or an ID number.
+ */
+export function matches(state: RecordState, text: string, viewer: Viewer): boolean {
+  const compact = normaliseTrackingId(text);
+  if (compact.length >= 5 && /^[0-9A-Z]+$/.test(compact) && state.trackingId.includes(compact))
     return true;
-  const words = searchName(state, viewer.config.recordTypes.get(state.type));
+  const bare = text.replace(/[\s-]/g, '').toUpperCase();
+  if (state.registrationNumber?.toUpperCase() === bare) return true;
+  const recordType = viewer.config.recordTypes.get(state.type);
+  if (recordType && identifiers(state, recordType).includes(bare)) return true;
+  const words = searchName(state, recordType);
   return searchForm(text)
     .split(/\s+/)
     .every((part) => words.includes(part));
+}
+
+/** The record's ID numbers, without spaces or dashes, in upper case. */
+function identifiers(state: RecordState, recordType: RecordTypeConfig): string[] {
+  const found: string[] = [];
+  for (const field of formFields(recordType).values()) {
+    const value = state.declaration[field.id];
+    if (field.type === 'idNumber' && typeof value === 'string')
+      found.push(value.replace(/[\s-]/g, '').toUpperCase());
+  }
+  return found;
+}
+
+/** The records whose reference fields name `recordId` (a household's members), in form order. */
+export function referencing(
+  records: RecordState[],
+  recordId: string,
+  viewer: Viewer,
+): { record: RecordState; field: string }[] {
+  const found: { record: RecordState; field: string }[] = [];
+  for (const record of records) {
+    const recordType = viewer.config.recordTypes.get(record.type);
+    if (!recordType || record.id === recordId) continue;
+    for (const field of formFields(recordType).values()) {
+      if (field.type !== 'reference') continue;
+      const value = record.declaration[field.id];
+      const ids = Array.isArray(value) ? value : [value];
+      if (ids.includes(recordId)) {
+        found.push({ record, field: field.id });
+        break;
+      }
+    }
+  }
+  return found;
 }
 
 /** Whether the record is still the person's to hold: in their jurisdiction or assigned to them. */

@@ -88,6 +88,29 @@ export class Transport {
     return this.#read<T>(response);
   }
 
+  /** A binary answer (a certificate's PDF): the bytes on 200, the usual errors otherwise. */
+  async blob(path: string): Promise<Blob> {
+    const source = this.options.tokens();
+    const send = async (tokens: Tokens | undefined): Promise<Response> => {
+      try {
+        return await this.options.fetch(this.options.baseUrl + path, {
+          headers: tokens ? { authorization: `Bearer ${tokens.accessToken}` } : {},
+        });
+      } catch (error) {
+        throw new Unreachable(`could not reach the server: ${(error as Error).message}`);
+      }
+    };
+    const sent = source?.current();
+    let response = await send(sent);
+    if (response.status === 401 && source && sent) {
+      await source.renew(sent, (refreshToken) => this.#exchange(refreshToken));
+      response = await send(source.current());
+    }
+    if (response.ok) return response.blob();
+    await this.#read(response);
+    throw new ServerProblem(response.status, 'ERROR', response.statusText);
+  }
+
   async #read<T>(response: Response): Promise<Answer<T>> {
     if (response.status === 304)
       return { status: 304, body: undefined as T, headers: response.headers };

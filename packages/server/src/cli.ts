@@ -3,6 +3,7 @@ import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { ConfigurationError } from '@registra/core';
 import { readEnv } from './env.js';
+import { Issuer } from './services/issuer.js';
 import { ProblemError } from './services/problem.js';
 import { deduplicateAll } from './services/deduplication/index.js';
 import { rebuildReadModel, verifyReadModel } from './services/read-model.js';
@@ -23,15 +24,21 @@ Usage: registra <command> [options]
   users list                  list users and machine clients
   users add --username U --name N --role R --office O --password P [--client]
   users deactivate USERNAME   deactivate a user; their tokens stop working at once
+  keys list                   list the keys that sign credentials, current and retired
+  keys rotate                 make a new credential key current; retired keys stay published
 
 Environment: DATABASE_URL, REGISTRA_DATA_DIR, REGISTRA_CONFIG, REGISTRA_DEMO_PASSWORD,
-REGISTRA_SEED_DEMO_USERS, REGISTRA_ISSUER, REGISTRA_WORKERS, HOST, PORT, LOG_LEVEL (see README.md).`;
+REGISTRA_SEED_DEMO_USERS, REGISTRA_ISSUER, REGISTRA_WORKERS, REGISTRA_PUBLIC_URL, REGISTRA_CHROMIUM,
+HOST, PORT, LOG_LEVEL (see README.md).`;
 
 /** The cluster primary's log lines, in the JSON shape of the workers' (pino) lines. */
 function infoLog(env: Env): (message: string) => void {
   const quiet = ['warn', 'error', 'fatal', 'silent'].includes(env.LOG_LEVEL);
   return (msg) => {
-    if (!quiet) console.log(JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, msg }));
+    if (quiet) return;
+    // Plain on a terminal, like the workers' pino-pretty lines; JSON for a log collector.
+    if (process.stdout.isTTY) console.log(`${new Date().toTimeString().slice(0, 8)} INFO: ${msg}`);
+    else console.log(JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, msg }));
   };
 }
 
@@ -91,7 +98,8 @@ async function main(argv: string[]): Promise<number> {
     ['migrate', 'rebuild', 'verify'].includes(command) ||
     (command === 'dedup' && values.all) ||
     (command === 'users' &&
-      (sub === 'list' || sub === 'add' || (sub === 'deactivate' && arg !== undefined)));
+      (sub === 'list' || sub === 'add' || (sub === 'deactivate' && arg !== undefined))) ||
+    (command === 'keys' && (sub === 'list' || sub === 'rotate'));
   if (!known) {
     console.error(HELP);
     return 1;
@@ -143,6 +151,19 @@ async function main(argv: string[]): Promise<number> {
           `checked ${done.done} records in ${seconds.toFixed(1)} s ` +
             `(${Math.round(done.done / Math.max(seconds, 1e-9))} records/s); ${done.flagged} flagged as suspected duplicates`,
         );
+        return 0;
+      }
+      case 'keys': {
+        const issuer = new Issuer(registry.db, '', registry.config.document.name);
+        if (sub === 'rotate') {
+          const { kid, retired } = await issuer.rotate();
+          console.log(
+            `new credential key ${kid}${retired.length ? `; retired ${retired.join(', ')} (still published)` : ''}`,
+          );
+          return 0;
+        }
+        for (const key of await issuer.published())
+          console.log([key.kid, key.status, key.createdAt, key.retiredAt ?? ''].join('\t'));
         return 0;
       }
       case 'users':

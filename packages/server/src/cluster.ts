@@ -3,7 +3,13 @@ import { AggregatorRegistry } from 'prom-client';
 import type { Env } from './env.js';
 import { METRICS_REQUEST, type MetricsRequest } from './http/metrics.js';
 import type { JobRunner } from './jobs/index.js';
-import { demoUsersCreated, openDatabase, openRegistry, startJobRunner } from './server.js';
+import {
+  demoUsersCreated,
+  openDatabase,
+  openRegistry,
+  printReady,
+  startJobRunner,
+} from './server.js';
 import { loadSigner } from './services/tokens.js';
 
 export interface Primary {
@@ -70,6 +76,7 @@ export async function startPrimary(env: Env, log: (message: string) => void): Pr
     const url = await listening;
     log(`Registra is listening on ${url} with ${env.REGISTRA_WORKERS} worker processes`);
     if (demoUsers.length > 0) log(demoUsersCreated(env, demoUsers));
+    if (process.stdout.isTTY) printReady(url);
 
     return {
       url,

@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
+import cluster from 'node:cluster';
 import type pg from 'pg';
 import { connect, type DB } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrations.js';
+import { JobQueue, type JobRunner } from './jobs/index.js';
 import type { AppendEffect } from './services/append/effects.js';
 import { deduplicationEffect, deduplicationTask } from './services/deduplication/job.js';
-import { JobQueue, migrateJobQueue, type JobRunner } from './jobs/index.js';
 import type { Env } from './env.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
@@ -39,8 +40,7 @@ export async function openDatabase(
     url = embedded.url;
   }
   const { db, pool } = connect(url);
-  await migrateJobQueue(pool);
-  await migrate(db);
+  await migrate({ db, pool });
   return {
     db,
     pool,
@@ -88,6 +88,12 @@ export function startJobRunner(
   return jobs.start({ connectionString: url, concurrency: env.REGISTRA_JOB_CONCURRENCY, log });
 }
 
+/** pino-pretty, for a terminal: time of day, level and message, without pid and host. */
+export const PRETTY = {
+  target: 'pino-pretty',
+  options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,reqId', singleLine: true },
+};
+
 export interface RunningServer {
   app: FastifyInstance;
   url: string;
@@ -100,6 +106,8 @@ export async function startServer(env: Env): Promise<RunningServer> {
   const logger = {
     level: env.LOG_LEVEL,
     redact: ['req.headers.authorization', 'req.headers.cookie'],
+    // A person at a terminal reads lines; a log collector reads JSON.
+    ...(process.stdout.isTTY ? { transport: PRETTY } : {}),
   };
   const database = await openDatabase(env, (m) => env.LOG_LEVEL === 'debug' && console.error(m));
   let runner: JobRunner | null = null;
@@ -116,6 +124,8 @@ export async function startServer(env: Env): Promise<RunningServer> {
       metrics,
       logger,
       pool: database.pool,
+      publicUrl: env.REGISTRA_PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`,
+      chromiumPath: env.REGISTRA_CHROMIUM,
       requestTimeout: env.REGISTRA_REQUEST_TIMEOUT_MS,
       ...(env.REGISTRA_TRUST_PROXY ? { trustProxy: env.REGISTRA_TRUST_PROXY } : {}),
     });
@@ -131,6 +141,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
       `Registra is listening on ${url}`,
     );
     if (demoUsers.length > 0) app.log.info(demoUsersCreated(env, demoUsers));
+    if (process.stdout.isTTY && cluster.isPrimary) printReady(url);
     return {
       app,
       url,
@@ -146,6 +157,11 @@ export async function startServer(env: Env): Promise<RunningServer> {
     await database.close();
     throw error;
   }
+}
+
+/** The address to open, plainly, for the person who just typed `npm start`. */
+export function printReady(url: string): void {
+  console.log(`\n  Registra is ready: open ${url} in a browser\n`);
 }
 
 /** The startup line that says how to log in, without printing a password that was set. */

@@ -142,7 +142,18 @@ describe('a client hanging up', () => {
       .toBe(2);
     expect(logLines.filter((l) => /database/i.test(l.msg))).toEqual([]);
     expect(logLines.filter((l) => l.level >= 40)).toEqual([]);
-    // The server is fine and says so.
+    // The server is fine and says so; its metrics count the hang-ups and the timeouts apart.
     expect((await fetch(`${server.url}/api/v1/health`)).status).toBe(200);
+    const metrics = await (
+      await server.request('GET', '/metrics', { token: session.token })
+    ).text();
+    const aborted = (reason: string) =>
+      Number(
+        new RegExp(
+          `registra_http_requests_aborted_total\\{route="/api/v1/sync",reason="${reason}"\\} (\\d+)`,
+        ).exec(metrics)?.[1] ?? 0,
+      );
+    expect(aborted('hang-up')).toBe(2);
+    expect(aborted('timeout')).toBeGreaterThanOrEqual(200);
   });
 });

@@ -9,6 +9,7 @@ import {
   newPage,
   nextPage,
   PHONE,
+  screen,
   shoot,
   syncNow,
   test,
@@ -134,5 +135,25 @@ describe('merge mode in the field app', () => {
     await shoot(one.page, 'phone-conflict');
     await one.context.close();
     await two.context.close();
+  });
+
+  test('7. links a member to a household by searching its name; the household lists its members', async () => {
+    const { context, page } = await newPage(browser, PHONE);
+    await login(page, server.url, 'enumerator');
+    await syncNow(page);
+    await page.getByRole('button', { name: /new individual/i }).click();
+    await page.locator('[id="person.firstName"]').fill('Tiyamike');
+    await page.locator('[id="person.surname"]').fill('Tembo');
+    await page.getByLabel(/find a household/i).fill('tembo');
+    // The household's head is named by the edits of the test above (Mwape or Mulenga Tembo).
+    await page.getByTestId('reference-option').filter({ hasText: 'Tembo' }).first().click();
+    await page.locator('.reference .chosen').getByRole('link', { name: /Tembo/ }).waitFor();
+    await screen(page, 'issue9-7-reference-picker');
+    await finishForm(page);
+    await syncNow(page);
+    await page.goto(`${server.url}/#/records/${householdId}`);
+    await page.getByTestId('linked-records').getByText('Tiyamike Tembo').waitFor();
+    await screen(page, 'issue9-7-household-members');
+    await context.close();
   });
 });

@@ -4,9 +4,12 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import axe from 'axe-core';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { expect, it } from 'vitest';
 import { PASSWORD } from '../../server/test/harness.js';
+
+export const PASSWORD_FOR_TESTS = PASSWORD;
 
 const WEB = fileURLToPath(new URL('../', import.meta.url));
 export const SHOTS = path.join(WEB, 'e2e', 'screenshots');
@@ -39,12 +42,15 @@ export const DESKTOP = { width: 1280, height: 800 };
 
 /** Pages of the running test, so that a failure can be photographed (see `test`). */
 const openPages = new Set<Page>();
+/** What Chromium refused under the server's Content-Security-Policy during the running test. */
+const cspViolations: string[] = [];
 
 export async function newPage(
   browser: Browser,
   viewport = PHONE,
+  locale?: string,
 ): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport });
+  const context = await browser.newContext({ viewport, ...(locale ? { locale } : {}) });
   return { context, page: await newTab(context) };
 }
 
@@ -54,6 +60,9 @@ export async function newTab(context: BrowserContext): Promise<Page> {
   openPages.add(page);
   page.on('close', () => openPages.delete(page));
   page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+  });
   return page;
 }
 
@@ -74,6 +83,8 @@ export async function shootOpenPages(name: string): Promise<void> {
 }
 
 export async function shoot(page: Page, name: string): Promise<void> {
+  // From the top: a sticky header would otherwise be drawn where the page was scrolled to.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
 
@@ -147,11 +158,16 @@ function pushesActions(body: Buffer, encoding: string | string[] | undefined): b
   }
 }
 
-/** `it`, photographing every open page when the test fails, to see what the person would see. */
+/**
+ * `it`, photographing every open page when the test fails, to see what the person would see. The
+ * app must also have run without a single Content-Security-Policy violation (PROTOCOL 7).
+ */
 export function test(name: string, body: () => Promise<void>): void {
   it(name, async () => {
+    cspViolations.length = 0;
     try {
       await body();
+      expect(cspViolations, 'Content-Security-Policy violations').toEqual([]);
     } catch (error) {
       await shootOpenPages(name.slice(0, 30).replace(/\W+/g, '-'));
       throw error;
@@ -161,28 +177,49 @@ export function test(name: string, body: () => Promise<void>): void {
 
 /** Opens the app at `url` and logs in as a seeded user; waits for the sync status to show. */
 export async function login(page: Page, url: string, username: string): Promise<void> {
-  await page.goto(url);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: /log in/i }).click();
+  const response = await page.goto(url);
+  // The page is served (by the server, or by the service worker from what the server sent) under
+  // the CSP: no inline script, no framing.
+  expect(response?.headers()['content-security-policy'] ?? '').toMatch(
+    /script-src 'self'.*frame-ancestors 'none'|frame-ancestors 'none'.*script-src 'self'/,
+  );
+  await page.locator('#username').fill(username);
+  await page.locator('#password').fill(PASSWORD);
+  await page.locator('.login-card button[type="submit"]').click();
   await page.getByTestId('sync-status').waitFor();
 }
 
-/** Sync now, then waits until the sync has finished and nothing is pending. */
+/** Sync now, then waits until the sync has finished and nothing waits to be sent. */
 export async function syncNow(page: Page): Promise<void> {
-  const button = page.getByRole('button', { name: /sync now|syncing/i });
+  const button = page.getByRole('button', {
+    name: /sync now|syncing|synchroniser|synchronisation/i,
+  });
   await button.click();
   // The button says "Syncing…" until the SDK's sync has finished.
-  await expect.poll(() => button.innerText(), { timeout: 20_000 }).toMatch(/sync now/i);
   await expect
-    .poll(() => page.getByTestId('sync-status').innerText(), { timeout: 20_000 })
-    .toMatch(/ 0 pending/);
+    .poll(() => button.innerText(), { timeout: 20_000 })
+    .toMatch(/sync now|synchroniser/i);
+  await expect.poll(() => waiting(page), { timeout: 20_000 }).toBe(0);
+}
+
+/** How many records the header says wait to be sent. */
+export async function waiting(page: Page): Promise<number> {
+  return Number.parseInt(await page.getByTestId('waiting-count').innerText(), 10);
+}
+
+/** Confirms the dialog an irreversible action opens (saying what will happen). */
+export async function confirm(page: Page, consequence?: RegExp): Promise<void> {
+  const dialog = page.getByRole('dialog');
+  if (consequence) await dialog.getByText(consequence).waitFor();
+  await dialog.getByRole('button', { name: /^(confirm|confirmer)$/i }).click();
+  await dialog.waitFor({ state: 'detached' });
 }
 
 /** The form's next page: clicks Next and waits until the page has changed. */
 export async function nextPage(page: Page): Promise<void> {
   const before = await page.locator('.steps li.active').innerText();
-  await page.getByRole('button', { name: /^next$/i }).click();
+  // The form's primary button: Next (Suivant), or Review on the last page.
+  await page.locator('.form-actions button.primary').click();
   await expect.poll(() => page.locator('.steps li.active').innerText()).not.toBe(before);
 }
 
@@ -197,4 +234,26 @@ export async function finishForm(page: Page, send: RegExp = /send declaration/i)
   }
   await review.click();
   await page.getByRole('button', { name: send }).click();
+}
+
+/**
+ * axe-core over the page as it is now: no serious or critical violation. The script is evaluated
+ * through the DevTools protocol, which the app's Content-Security-Policy does not apply to.
+ */
+export async function checkAccessibility(page: Page, screen: string): Promise<void> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axe.source);
+  const violations = await page.evaluate(async () => {
+    const run = (window as unknown as { axe: typeof axe }).axe.run;
+    const result = await run(document, { resultTypes: ['violations'] });
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  expect(violations, `accessibility of ${screen}`).toEqual([]);
+}
+
+/** Photographs the page and checks its accessibility: every screen gets both. */
+export async function screen(page: Page, name: string): Promise<void> {
+  await shoot(page, name);
+  await checkAccessibility(page, name);
 }

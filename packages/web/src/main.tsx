@@ -4,6 +4,7 @@ import { createRoot } from 'react-dom/client';
 import { registerSW } from 'virtual:pwa-register';
 import { App } from './App.js';
 import { ClientContext } from './hooks/index.js';
+import { LanguageProvider } from './i18n/index.js';
 import './styles.css';
 
 registerSW({ immediate: true });
@@ -13,7 +14,9 @@ const client = createClient({ baseUrl: '' });
 createRoot(document.getElementById('root') as HTMLElement).render(
   <StrictMode>
     <ClientContext.Provider value={client}>
-      <App />
+      <LanguageProvider>
+        <App />
+      </LanguageProvider>
     </ClientContext.Provider>
   </StrictMode>,
 );

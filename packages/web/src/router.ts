@@ -8,19 +8,24 @@ export type Route =
   | { name: 'duplicates'; id: string }
   | { name: 'new'; recordType: string }
   | { name: 'draft'; id: string }
-  | { name: 'act'; id: string; action: string };
+  | { name: 'act'; id: string; action: string }
+  | { name: 'print'; id: string }
+  | { name: 'verify' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   switch (parts[0]) {
     case 'queue':
-      return { name: 'home', queue: parts[1] ?? 'ready-for-review' };
+      return parts[1] ? { name: 'home', queue: parts[1] } : { name: 'home' };
     case 'search':
       return { name: 'search' };
     case 'duplicates':
       if (parts[1]) return { name: 'duplicates', id: parts[1] };
       break;
+    case 'verify':
+      return { name: 'verify' };
     case 'records':
+      if (parts[1] && parts[2] === 'print') return { name: 'print', id: parts[1] };
       if (parts[1] && parts[2]) return { name: 'act', id: parts[1], action: parts[2] };
       if (parts[1]) return { name: 'record', id: parts[1] };
       break;

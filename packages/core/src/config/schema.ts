@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { LanguageSchema } from './language.js';
 import { CustomTypeSchema, RecordTypeIdSchema } from '../contracts/action.js';
 import { RecordStatusSchema } from '../contracts/record.js';
+import { CertificateConfigSchema } from './certificates.js';
 
 const Id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'must be a short id');
 
@@ -40,8 +42,29 @@ export const LocationSchema = z.strictObject({
 });
 export type Location = z.infer<typeof LocationSchema>;
 
+export { LanguageSchema } from './language.js';
+
+/**
+ * The texts of one configuration item in other languages: language → key → text, where the keys
+ * are the item's own text keys (`label`, `help`, `title`). The item's plain keys are the default
+ * language; a missing translation falls back to them.
+ */
+export const TranslationsSchema = z.record(
+  LanguageSchema,
+  z.record(z.string().regex(/^[a-z][A-Za-z]*$/), z.string().min(1)),
+);
+export type Translations = z.infer<typeof TranslationsSchema>;
+
+/** A label with its translations: statuses, flags and queues are named this way. */
+export const LabelSchema = z.strictObject({
+  label: z.string().min(1),
+  translations: TranslationsSchema.optional(),
+});
+export type Label = z.infer<typeof LabelSchema>;
+
 const fieldBase = {
   id: FieldIdSchema,
+  translations: TranslationsSchema.optional(),
   label: z.string().min(1),
   help: z.string().optional(),
   required: z.boolean().default(false),
@@ -88,9 +111,19 @@ export const FieldSchema = z.discriminatedUnion('type', [
   z.strictObject({
     ...fieldBase,
     type: z.literal('select'),
-    options: z.array(z.strictObject({ value: z.string().min(1), label: z.string().min(1) })).min(1),
+    options: z
+      .array(
+        z.strictObject({
+          value: z.string().min(1),
+          label: z.string().min(1),
+          translations: TranslationsSchema.optional(),
+        }),
+      )
+      .min(1),
   }),
   z.strictObject({ ...fieldBase, type: z.literal('checkbox') }),
+  /** A time of day, `HH:MM` on a 24-hour clock. */
+  z.strictObject({ ...fieldBase, type: z.literal('time') }),
   z.strictObject({ ...fieldBase, type: z.literal('phone'), pattern: regex.optional() }),
   z.strictObject({ ...fieldBase, type: z.literal('email') }),
   z.strictObject({ ...fieldBase, type: z.literal('idNumber'), pattern: regex }),
@@ -100,6 +133,12 @@ export const FieldSchema = z.discriminatedUnion('type', [
     ...fieldBase,
     type: z.literal('location'),
     locationTypes: z.array(LocationTypeSchema).min(1).optional(),
+    /**
+     * Only places inside the jurisdiction in which the person may take the action (a receptionist
+     * books at the facilities of their own district): checked by core's decideAction, on the
+     * device and on the server alike.
+     */
+    withinJurisdiction: z.boolean().default(false),
   }),
   z.strictObject({
     ...fieldBase,
@@ -120,6 +159,7 @@ export type FieldType = Field['type'];
 export const PageSchema = z.strictObject({
   id: Id,
   title: z.string().min(1),
+  translations: TranslationsSchema.optional(),
   fields: z.array(FieldSchema).min(1),
 });
 export type Page = z.infer<typeof PageSchema>;
@@ -132,6 +172,7 @@ export type Confirmation = z.infer<typeof ConfirmationSchema>;
 
 export const ActionConfigSchema = z.strictObject({
   label: z.string().optional(),
+  translations: TranslationsSchema.optional(),
   permission: PermissionIdSchema,
   /** Field ids this action may carry. Default: every field for declaration actions, none otherwise. */
   fields: z.array(FieldIdSchema).optional(),
@@ -219,9 +260,21 @@ export type DeduplicationConfig = z.infer<typeof DeduplicationSchema>;
 
 export const CONCURRENCY_MODES = ['assignment', 'merge'] as const;
 
+/**
+ * The words a record type uses for its statuses and flags, e.g. a clinic's DECLARED is "Booked".
+ * Unnamed ones are shown in the app's own words.
+ */
+export const VocabularySchema = z.strictObject({
+  statuses: z.partialRecord(RecordStatusSchema, LabelSchema).optional(),
+  flags: z.record(z.string().min(1).max(64), LabelSchema).optional(),
+});
+export type Vocabulary = z.infer<typeof VocabularySchema>;
+
 export const RecordTypeSchema = z.strictObject({
   id: RecordTypeIdSchema,
   label: z.string().min(1),
+  translations: TranslationsSchema.optional(),
+  vocabulary: VocabularySchema.optional(),
   concurrency: z.enum(CONCURRENCY_MODES),
   /** Who may see records of this type (sync, search, GET). */
   readPermission: PermissionIdSchema,
@@ -253,6 +306,7 @@ export type Grant = z.infer<typeof GrantSchema>;
 export const RoleSchema = z.strictObject({
   id: Id,
   label: z.string().min(1),
+  translations: TranslationsSchema.optional(),
   /** The holder's jurisdiction: the subtree under the ancestor of their office at this level. */
   jurisdiction: z.enum(JURISDICTION_LEVELS).default('district'),
   /** A plain id is limited to the jurisdiction; `{permission, national: true}` is not. */
@@ -263,7 +317,67 @@ export type Role = z.infer<typeof RoleSchema>;
 export const PermissionSchema = z.strictObject({
   id: PermissionIdSchema,
   label: z.string().min(1),
+  translations: TranslationsSchema.optional(),
 });
+
+export const QUEUE_COLUMNS = [
+  'title',
+  'type',
+  'trackingId',
+  'registrationNumber',
+  'status',
+  'assignee',
+  'createdBy',
+  'createdAt',
+  'updatedAt',
+] as const;
+export const QueueColumnSchema = z.enum(QUEUE_COLUMNS);
+export type QueueColumn = z.infer<typeof QueueColumnSchema>;
+
+/**
+ * Which records a work queue holds. Every condition given must hold; an empty filter holds every
+ * record the person can see. The same rule runs on the server (as SQL) and on the device
+ * (core's `queueHolds`).
+ */
+export const QueueFilterSchema = z.strictObject({
+  recordTypes: z.array(RecordTypeIdSchema).min(1).optional(),
+  statuses: z.array(RecordStatusSchema).min(1).optional(),
+  /** Flags the record carries: every one of `all`, at least one of `any`, none of `none`. */
+  flags: z
+    .strictObject({
+      all: z.array(z.string().min(1)).optional(),
+      any: z.array(z.string().min(1)).min(1).optional(),
+      none: z.array(z.string().min(1)).optional(),
+    })
+    .optional(),
+  /** `me`: assigned to the person; `nobody`; `anyone`: assigned to someone. */
+  assigned: z.enum(['me', 'nobody', 'anyone']).optional(),
+  /** Created by the person. */
+  createdByMe: z.boolean().optional(),
+  /** A certificate was printed (true) or not yet (false). */
+  printed: z.boolean().optional(),
+  /** A request waits for a decision (a correction to approve). */
+  pendingRequest: z.boolean().optional(),
+});
+export type QueueFilter = z.infer<typeof QueueFilterSchema>;
+
+/** A work queue: a named filter shown to the roles listed, with its columns and default order. */
+export const WorkqueueSchema = z.strictObject({
+  id: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'must be a short lowercase id'),
+  label: z.string().min(1),
+  translations: TranslationsSchema.optional(),
+  /** Shown when the queue is empty: what it would hold. */
+  empty: z.string().optional(),
+  roles: z.array(Id).min(1),
+  filter: QueueFilterSchema,
+  columns: z
+    .array(QueueColumnSchema)
+    .min(1)
+    .default(['title', 'trackingId', 'status', 'updatedAt']),
+  /** Most recently changed first (`-updatedAt`, the default) or the longest waiting first. */
+  sort: z.enum(['-updatedAt', 'updatedAt']).default('-updatedAt'),
+});
+export type Workqueue = z.infer<typeof WorkqueueSchema>;
 
 export const ConfigurationSchema = z.strictObject({
   $schema: z.string().optional(),
@@ -282,6 +396,10 @@ export const ConfigurationSchema = z.strictObject({
   roles: z.array(RoleSchema).min(1),
   locations: z.array(LocationSchema).min(1),
   recordTypes: z.array(RecordTypeSchema).min(1),
+  /** Certificate templates and credential claims per record type (PROTOCOL 11). */
+  certificates: z.array(CertificateConfigSchema).default([]),
+  /** Work queues by role; with none, the app shows queues of its own making. */
+  workqueues: z.array(WorkqueueSchema).default([]),
 });
 export type Configuration = z.infer<typeof ConfigurationSchema>;
 export type ConfigurationInput = z.input<typeof ConfigurationSchema>;

@@ -58,6 +58,10 @@ function buildSchema(field: Field, locations: LocationIndex): z.ZodType {
     }
     case 'checkbox':
       return z.boolean({ error: 'must be true or false' });
+    case 'time':
+      return z
+        .string({ error: 'must be a time (HH:MM)' })
+        .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'must be a time (HH:MM)');
     case 'phone':
       return z
         .string({ error: 'must be a phone number' })

@@ -1,6 +1,6 @@
 import type { RegistryConfig } from '../config/load.js';
-import { actionConfigOf } from '../config/lookup.js';
-import { isSystem, type Principal } from '../config/principal.js';
+import { actionConfigOf, formFields } from '../config/lookup.js';
+import { holds, isSystem, type Principal } from '../config/principal.js';
 import type { RecordTypeConfig } from '../config/schema.js';
 import type { Action } from '../contracts/action.js';
 import type { FieldError, RejectionCode } from '../contracts/problem.js';
@@ -210,7 +210,12 @@ function declarationErrors(
     today: dateIn(config.document.timeZone, context.now),
     actedOn: dateIn(config.document.timeZone, new Date(action.occurredAt)),
   });
-  const errors = verdict.ok ? referenceErrors(recordType, patch, context) : verdict.errors;
+  const errors = verdict.ok
+    ? [
+        ...referenceErrors(recordType, patch, context),
+        ...jurisdictionErrors(recordType, patch, request ?? action, request !== undefined, context),
+      ]
+    : verdict.errors;
   if (errors.length === 0) return null;
   return {
     outcome: 'rejected',
@@ -235,6 +240,34 @@ function referenceErrors(
     if (head === undefined) return [];
     const seen = head !== null && head.type === wanted && inReach(principal, config, head);
     return seen ? [] : [{ path, message: `must be the id of ${recordOf(wanted)} you can see` }];
+  });
+}
+
+/**
+ * Location fields limited to the jurisdiction (`withinJurisdiction`): each place set must lie where
+ * the person may take the action, by the grant of the permission the action needs there (an
+ * APPROVE: the confirmation's). A national grant reaches everywhere.
+ */
+function jurisdictionErrors(
+  recordType: RecordTypeConfig,
+  patch: Action['declaration'] & object,
+  taken: Pick<Action, 'type' | 'customType'>,
+  confirming: boolean,
+  { config, principal }: DecisionContext,
+): FieldError[] {
+  const limited = Object.keys(patch).filter((id) => {
+    const field = formFields(recordType).get(id);
+    return field?.type === 'location' && field.withinJurisdiction;
+  });
+  if (limited.length === 0) return [];
+  const action = actionConfigOf(recordType, taken.type, taken.customType);
+  const permission = confirming ? action?.confirmation?.permission : action?.permission;
+  return limited.flatMap((id) => {
+    const place = patch[id];
+    if (typeof place !== 'string') return [];
+    const mayHere =
+      permission !== undefined && holds(principal, permission, place, config.locations);
+    return mayHere ? [] : [{ path: id, message: 'must be a place within your jurisdiction' }];
   });
 }
 

@@ -2,7 +2,7 @@ import compress from '@fastify/compress';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import {
   jsonSchemaTransform,
   validatorCompiler,
@@ -14,17 +14,32 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants as zlib } from 'node:zlib';
 import { authRoutes } from '../routes/auth.js';
+import { certificateRoutes } from '../routes/certificates.js';
+import { directoryRoutes } from '../routes/directory.js';
 import { operationRoutes } from '../routes/operations.js';
 import { recordRoutes } from '../routes/records.js';
 import { syncRoutes } from '../routes/sync.js';
 import { userRoutes } from '../routes/users.js';
+import { workqueueRoutes } from '../routes/workqueues.js';
 import type { PoolStats } from '../db/database.js';
 import type { AuthService } from '../services/auth.js';
+import { Certificates } from '../services/certificates.js';
+import { Credentials } from '../services/credentials.js';
+import { Issuer } from '../services/issuer.js';
+import { PdfRenderer } from '../services/pdf-renderer.js';
 import type { Registry } from '../services/context.js';
+import { ReadAudit } from '../services/read-audit.js';
 import { registerJsonParser } from './json.js';
+import { auditReads } from './read-audit.js';
 import type { Metrics } from './metrics.js';
 import { shedLoad } from './shedding.js';
-import { handleClientError, handleError, handleFrameworkError, sendProblem } from './problem.js';
+import {
+  handleClientError,
+  handleError,
+  handleFrameworkError,
+  sendProblem,
+  wasTimedOut,
+} from './problem.js';
 
 export interface AppOptions {
   registry: Registry;
@@ -46,6 +61,12 @@ export interface AppOptions {
    * failures per address): addresses or CIDR ranges, comma-separated. Default: none.
    */
   trustProxy?: string;
+  /** The read audit's writer (default: one on the registry's database, flushed on close). */
+  readAudit?: ReadAudit;
+  /** The deployment's public URL: the issuer of its credentials (REGISTRA_PUBLIC_URL). */
+  publicUrl?: string;
+  /** Chromium, which prints certificates (REGISTRA_CHROMIUM). */
+  chromiumPath?: string;
 }
 
 /** PROTOCOL 7: a request whose body has not arrived within 30 seconds is answered 408. */
@@ -53,7 +74,7 @@ export const REQUEST_TIMEOUT = 30_000;
 
 /**
  * Content-Security-Policy of pages, assets and API answers (PROTOCOL 7). Tokens live in the web
- * app's IndexedDB, so no script may run but the app's own files: no inline script or style, no
+ * app's IndexedDB, so no script may run but the app's own files: no inline script, no
  * eval, no other origin, no framing (clickjacking). upgrade-insecure-requests is left out: on a
  * plain-HTTP deployment in an office network it would send the app's requests to a port that does
  * not listen.
@@ -65,10 +86,16 @@ const CONTENT_SECURITY_POLICY = {
     baseUri: ["'self'"],
     scriptSrc: ["'self'"],
     scriptSrcAttr: ["'none'"],
-    styleSrc: ["'self'"],
+    // Inline styles (not scripts): a certificate's template is an HTML document with its own
+    // <style>, previewed in a sandboxed srcdoc frame, which takes this policy. The app's own
+    // styles are files.
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    // The certificate's PDF, printed from a frame on a blob: URL the app made.
+    frameSrc: ["'self'", 'blob:'],
     imgSrc: ["'self'", 'data:'],
     fontSrc: ["'self'"],
-    connectSrc: ["'self'"],
+    // blob: the app reads back the PDF it was handed (and tests read it the same way).
+    connectSrc: ["'self'", 'blob:'],
     workerSrc: ["'self'"],
     manifestSrc: ["'self'"],
     objectSrc: ["'none'"],
@@ -131,6 +158,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     requestIdHeader: false,
     routerOptions: { maxParamLength: 200 },
+    // One line per answered request (onResponse below) instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     frameworkErrors: handleFrameworkError,
     clientErrorHandler: handleClientError,
   }).withTypeProvider<ZodTypeProvider>();
@@ -165,7 +194,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
   if (options.pool) shedLoad(app, options.pool, options.maxWaiting ?? MAX_WAITING);
+  // A request whose caller hung up, or that the request timeout cut off, is never answered, so
+  // onResponse never sees it: it is counted here.
+  app.addHook('onRequestAbort', async (request) => {
+    metrics.aborted.inc({
+      route: request.routeOptions.url ?? 'unmatched',
+      reason: wasTimedOut(request.raw.socket) ? 'timeout' : 'hang-up',
+    });
+  });
   app.addHook('onResponse', async (request, reply) => {
+    // Successful requests at debug: at the default level a terminal shows what needs a look.
+    const status = reply.statusCode;
+    const level = status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
+    request.log[level](
+      { status, ms: Math.round(reply.elapsedTime) },
+      `${request.method} ${request.url.split('?')[0]} ${status}`,
+    );
     metrics.requestDuration.observe(
       {
         method: request.method,
@@ -198,10 +242,30 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
   });
 
-  await app.register(authRoutes(auth));
+  const readAudit =
+    options.readAudit ??
+    new ReadAudit(registry.db, (error) =>
+      app.log.error({ err: error }, 'read audit not written yet'),
+    );
+  auditReads(app, registry, readAudit);
+  app.addHook('onClose', () => readAudit.close());
+
+  const issuer = new Issuer(
+    registry.db,
+    options.publicUrl ?? 'http://127.0.0.1:3000',
+    registry.config.document.name,
+  );
+  const renderer = new PdfRenderer({ executablePath: options.chromiumPath ?? '/usr/bin/chromium' });
+  app.addHook('onClose', () => renderer.close());
+  const certificates = new Certificates(registry, new Credentials(registry, issuer), renderer);
+
+  await app.register(authRoutes(auth, issuer));
+  await app.register(certificateRoutes(auth, certificates));
   await app.register(syncRoutes(registry, auth, metrics));
   await app.register(recordRoutes(registry, auth));
+  await app.register(directoryRoutes(registry, auth));
   await app.register(userRoutes(registry, auth));
+  await app.register(workqueueRoutes(registry, auth));
   await app.register(operationRoutes(registry, auth, metrics));
 
   await serveWebApp(app, webRoot, hasWebApp);

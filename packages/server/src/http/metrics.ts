@@ -30,6 +30,12 @@ export class Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  readonly aborted = new Counter({
+    name: 'registra_http_requests_aborted_total',
+    help: 'Requests that ended before they were answered: the caller hung up, or the request timed out',
+    labelNames: ['route', 'reason'] as const,
+    registers: [this.registry],
+  });
   readonly appended = new Counter({
     name: 'registra_entries_appended_total',
     help: 'Log entries appended, by outcome',

@@ -64,6 +64,9 @@ export function handleFrameworkError(
 /** Connections answered 408 by handleClientError: their request, if Fastify had one, timed out. */
 const timedOut = new WeakSet<Socket>();
 
+/** Whether the request on this connection was cut off by the request timeout. */
+export const wasTimedOut = (socket: Socket): boolean => timedOut.has(socket);
+
 /**
  * Requests the HTTP parser refuses before Fastify sees them (oversized headers, malformed HTTP):
  * answered as problem+json too, then the connection is closed, as Node itself does.
@@ -149,8 +152,8 @@ export function handleError(
     return sendProblem(reply, 400, 'INVALID_INPUT', `the ${where} is not valid`, { errors });
   }
   if (isClientHangUp(error, request)) {
-    // Nobody is left to answer (a timed-out request was already answered 408 on its socket); the
-    // status is for the logs and metrics: 408, or 499 (as nginx counts a client hanging up).
+    // Nobody is left to answer (a timed-out request was already answered 408 on its socket).
+    // The metrics count both in onRequestAbort (app.ts); this is what the log says.
     if (timedOut.has(request.raw.socket)) {
       request.log.info('the request did not arrive in time: answered 408 and closed');
       return sendProblem(reply, 408, 'REQUEST_TIMEOUT', 'the request did not arrive in time');

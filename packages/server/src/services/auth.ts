@@ -3,7 +3,7 @@ import { insertRefreshToken, revokeFamily, useRefreshToken } from '../store/toke
 import { findUserById, findUserWithHash, type UserRow } from '../store/users.js';
 import type { Caller, Registry } from './context.js';
 import { LoginThrottle, type LoginLimits } from './login-throttle.js';
-import { passwordHasher, type PasswordHasher } from './passwords.js';
+import { hashingBusy, passwordHasher, type PasswordHasher } from './passwords.js';
 import { unauthorized } from './problem.js';
 import {
   ACCESS_TOKEN_SECONDS,
@@ -82,6 +82,8 @@ export class AuthService {
     kind: UserRow['kind'],
     address: string,
   ): Promise<UserRow> {
+    // A flood that fills the hashing queue is refused before it costs a database transaction.
+    if (this.#hasher.saturated) throw hashingBusy();
     return this.#throttle.attempt(username, address, async () => {
       const user = await findUserWithHash(this.registry.db, username);
       const matches = await this.#hasher.verify(secret, user?.passwordHash ?? null);

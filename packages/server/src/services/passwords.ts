@@ -7,13 +7,16 @@ const PARAMS = { N: 2 ** 14, r: 8, p: 1 } as const;
 const KEY_LENGTH = 32;
 const MAX_MEMORY = 64 * 1024 * 1024;
 
+/** Nice value added to the hashing threads: the lowest priority there is. */
+const HASHING_NICENESS = 19;
+
 /** Seconds a caller refused for a full hashing queue is asked to wait. */
 export const HASHING_RETRY_AFTER = 2;
 
 export interface HashingOptions {
   /** Threads that hash. Default 1: a login flood then takes at most one core. */
   threads?: number;
-  /** Hashes that may wait for a thread; one more is refused 503. Default 32 (about a second). */
+  /** Hashes that may wait for a thread; one more is refused 503. Default 32 (a second or two). */
   maxQueue?: number;
 }
 
@@ -36,6 +39,9 @@ export class PasswordHasher {
       minThreads: threads,
       maxThreads: threads,
       maxQueue: options.maxQueue ?? 32,
+      // Lower priority for the hashing threads (Linux: per thread, through @napi-rs/nice): on a
+      // busy machine the scheduler serves the event loop and PostgreSQL first, hashes after.
+      niceIncrement: HASHING_NICENESS,
     });
   }
 
@@ -67,6 +73,11 @@ export class PasswordHasher {
     return (
       stored !== null && actual.length === expected.length && timingSafeEqual(actual, expected)
     );
+  }
+
+  /** The queue is full: a hash asked for now would be refused. */
+  get saturated(): boolean {
+    return this.#pool.queueSize >= this.#pool.options.maxQueue;
   }
 
   close(): Promise<void> {
@@ -111,7 +122,7 @@ interface DeriveTask {
   maxmem: number;
 }
 
-const hashingBusy = () =>
+export const hashingBusy = () =>
   new ProblemError(
     503,
     'SERVICE_UNAVAILABLE',

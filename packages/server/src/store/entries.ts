@@ -222,6 +222,8 @@ export interface FeedRow {
   position: FeedPosition;
   recordType: string;
   recordLocation: string;
+  /** Bytes of PostgreSQL's JSON text of the entry's body (0 for the reader's own entries). */
+  bodyBytes: number;
 }
 
 export interface FeedPage {
@@ -240,8 +242,8 @@ export interface FeedPage {
  * only, so that a device's own pushes cost neither transfer nor parsing.
  *
  * At most `limit` rows, and no more bodies than about `maxBytes` of JSON text (PostgreSQL's, which
- * is never shorter than JSON.stringify's) plus one, so that a page of large entries never loads
- * thousands of them into memory to send a few.
+ * is never shorter than JSON.stringify's; stored as `body_bytes` when appended) plus one, so that a
+ * page of large entries never loads thousands of them into memory to send a few.
  */
 export async function readFeed(
   db: Kysely<Database>,
@@ -254,7 +256,7 @@ export async function readFeed(
   const start = after ?? { tx: '0', pos: '0' };
   const inScope = scope === null ? sql`true` : scopeCondition(scope);
   const own = ownDevice === null ? sql`false` : sql`e.device_id = ${ownDevice}::uuid`;
-  const size = sql`CASE WHEN ${own} THEN 0 ELSE octet_length(e.body::text) END`;
+  const size = sql`CASE WHEN ${own} THEN 0 ELSE e.body_bytes END`;
   const result = await sql<
     Omit<EntryRow, 'body'> & {
       body: EntryRow['body'] | null;
@@ -263,17 +265,19 @@ export async function readFeed(
       r_type: string;
       r_location: string;
       before: string;
+      body_bytes: number;
     }
   >`
     SELECT id, record_id, seq, body, device_id, device_seq, status, code, message,
            registration_number, created_by, created_by_role, created_at_location, recorded_at,
-           config_version, tx::text AS tx, pos::text AS pos, r_type, r_location, before::text AS before
+           config_version, tx::text AS tx, pos::text AS pos, r_type, r_location, before::text AS before,
+           body_bytes
     FROM (
       SELECT e.id, e.record_id, e.seq, CASE WHEN ${own} THEN NULL ELSE e.body END AS body,
              e.device_id, e.device_seq, e.status, e.code, e.message,
              e.registration_number, e.created_by, e.created_by_role, e.created_at_location,
              e.recorded_at, e.config_version, e.tx, e.pos,
-             r.type AS r_type, r.created_at_location AS r_location,
+             r.type AS r_type, r.created_at_location AS r_location, ${size} AS body_bytes,
              coalesce(sum(${size}) OVER (ORDER BY e.tx, e.pos
                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before,
              coalesce(sum(${size}) OVER (ORDER BY e.tx, e.pos
@@ -295,6 +299,7 @@ export async function readFeed(
       position: { tx: row.tx, pos: row.pos },
       recordType: row.r_type,
       recordLocation: row.r_location,
+      bodyBytes: Number(row.body_bytes),
     })),
     cutByBytes: last !== undefined && Number(last.before) >= maxBytes,
   };

@@ -1,6 +1,7 @@
 import type { FoldCarry, RecordHead, RecordState } from '@registra/core';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { reachCondition } from './reach.js';
 
 /** The heads of the given records that exist (no lock): for checking references to them. */
 export async function findRecordHeads(
@@ -162,13 +163,7 @@ export async function listRecords(
   db: Kysely<Database>,
   filter: RecordFilter,
 ): Promise<{ state: RecordState; key: string }[]> {
-  const reach = filter.types.map(({ type, locations }) =>
-    locations === null
-      ? sql`r.type = ${type}`
-      : sql`(r.type = ${type} AND r.created_at_location = ANY(${locations}::text[]))`,
-  );
-  reach.push(sql`r.assigned_to = ${filter.assignedToMe}::uuid`);
-  const where = [sql`(${sql.join(reach, sql` OR `)})`];
+  const where = [reachCondition({ types: filter.types, assignedTo: filter.assignedToMe })];
   if (filter.type) where.push(sql`r.type = ${filter.type}`);
   if (filter.status) where.push(sql`r.status = ${filter.status}`);
   if (filter.flag) where.push(sql`r.flags @> ARRAY[${filter.flag}]::text[]`);

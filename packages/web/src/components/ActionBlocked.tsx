@@ -8,7 +8,7 @@ import {
 } from '@registra/core';
 import { useState } from 'react';
 import { errorText, useClient } from '../hooks/index.js';
-import { sentence } from '../labels.js';
+import { sentence, type Words } from '../words.js';
 
 /**
  * Says so when the form's action is not allowed on the record now (someone unassigned it, it
@@ -19,12 +19,14 @@ export function ActionBlocked({
   action,
   config,
   principal,
+  words,
   onAssigned,
 }: {
   record: RecordState;
   action: ActionType;
   config: RegistryConfig;
   principal: Principal;
+  words: Words;
   onAssigned: (record: RecordState) => void;
 }) {
   const client = useClient();
@@ -47,15 +49,16 @@ export function ActionBlocked({
     }
   }
 
+  const why =
+    verdict.code === 'NOT_ASSIGNED' && record.assignedTo
+      ? `${words.t.assignedTo(words.person(record.assignedTo))}.`
+      : sentence(verdict.message);
   return (
     <div className="notice warn-notice" role="alert">
-      <p>
-        This cannot be sent now: {verdict.message} ({verdict.code}). Your answers can still be saved
-        as a draft.
-      </p>
+      <p>{words.t.cannotSendNow(why)}</p>
       {canAssign && (
         <button type="button" onClick={() => void assign()}>
-          Assign to me
+          {words.t.assignToMe}
         </button>
       )}
       {problem && <p className="error">{problem}</p>}

@@ -1,34 +1,32 @@
 import type { AttentionItem } from '@registra/client';
-import type { RecordTypeConfig, RegistryConfig } from '@registra/core';
+import { formFields, type RecordTypeConfig } from '@registra/core';
 import { useState } from 'react';
 import { errorText, useClient } from '../hooks/index.js';
-import { actionLabel, describePatch, fieldLabel, sentence, when } from '../labels.js';
 import { go } from '../router.js';
+import { sentence, type Words } from '../words.js';
 
 /** Actions the server refused: why, and what the person typed, kept until they decide. */
-export function AttentionList({
-  items,
-  config,
-}: {
-  items: AttentionItem[];
-  config: RegistryConfig;
-}) {
-  if (items.length === 0)
-    return <p className="empty">Nothing needs your attention: the server accepted everything.</p>;
+export function AttentionList({ items, words }: { items: AttentionItem[]; words: Words }) {
+  if (items.length === 0) return null;
   return (
     <ul className="record-list">
       {items.map((item) => (
-        <AttentionCard key={item.action.id} item={item} config={config} />
+        <AttentionCard key={item.action.id} item={item} words={words} />
       ))}
     </ul>
   );
 }
 
-function AttentionCard({ item, config }: { item: AttentionItem; config: RegistryConfig }) {
+function AttentionCard({ item, words }: { item: AttentionItem; words: Words }) {
   const client = useClient();
+  const { t } = words;
   const [problem, setProblem] = useState<string | null>(null);
-  const recordType = typeOf(item, config);
-  const typed = describePatch(item.action.declaration, recordType, config);
+  const recordType = typeOf(item, words);
+  const fields = recordType ? formFields(recordType) : new Map();
+  const typed = Object.entries(item.action.declaration ?? {}).map(([id, value]) => {
+    const field = fields.get(id);
+    return `${field ? words.fieldLabel(field) : id}: ${value === null ? t.cleared : words.display(value, field)}`;
+  });
 
   async function resendAsNew() {
     try {
@@ -42,7 +40,7 @@ function AttentionCard({ item, config }: { item: AttentionItem; config: Registry
       await client.attention.dismiss(item.action.id);
       go(`/drafts/${draft.id}`);
     } catch (error) {
-      setProblem(`Could not open the form: ${errorText(error)}`);
+      setProblem(t.couldNotOpenForm(errorText(error)));
     }
   }
 
@@ -50,34 +48,29 @@ function AttentionCard({ item, config }: { item: AttentionItem; config: Registry
     try {
       await client.attention.dismiss(item.action.id);
     } catch (error) {
-      setProblem(`Could not dismiss: ${errorText(error)}`);
+      setProblem(errorText(error));
     }
   }
 
   return (
     <li className="card attention-item" data-testid="attention-item">
-      <strong>
-        {actionLabel(item.action, config, recordType?.id)}
-        {recordType ? ` of a ${recordType.label.toLowerCase()}` : ''} was refused:{' '}
-        <code>{item.code}</code>
-      </strong>
+      <strong>{t.refused(words.actionLabel(item.action, recordType?.id ?? ''), item.code)}</strong>
       <p>{sentence(item.message)}</p>
       {item.errors.length > 0 && (
         <ul className="errors">
           {item.errors.map((e) => (
-            <li key={e.path}>
-              {fieldLabel(e.path, recordType)}: {e.message}
-            </li>
+            <li key={e.path}>{words.errorSentence(e, recordType)}</li>
           ))}
         </ul>
       )}
       <p className="muted small">
-        Saved on this device {when(item.action.occurredAt)} · refused {when(item.rejectedAt)} ·{' '}
-        <a href={`#/records/${item.action.recordId}`}>open the record</a>
+        {t.savedOnDevice(words.when(item.action.occurredAt))} ·{' '}
+        {t.refusedAt(words.when(item.rejectedAt))} ·{' '}
+        <a href={`#/records/${item.action.recordId}`}>{t.openRecord}</a>
       </p>
       {typed.length > 0 && (
         <div className="typed">
-          <span className="muted small">What was typed:</span>
+          <span className="muted small">{t.typed}</span>
           <ul>
             {typed.map((line) => (
               <li key={line}>{line}</li>
@@ -93,11 +86,11 @@ function AttentionCard({ item, config }: { item: AttentionItem; config: Registry
       <div className="actions">
         {item.action.declaration && recordType && (
           <button type="button" className="primary" onClick={() => void resendAsNew()}>
-            Edit and resend as new
+            {t.editResend}
           </button>
         )}
         <button type="button" onClick={() => void dismiss()}>
-          Dismiss
+          {t.dismiss}
         </button>
       </div>
     </li>
@@ -105,10 +98,10 @@ function AttentionCard({ item, config }: { item: AttentionItem; config: Registry
 }
 
 /** The record type whose form has the fields that were typed (a CREATE names it). */
-function typeOf(item: AttentionItem, config: RegistryConfig): RecordTypeConfig | undefined {
-  if (item.action.recordType) return config.recordTypes.get(item.action.recordType);
+function typeOf(item: AttentionItem, words: Words): RecordTypeConfig | undefined {
+  if (item.action.recordType) return words.recordType(item.action.recordType);
   const fieldIds = Object.keys(item.action.declaration ?? {});
-  return [...config.recordTypes.values()].find((t) =>
+  return [...words.config.recordTypes.values()].find((t) =>
     t.form.pages.some((p) => p.fields.some((f) => fieldIds.includes(f.id))),
   );
 }

@@ -1,50 +1,36 @@
 import type { LocalRecord } from '@registra/client';
-import { formFields, type Entry, type Field, type RegistryConfig } from '@registra/core';
-import { display, when } from '../labels.js';
+import { formFields, type Entry, type Field } from '@registra/core';
+import type { Words } from '../words.js';
 
 /** Fields two people changed from the same starting point: both values, read from the log. */
-export function Conflicts({
-  local,
-  config,
-  me,
-}: {
-  local: LocalRecord;
-  config: RegistryConfig;
-  me: string;
-}) {
+export function Conflicts({ local, words }: { local: LocalRecord; words: Words }) {
+  const { t } = words;
   const { record, entries } = local;
   if (record.conflicts.length === 0) return null;
-  const recordType = config.recordTypes.get(record.type);
+  const recordType = words.recordType(record.type);
   const fields: ReadonlyMap<string, Field> = recordType ? formFields(recordType) : new Map();
   return (
     <section className="card conflict" role="alert" data-testid="conflicts">
-      <h2>Conflicting changes</h2>
-      <p className="small">
-        Two people changed the same field from the same starting point. The later change is kept;
-        the earlier value stays in the history.
-      </p>
+      <h2>{t.conflicting}</h2>
+      <p className="small">{t.conflictHelp}</p>
       <ul>
         {record.conflicts.map((conflict) => {
           const field = fields.get(conflict.field);
           return (
             <li key={conflict.field}>
-              <strong>{field?.label ?? conflict.field}</strong>
+              <strong>{field ? words.fieldLabel(field) : conflict.field}</strong>
               <ul className="small">
                 {[...conflict.entries]
                   .sort((a, b) => a - b)
                   .map((seq, i, all) => {
                     const entry = entries.find((e) => e.seq === seq);
-                    const value = display(
-                      valueSetBy(entry, entries, conflict.field),
-                      field,
-                      config,
-                    );
+                    const value = words.display(valueSetBy(entry, entries, conflict.field), field);
                     return (
                       <li key={seq}>
-                        {i === all.length - 1 ? 'kept' : 'overwritten'}: “{value || '(empty)'}” —
-                        change {seq}
+                        {i === all.length - 1 ? t.kept : t.overwritten}: “{value || '—'}” —{' '}
+                        {t.change(seq)}
                         {entry &&
-                          ` by ${entry.createdBy === me ? 'you' : `${entry.createdByRole} …${entry.createdBy.slice(-4)}`}, ${when(entry.recordedAt)}`}
+                          ` ${t.by(words.person(entry.createdBy))}, ${words.when(entry.recordedAt)}`}
                       </li>
                     );
                   })}

@@ -5,18 +5,9 @@ import {
   type DuplicateCandidate,
   type RecordState,
   type RecordTypeConfig,
-  type RegistryConfig,
 } from '@registra/core';
 import type { ReactNode } from 'react';
-import { display, fieldLabel } from '../labels.js';
-
-const MATCH_WORDS: Record<string, string> = {
-  exact: 'same',
-  phonetic: 'sounds alike',
-  fuzzy: 'typo',
-  dateRange: 'close dates',
-  none: 'different',
-};
+import type { Words } from '../words.js';
 
 /**
  * A value with the parts that match the other side highlighted: words that are the same, sound
@@ -43,14 +34,15 @@ export function DuplicateComparison({
   other,
   candidate,
   recordType,
-  config,
+  words,
 }: {
   record: RecordState;
   other: RecordState | null;
   candidate: DuplicateCandidate;
   recordType: RecordTypeConfig;
-  config: RegistryConfig;
+  words: Words;
 }) {
+  const { t } = words;
   const fields = formFields(recordType);
   const rules = recordType.deduplication?.rules ?? [];
   const ruled = new Set(rules.map((r) => r.field));
@@ -59,21 +51,21 @@ export function DuplicateComparison({
       !ruled.has(id) &&
       (record.declaration[id] !== undefined || other?.declaration[id] !== undefined),
   );
+  const label = (id: string) => words.pathLabel(id, recordType);
   const cell = (id: string, value: unknown, against: unknown, whole: boolean) => {
-    if (value === undefined || value === null || value === '')
-      return <span className="muted">—</span>;
-    const text = display(value, fields.get(id), config);
-    const otherText = against === undefined ? '' : display(against, fields.get(id), config);
+    const text = words.display(value, fields.get(id));
+    if (text === '') return <span className="muted">—</span>;
+    const otherText = words.display(against, fields.get(id));
     return <Highlighted text={text} other={otherText} whole={whole} />;
   };
   return (
     <table className="comparison" data-testid={`comparison-${candidate.recordId}`}>
       <thead>
         <tr>
-          <th scope="col">Field</th>
-          <th scope="col">This record</th>
-          <th scope="col">Possible duplicate</th>
-          <th scope="col">Match</th>
+          <th scope="col">{t.fieldColumn}</th>
+          <th scope="col">{t.thisRecord}</th>
+          <th scope="col">{t.possibleDuplicate}</th>
+          <th scope="col">{t.matchColumn}</th>
         </tr>
       </thead>
       <tbody>
@@ -84,18 +76,16 @@ export function DuplicateComparison({
           const whole = evidence?.match === 'exact';
           return (
             <tr key={rule.field} className={`match-${evidence?.match ?? 'none'}`}>
-              <th scope="row">{fieldLabel(rule.field, recordType)}</th>
+              <th scope="row">{label(rule.field)}</th>
               <td>{cell(rule.field, mine, theirs, whole)}</td>
               <td>{cell(rule.field, theirs, mine, whole)}</td>
               <td className="small">
-                <strong>{MATCH_WORDS[evidence?.match ?? 'none']}</strong>
+                <strong>{t.matchWords[evidence?.match ?? 'none']}</strong>
                 {evidence?.score !== undefined && <> · {Math.round(evidence.score * 100)}%</>}
-                {evidence?.with && <> · as {fieldLabel(evidence.with, recordType).toLowerCase()}</>}
+                {evidence?.with && <> · {t.asField(label(evidence.with))}</>}
                 <br />
                 <span className="muted">
-                  rule: {rule.match.join(' or ')}
-                  {rule.window !== undefined ? ` within ${rule.window} days` : ''}, weight{' '}
-                  {rule.weight}
+                  {t.ruleText(rule.match.join(' / '), rule.window, rule.weight)}
                 </span>
               </td>
             </tr>
@@ -103,10 +93,10 @@ export function DuplicateComparison({
         })}
         {rest.map((id) => (
           <tr key={id}>
-            <th scope="row">{fieldLabel(id, recordType)}</th>
+            <th scope="row">{label(id)}</th>
             <td>{cell(id, record.declaration[id], other?.declaration[id], false)}</td>
             <td>{cell(id, other?.declaration[id], record.declaration[id], false)}</td>
-            <td className="muted small">not compared</td>
+            <td className="muted small">{t.notCompared}</td>
           </tr>
         ))}
       </tbody>

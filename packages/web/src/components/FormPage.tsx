@@ -1,11 +1,13 @@
 import {
   conditionHolds,
+  type ActionType,
   type Declaration,
   type FieldError,
   type Page,
-  type RegistryConfig,
+  type Principal,
 } from '@registra/core';
 import { isPathOf, visibleFields, type FieldValue } from '../form/declaration.js';
+import type { Words } from '../words.js';
 import { FieldInput } from './fields/FieldInput.js';
 
 /** One page of a form: its visible fields, each with its errors and required marker. */
@@ -15,7 +17,9 @@ export function FormPage({
   declaration,
   errors,
   editable,
-  config,
+  action,
+  words,
+  principal,
   onChange,
 }: {
   page: Page;
@@ -26,27 +30,31 @@ export function FormPage({
   errors: FieldError[];
   /** Fields the form's action may carry; the others are shown disabled. */
   editable: ReadonlySet<string>;
-  config: RegistryConfig;
+  action: ActionType;
+  words: Words;
+  principal: Principal;
   onChange: (fieldId: string, value: FieldValue | undefined) => void;
 }) {
+  const recordType = [...words.config.recordTypes.values()].find((type) =>
+    type.form.pages.includes(page),
+  );
   const errorsOf = (fieldId: string) =>
-    errors
-      .filter((e) => isPathOf(e.path, fieldId))
-      .map((e) =>
-        e.path === fieldId ? e.message : `${e.path.slice(fieldId.length + 1)} ${e.message}`,
-      );
+    errors.filter((e) => isPathOf(e.path, fieldId)).map((e) => words.errorSentence(e, recordType));
   return (
     <div className="card">
-      <h2>{page.title}</h2>
+      <h2>{words.pageTitle(page)}</h2>
       {page.fields.some((f) => f.required || f.requiredIf) && (
-        <p className="muted small">Fields marked * are required.</p>
+        <p className="muted small">{words.t.requiredNote}</p>
       )}
       {visibleFields(page.fields, declaration).map((field) => (
         <FieldInput
           key={field.id}
           field={field}
           value={values[field.id]}
-          config={config}
+          words={words}
+          principal={principal}
+          action={action}
+          recordType={recordType}
           errors={errorsOf(field.id)}
           required={
             field.required ||

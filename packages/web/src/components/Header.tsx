@@ -1,22 +1,27 @@
 import type { MouseEvent } from 'react';
+import { useT } from '../i18n/index.js';
 import { go } from '../router.js';
 import { SyncIndicator } from './SyncIndicator.js';
 import { UserMenu } from './UserMenu.js';
 
 /** On every screen: home, search, the person's menu and the sync indicator. */
 export function Header() {
+  const t = useT();
   return (
     <header className="header">
       <a className="skip" href="#main" onClick={(e) => skipToMain(e)}>
-        Skip to content
+        {t.skip}
       </a>
       <div className="header-row">
         <a className="brand" href="#/">
           Registra
         </a>
-        <nav className="header-nav" aria-label="Main">
+        <nav className="header-nav" aria-label={t.mainNav}>
           <button type="button" onClick={() => go('/search')}>
-            Search
+            {t.search}
+          </button>
+          <button type="button" onClick={() => go('/verify')}>
+            Verify
           </button>
           <UserMenu />
         </nav>

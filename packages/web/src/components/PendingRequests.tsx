@@ -1,40 +1,57 @@
-import type { Entry, RecordState, RegistryConfig } from '@registra/core';
-import { capitalized, describePatch, requestNoun, when } from '../labels.js';
+import type { Entry, RecordState } from '@registra/core';
+import type { Words } from '../words.js';
+import { Changes } from './Changes.js';
 
-/** Requests waiting for a confirmation: what they would change, and who asked. */
+/** Requests waiting for a decision: who asked, why, and each field they change, old → new. */
 export function PendingRequests({
   record,
   entries,
-  config,
-  me,
+  words,
 }: {
   record: RecordState;
   entries: Entry[];
-  config: RegistryConfig;
-  me: string;
+  words: Words;
 }) {
+  const { t } = words;
   if (record.pending.length === 0) return null;
-  const recordType = config.recordTypes.get(record.type);
+  const recordType = words.recordType(record.type);
   return (
     <section className="card request" data-testid="pending-requests">
-      <h2>Waiting for a decision</h2>
+      <h2>{t.waitingDecision}</h2>
       {record.pending.map((pending) => {
         const entry = entries.find((e) => e.id === pending.id);
-        const lines = describePatch(entry?.declaration, recordType, config);
+        const reason = entry?.annotation?.['reason'];
+        const requester = entry?.annotation?.['requester'];
+        const requesterName = entry?.annotation?.['requesterName'];
         return (
           <div key={pending.id}>
             <p>
-              <strong>{capitalized(requestNoun(pending, config, record.type))}</strong> requested by{' '}
-              {pending.requestedBy === me ? 'you' : `user …${pending.requestedBy.slice(-4)}`}
-              {entry ? `, ${when(entry.recordedAt)}` : ''}. Until it is approved or declined, the
-              record takes no other action.
+              {t.requestedBy(
+                words.requestNoun(pending, record.type),
+                words.person(pending.requestedBy),
+                words.when(entry?.recordedAt ?? entry?.occurredAt),
+              )}{' '}
+              {t.requestBlocks}
             </p>
-            {lines.length > 0 && (
-              <ul className="patch small">
-                {lines.map((line) => (
-                  <li key={line}>{line}</li>
-                ))}
-              </ul>
+            {typeof reason === 'string' && (
+              <p>
+                <strong>{t.reason}:</strong> “{reason}”
+              </p>
+            )}
+            {typeof requester === 'string' && (
+              <p>
+                <strong>{t.requester}:</strong> {t.requesters[requester] ?? requester}
+                {typeof requesterName === 'string' ? ` (${requesterName})` : ''}
+              </p>
+            )}
+            {recordType && entry?.declaration && (
+              <Changes
+                recordType={recordType}
+                before={record.declaration}
+                patch={entry.declaration}
+                words={words}
+                testId="requested-changes"
+              />
             )}
           </div>
         );

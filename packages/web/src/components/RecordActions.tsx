@@ -5,70 +5,92 @@ import {
   type AllowedAction,
   type Principal,
   type RecordState,
-  type RegistryConfig,
 } from '@registra/core';
 import { useState } from 'react';
 import { errorText, useClient } from '../hooks/index.js';
-import { actionLabel, requestNoun, typeWords } from '../labels.js';
 import { go } from '../router.js';
-import { ReasonDialog } from './ReasonDialog.js';
+import { sentence, type Words } from '../words.js';
+import { ConfirmDialog } from './ConfirmDialog.js';
 
-/** Actions that open the form; the others are sent at once (after a reason where one is asked). */
+/** Actions that open the form; the others are sent at once, after a confirmation where asked. */
 const FORM_ACTIONS: ReadonlySet<ActionType> = new Set(['NOTIFY', 'DECLARE', 'UPDATE', 'CORRECT']);
-const REASON_ACTIONS: ReadonlySet<ActionType> = new Set(['REJECT', 'ARCHIVE', 'DECLINE']);
+/** What cannot be undone is confirmed first, saying what will happen. */
+const CONFIRMED: ReadonlySet<ActionType> = new Set([
+  'REGISTER',
+  'APPROVE',
+  'DECLINE',
+  'ARCHIVE',
+  'REJECT',
+  'CUSTOM',
+]);
+const REASON: Partial<Record<ActionType, 'required' | 'optional'>> = {
+  REJECT: 'required',
+  ARCHIVE: 'required',
+  DECLINE: 'optional',
+};
+const PRIMARY: ReadonlySet<ActionType> = new Set(['REGISTER', 'APPROVE', 'DECLARE', 'VALIDATE']);
+/** Shown with the assignment (RecordAssignment), not among the record's actions. */
+const ASSIGNMENT: ReadonlySet<ActionType> = new Set(['ASSIGN', 'UNASSIGN']);
+/** Decided on the duplicate review (DuplicateReview), with the candidates side by side. */
 const REVIEW: ReadonlySet<ActionType> = new Set(['MARK_DUPLICATE', 'MARK_NOT_DUPLICATE']);
 
-/** The actions the person may perform on the record now, as buttons (core `allowedActions`). */
+/**
+ * The actions the person may perform on the record now, as buttons (core `allowedActions`),
+ * leaving out what makes no sense now (validating what is validated).
+ */
 export function RecordActions({
   record,
-  config,
   principal,
+  words,
 }: {
   record: RecordState;
-  config: RegistryConfig;
   principal: Principal;
+  words: Words;
 }) {
   const client = useClient();
+  const { t } = words;
   const [asking, setAsking] = useState<AllowedAction | null>(null);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
-  const recordType = config.recordTypes.get(record.type);
+  const recordType = words.recordType(record.type);
   if (!recordType) return null;
-  // The duplicate review has its own screen (DuplicateReview): it needs the candidates side by side.
-  const all = allowedActions(record, recordType, principal, config.locations).filter(
-    (a) => !redundant(a, record, principal) && !REVIEW.has(a.type),
+  const all = allowedActions(record, recordType, principal, words.config.locations).filter(
+    (a) =>
+      !ASSIGNMENT.has(a.type) &&
+      !REVIEW.has(a.type) &&
+      !(a.type === 'VALIDATE' && record.flags.includes('validated')),
   );
   const allowed = all.filter((a) => a.verdict.allowed);
-  // What assigning the record to oneself would open up (assignment mode).
+  // What being assigned the record would open up (assignment mode).
   const afterAssigning = all.filter((a) => !a.verdict.allowed && a.verdict.code === 'NOT_ASSIGNED');
-  const label = (action: AllowedAction) => buttonLabel(action, record, config);
+  const label = (action: AllowedAction) => buttonLabel(action, record, words);
 
-  async function perform(action: AllowedAction, reason?: string) {
+  async function perform(action: AllowedAction, confirmed = false, reason?: string) {
     setProblem(null);
     if (FORM_ACTIONS.has(action.type)) {
       go(`/records/${record.id}/${action.type}`);
       return;
     }
-    if (REASON_ACTIONS.has(action.type) && reason === undefined) {
+    // Printing has its own screen: preview, who collects it, print, then the action.
+    if (action.type === 'PRINT_CERTIFICATE') {
+      go(`/records/${record.id}/print`);
+      return;
+    }
+    if (CONFIRMED.has(action.type) && !confirmed) {
       setAsking(action);
       return;
     }
     const submission: NewAction = { type: action.type, recordId: record.id };
     if (action.customType) submission.customType = action.customType;
     if (action.requestId) submission.requestId = action.requestId;
-    if (action.type === 'ASSIGN') submission.assignee = principal.id;
     if (reason) submission.annotation = { reason };
     setBusy(true);
     try {
       await client.actions.submit(submission);
       setAsking(null);
-      // Taking a record offline: bring its whole log to this device while there is a network.
-      if (action.type === 'ASSIGN') await client.records.fetch(record.id).catch(() => null);
     } catch (error) {
       setProblem(
-        error instanceof ActionRefused
-          ? `Not saved: ${error.message} (${error.code})`
-          : `Not saved: ${errorText(error)}`,
+        t.notSaved(error instanceof ActionRefused ? sentence(error.message) : errorText(error)),
       );
     } finally {
       setBusy(false);
@@ -76,10 +98,10 @@ export function RecordActions({
   }
 
   return (
-    <section aria-label="Actions">
+    <section className="record-actions">
       <div className="actions">
-        {allowed.length === 0 && (
-          <span className="muted">No action is open to you on this record now.</span>
+        {allowed.length === 0 && afterAssigning.length === 0 && (
+          <span className="muted">{t.noActionOpen}</span>
         )}
         {allowed.map((action) => (
           <button
@@ -96,7 +118,9 @@ export function RecordActions({
       </div>
       {afterAssigning.length > 0 && (
         <p className="muted small">
-          Assign the record to yourself to: {afterAssigning.map(label).join(', ')}.
+          {record.assignedTo && record.assignedTo !== principal.id
+            ? t.assignFirst(words.person(record.assignedTo), afterAssigning.map(label).join(', '))
+            : t.assignToDo(afterAssigning.map(label).join(', '))}
         </p>
       )}
       {problem && (
@@ -105,33 +129,23 @@ export function RecordActions({
         </p>
       )}
       {asking && (
-        <ReasonDialog
-          title={label(asking)}
-          optional={asking.type === 'DECLINE'}
+        <ConfirmDialog
+          title={`${label(asking)}: ${words.recordTitle(record)}`}
+          consequence={t.consequence[asking.type]}
+          reason={REASON[asking.type] ?? 'none'}
           onCancel={() => setAsking(null)}
-          onConfirm={(reason) => void perform(asking, reason)}
+          onConfirm={(reason) => void perform(asking, true, reason)}
         />
       )}
     </section>
   );
 }
 
-const PRIMARY: ReadonlySet<ActionType> = new Set(['REGISTER', 'APPROVE', 'DECLARE', 'VALIDATE']);
-
-/** "Assign to me" on a record already assigned to me, "Unassign" on an unassigned one. */
-function redundant(action: AllowedAction, record: RecordState, principal: Principal): boolean {
-  if (action.type === 'ASSIGN') return record.assignedTo === principal.id;
-  if (action.type === 'UNASSIGN') return record.assignedTo === null;
-  return false;
-}
-
-function buttonLabel(action: AllowedAction, record: RecordState, config: RegistryConfig): string {
-  if (action.type === 'ASSIGN') return 'Assign to me';
-  if (action.type === 'UNASSIGN') return 'Unassign';
+function buttonLabel(action: AllowedAction, record: RecordState, words: Words): string {
   if (action.type === 'APPROVE' || action.type === 'DECLINE') {
     const request = record.pending.find((p) => p.id === action.requestId);
-    const what = request ? requestNoun(request, config, record.type) : 'request';
-    return `${typeWords(action.type)} ${what}`;
+    const what = request ? words.requestNoun(request, record.type) : words.t.aRequest;
+    return action.type === 'APPROVE' ? words.t.approveWhat(what) : words.t.declineWhat(what);
   }
-  return actionLabel(action, config, record.type);
+  return words.actionLabel(action, record.type);
 }

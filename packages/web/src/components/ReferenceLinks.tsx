@@ -1,9 +1,8 @@
-import type { RegistryConfig } from '@registra/core';
 import { useClient, useLoad } from '../hooks/index.js';
-import { recordTitle } from '../labels.js';
+import { groupTrackingId, type Words } from '../words.js';
 
-/** Linked records by their titles, as links; an id not on this device is shown as it is. */
-export function ReferenceLinks({ value, config }: { value: unknown; config: RegistryConfig }) {
+/** Linked records by their titles, as links; an id not on this device is said to be so. */
+export function ReferenceLinks({ value, words }: { value: unknown; words: Words }) {
   const client = useClient();
   const ids = (Array.isArray(value) ? value : [value]).filter(
     (id): id is string => typeof id === 'string' && id !== '',
@@ -20,7 +19,9 @@ export function ReferenceLinks({ value, config }: { value: unknown; config: Regi
         const local = records.state === 'ready' ? records.value[i] : null;
         return (
           <a key={id} href={`#/records/${id}`}>
-            {local ? `${recordTitle(local.record, config)} (${local.record.trackingId})` : id}
+            {local
+              ? `${words.recordTitle(local.record)} (${groupTrackingId(local.record.trackingId)})`
+              : words.t.notOnThisDevice(id)}
           </a>
         );
       })}

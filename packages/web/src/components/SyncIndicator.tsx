@@ -1,22 +1,30 @@
 import type { SyncStatus } from '@registra/client';
 import { useState } from 'react';
-import { useClient, useObservable } from '../hooks/index.js';
-import { when } from '../labels.js';
+import { useClient, useObservable, useWorkspace } from '../hooks/index.js';
+import { useLanguage } from '../i18n/index.js';
 
-const PHASES: Record<SyncStatus['phase'], string> = {
-  idle: '',
-  syncing: 'Syncing…',
-  offline: 'Waiting for the network',
-  error: 'Sync failed',
-  'login-required': 'Log in again to sync',
-};
-
-/** Online or not, what waits to be sent, what needs attention, when the last sync succeeded. */
+/**
+ * Online or not, how many records wait to be sent (the same count as "Waiting to send"), what
+ * needs attention, when the last sync succeeded.
+ */
 export function SyncIndicator() {
   const client = useClient();
+  const { t, locale } = useLanguage();
+  const workspace = useWorkspace();
   const status = useObservable(client.sync.status);
   const [syncing, setSyncing] = useState(false);
   const online = status.online && status.phase !== 'offline';
+  const phases: Record<SyncStatus['phase'], string> = {
+    idle: '',
+    syncing: t.syncing,
+    offline: t.phaseOffline,
+    error: t.phaseError,
+    'login-required': t.phaseLogin,
+  };
+  const when = (iso: string) =>
+    workspace.state === 'ready'
+      ? workspace.value.words.when(iso)
+      : new Date(iso).toLocaleString(locale);
 
   async function syncNow() {
     setSyncing(true);
@@ -31,28 +39,25 @@ export function SyncIndicator() {
 
   return (
     <div className={`sync ${online ? 'online' : 'offline'}`}>
-      {/* Inline facts separated by spaces: the status reads as one line ("Online 2 pending"). */}
+      {/* Inline facts separated by spaces: the status reads as one line. */}
       <div className="sync-facts" data-testid="sync-status" role="status">
         <span className="fact">
-          <span className="dot" aria-hidden="true" /> {online ? 'Online' : 'Offline'}
+          <span className="dot" aria-hidden="true" /> {online ? t.online : t.offline}
         </span>{' '}
-        <a href="#/queue/waiting-to-send" className="fact">
-          {status.pending} pending
+        <a href="#/queue/waiting-to-send" className="fact" data-testid="waiting-count">
+          {t.waitingToSendCount(status.pendingRecords)}
         </a>{' '}
         {status.needsAttention > 0 && (
           <>
             <a href="#/queue/needs-attention" className="fact attention">
-              {status.needsAttention} need{status.needsAttention === 1 ? 's' : ''} attention
+              {t.needAttention(status.needsAttention)}
             </a>{' '}
           </>
         )}
         <span className="fact muted">
-          {status.lastSyncedAt ? `Last sync ${when(status.lastSyncedAt)}` : 'Never synced'}
+          {status.lastSyncedAt ? t.lastSync(when(status.lastSyncedAt)) : t.neverSynced}
         </span>{' '}
-        {PHASES[status.phase] && <span className="fact phase">{PHASES[status.phase]}</span>}{' '}
-        {status.lastError && status.phase !== 'idle' && status.phase !== 'syncing' && (
-          <span className="fact muted small">({status.lastError})</span>
-        )}
+        {phases[status.phase] && <span className="fact phase">{phases[status.phase]}</span>}
       </div>
       <button
         type="button"
@@ -60,7 +65,7 @@ export function SyncIndicator() {
         onClick={() => void syncNow()}
         disabled={syncing || status.phase === 'syncing'}
       >
-        {syncing || status.phase === 'syncing' ? 'Syncing…' : 'Sync now'}
+        {syncing || status.phase === 'syncing' ? t.syncing : t.syncNow}
       </button>
     </div>
   );

@@ -1,73 +1,77 @@
 import type { LocalRecord } from '@registra/client';
-import type { Action, Entry, RegistryConfig } from '@registra/core';
-import { actionLabel, describePatch, sentence, when } from '../labels.js';
+import type { Action, Entry } from '@registra/core';
+import type { Words } from '../words.js';
+import { Changes } from './Changes.js';
 
 /**
- * The record's whole history: who did what, when on the device, when the server recorded it,
- * and the outcome; then this device's actions the server refused, and those waiting to be sent.
+ * The record's whole history: who did what (by name), when on the device, when the server
+ * recorded it, and the outcome; then this device's refused actions, and those waiting to be sent.
  */
-export function Timeline({
-  local,
-  config,
-  me,
-}: {
-  local: LocalRecord;
-  config: RegistryConfig;
-  me: string;
-}) {
+export function Timeline({ local, words }: { local: LocalRecord; words: Words }) {
+  const { t } = words;
   const type = local.record.type;
-  const who = (id: string, role?: string) =>
-    id === me ? 'you' : `${role ?? 'user'} …${id.slice(-4)}`;
+  const recordType = words.recordType(type);
   const refused = local.attention.filter(
     (item) => !local.entries.some((entry) => entry.id === item.action.id),
   );
+  const outcome = {
+    accepted: t.outcomeAccepted,
+    requested: t.outcomeRequested,
+    rejected: t.outcomeRejected,
+  };
   return (
     <ol className="timeline">
       {local.entries.map((entry) => (
-        <li key={entry.id} className={`event ${entry.status}`}>
+        <li key={entry.id} className={`event ${entry.status}`} data-testid="history-entry">
           <div className="event-head">
-            <strong>
-              {entry.seq}. {actionLabel(entry, config, type)}
-            </strong>{' '}
-            by {who(entry.createdBy, entry.createdByRole)}
-            <span className={`badge outcome-${entry.status}`}>{entry.status}</span>
-            {entry.code && <code>{entry.code}</code>}
+            <strong>{words.actionLabel(entry, type)}</strong>{' '}
+            <span className="who">{t.by(words.person(entry.createdBy))}</span>
+            <span className={`badge outcome-${entry.status}`}>{outcome[entry.status]}</span>
           </div>
           <div className="muted small">
-            on the device {when(entry.occurredAt)} · recorded {when(entry.recordedAt)}
-            {entry.deviceId === null ? ' · not from a device' : ''}
+            {words.when(entry.recordedAt ?? entry.occurredAt)}
+            {entry.deviceId !== null && entry.recordedAt
+              ? ` · ${t.onDevice2(words.when(entry.occurredAt))}`
+              : ''}
           </div>
-          {entry.message && <div className="small">{sentence(entry.message)}</div>}
-          <Details action={entry} entries={local.entries} me={me} />
+          {entry.message && <div className="small">{entry.message}</div>}
+          <Details action={entry} entries={local.entries} words={words} />
           {entry.registrationNumber && (
-            <div className="small">Registration number {entry.registrationNumber}</div>
+            <div className="small">
+              {t.registrationNumber}: {entry.registrationNumber}
+            </div>
           )}
-          <Patch lines={describePatch(entry.declaration, config.recordTypes.get(type), config)} />
+          {recordType && entry.declaration && Object.keys(entry.declaration).length > 0 && (
+            <details className="small">
+              <summary>{t.changesTitle}</summary>
+              <Changes
+                recordType={recordType}
+                before={{}}
+                patch={entry.declaration}
+                words={words}
+              />
+            </details>
+          )}
         </li>
       ))}
-      {refused.map(({ action, code, message, rejectedAt }) => (
+      {refused.map(({ action, code, rejectedAt }) => (
         <li key={action.id} className="event rejected">
           <div className="event-head">
-            <strong>{actionLabel(action, config, type)}</strong> by you
-            <span className="badge outcome-rejected">rejected</span>
+            <strong>{words.actionLabel(action, type)}</strong> {t.by(t.you)}
+            <span className="badge outcome-rejected">{t.outcomeRejected}</span>
             <code>{code}</code>
           </div>
-          <div className="muted small">
-            on the device {when(action.occurredAt)} · refused {when(rejectedAt)}
-          </div>
-          <div className="small">{sentence(message)}</div>
-          <Patch lines={describePatch(action.declaration, config.recordTypes.get(type), config)} />
+          <div className="muted small">{t.refusedAt(words.when(rejectedAt))}</div>
         </li>
       ))}
       {local.pending.map(({ action, savedAt }) => (
         <li key={action.id} className="event pending">
           <div className="event-head">
-            <strong>{actionLabel(action, config, type)}</strong> by you
-            <span className="badge pending">waiting to send</span>
+            <strong>{words.actionLabel(action, type)}</strong> {t.by(t.you)}
+            <span className="badge pending">{t.waitingBadge}</span>
           </div>
-          <div className="muted small">saved on this device {when(savedAt)}</div>
-          <Details action={action} entries={local.entries} me={me} />
-          <Patch lines={describePatch(action.declaration, config.recordTypes.get(type), config)} />
+          <div className="muted small">{t.savedOnDevice(words.when(savedAt))}</div>
+          <Details action={action} entries={local.entries} words={words} />
         </li>
       ))}
     </ol>
@@ -75,33 +79,23 @@ export function Timeline({
 }
 
 /** What an action carried besides its declaration: a reason, an assignee, the request decided. */
-function Details({ action, entries, me }: { action: Action; entries: Entry[]; me: string }) {
+function Details({ action, entries, words }: { action: Action; entries: Entry[]; words: Words }) {
+  const { t } = words;
   const reason = action.annotation?.['reason'];
   const request = action.requestId ? entries.find((e) => e.id === action.requestId) : undefined;
   return (
     <>
-      {typeof reason === 'string' && <div className="small">Reason: {reason}</div>}
-      {action.assignee && (
+      {typeof reason === 'string' && (
         <div className="small">
-          Assignee: {action.assignee === me ? 'you' : `user …${action.assignee.slice(-4)}`}
+          {t.reason}: “{reason}”
         </div>
       )}
+      {action.assignee && <div className="small">{t.assignee(words.person(action.assignee))}</div>}
       {action.requestId && (
         <div className="small">
-          Decides {request ? `change ${request.seq} (${request.type.toLowerCase()})` : 'a request'}
+          {t.decides(request ? words.requestNoun(request, request.recordType ?? '') : t.aRequest)}
         </div>
       )}
     </>
-  );
-}
-
-function Patch({ lines }: { lines: string[] }) {
-  if (lines.length === 0) return null;
-  return (
-    <ul className="patch small">
-      {lines.map((line) => (
-        <li key={line}>{line}</li>
-      ))}
-    </ul>
   );
 }

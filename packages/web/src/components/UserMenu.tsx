@@ -1,9 +1,12 @@
 import { useEffect, useRef, useState } from 'react';
-import { useClient, useObservable } from '../hooks/index.js';
+import { useClient, useObservable, useWorkspace } from '../hooks/index.js';
+import { LanguagePicker, useT } from '../i18n/index.js';
 
-/** The signed-in person's name, opening a menu to lock the device or log out. */
+/** The signed-in person's name, opening a menu: language, lock, log out. */
 export function UserMenu() {
   const client = useClient();
+  const t = useT();
+  const workspace = useWorkspace();
   const user = useObservable(client.user);
   const [open, setOpen] = useState(false);
   const menu = useRef<HTMLDivElement>(null);
@@ -23,6 +26,8 @@ export function UserMenu() {
     };
   }, [open]);
 
+  const words = workspace.state === 'ready' ? workspace.value.words : null;
+  const office = words?.config.locations.get(user?.officeId ?? '')?.name ?? user?.officeId ?? '';
   return (
     <div className="user-menu" ref={menu}>
       <button
@@ -39,18 +44,21 @@ export function UserMenu() {
       {open && (
         <div className="menu" id="user-menu-items">
           <p className="muted small">
-            Signed in as <strong>{user?.username}</strong> ({user?.role})
+            {t.signedInAs(
+              user?.name ?? '',
+              words ? words.roleLabel(user?.role ?? '') : (user?.role ?? ''),
+              office,
+            )}
           </p>
+          <LanguagePicker id="menu-language" />
           <button type="button" onClick={() => client.lock()}>
-            Lock
+            {t.lock}
           </button>
-          <p className="muted small">Locking keeps everything on this device.</p>
+          <p className="muted small">{t.lockHelp}</p>
           <button type="button" onClick={() => void client.logout()}>
-            Log out
+            {t.logOut}
           </button>
-          <p className="muted small">
-            Logging out forgets the session: to work offline again, log in online first.
-          </p>
+          <p className="muted small">{t.logOutHelp}</p>
         </div>
       )}
     </div>

@@ -3,6 +3,7 @@ import {
   mergeDeclaration,
   type ActionType,
   type Declaration,
+  type Entry,
   type RecordState,
   type RecordTypeConfig,
   type RegistryConfig,
@@ -18,14 +19,19 @@ export interface FormSource {
   recordType: RecordTypeConfig;
   /** The existing record the action goes to; null for a new record. */
   recordId: string | null;
-  /** That record's state when the form opened. */
+  /** That record's state when the form opened, and its log. */
   record: RecordState | null;
+  entries: Entry[];
   action: ActionType;
   draftId: string | null;
   /** The record's declaration before this form (empty for a new record). */
   base: Declaration;
   /** The answers the form starts with. */
   values: Declaration;
+  /** The page the form opens on. */
+  step: number;
+  /** What else the action carries (a correction's reason and requester). */
+  annotation: Record<string, string>;
 }
 
 const FORM_ACTIONS: readonly ActionType[] = ['NOTIFY', 'DECLARE', 'UPDATE', 'CORRECT'];
@@ -46,10 +52,13 @@ export async function loadFormSource(
       recordType,
       recordId: null,
       record: null,
+      entries: [],
       action: 'DECLARE',
       draftId: null,
       base: {},
       values: {},
+      step: 0,
+      annotation: {},
     };
   }
   if (mode.kind === 'draft') {
@@ -63,10 +72,13 @@ export async function loadFormSource(
       // A draft of a record that never reached the server starts a new record.
       recordId: local ? local.record.id : null,
       record: local?.record ?? null,
+      entries: local?.entries ?? [],
       action: local ? draft.actionType : 'DECLARE',
       draftId: draft.id,
       base,
       values: mergeDeclaration(base, draft.declaration as Declaration),
+      step: draft.step ?? 0,
+      annotation: draft.annotation ?? {},
     };
   }
   const action = mode.action as ActionType;
@@ -79,9 +91,12 @@ export async function loadFormSource(
     recordType,
     recordId: local.record.id,
     record: local.record,
+    entries: local.entries,
     action,
     draftId: null,
     base,
     values: base,
+    step: 0,
+    annotation: {},
   };
 }

@@ -12,6 +12,8 @@ export async function submitForm(
   client: RegistraClient,
   source: FormSource,
   patch: Declaration,
+  annotation: Record<string, string>,
+  draftId: string | null,
   created: { current: string | null },
 ): Promise<string> {
   let recordId = source.recordId ?? created.current;
@@ -20,22 +22,12 @@ export async function submitForm(
     await client.actions.submit({ type: 'CREATE', recordId, recordType: source.recordType.id });
     created.current = recordId;
   }
-  await client.actions.submit({ type: source.action, recordId, declaration: patch });
-  if (source.draftId) await client.drafts.delete(source.draftId);
+  await client.actions.submit({
+    type: source.action,
+    recordId,
+    declaration: patch,
+    ...(Object.keys(annotation).length > 0 ? { annotation } : {}),
+  });
+  if (draftId) await client.drafts.delete(draftId);
   return recordId;
-}
-
-const SAVED: Partial<Record<string, string>> = {
-  DECLARE: 'Declaration',
-  NOTIFY: 'Notification',
-  UPDATE: 'Changes',
-  CORRECT: 'Correction',
-};
-
-/** What the next screen says once the form's action is in the outbox. */
-export function savedMessage(action: string, online: boolean): string {
-  const what = SAVED[action] ?? 'Action';
-  return online
-    ? `${what} saved on this device and being sent.`
-    : `${what} saved on this device. It will be sent when the network is back.`;
 }

@@ -3,9 +3,8 @@ import { allowedActions, type DuplicateCandidate, type RecordState } from '@regi
 import { useState } from 'react';
 import { DuplicateComparison } from '../components/DuplicateComparison.js';
 import { FlagBadges } from '../components/FlagBadges.js';
-import { ReasonDialog } from '../components/ReasonDialog.js';
+import { ConfirmDialog } from '../components/ConfirmDialog.js';
 import { errorText, useClient, useLoad, useWorkspace } from '../hooks/index.js';
-import { recordTitle } from '../labels.js';
 
 type Decision = { type: 'MARK_NOT_DUPLICATE' } | { type: 'MARK_DUPLICATE'; duplicateOf: string };
 
@@ -35,12 +34,13 @@ export function DuplicateReview({ recordId }: { recordId: string }) {
   const [problem, setProblem] = useState<string | null>(null);
 
   if (workspace.state === 'loading' || loaded.state === 'loading')
-    return <p className="empty">Loading…</p>;
+    return <p className="empty">…</p>;
   if (workspace.state === 'error') return <p className="error">{workspace.error}</p>;
-  if (loaded.state === 'error') return <p className="error">{loaded.error}</p>;
+  const { principal, words } = workspace.value;
+  const { t, config } = words;
+  if (loaded.state === 'error') return <p className="error">{t.couldNotLoad(loaded.error)}</p>;
   const local: LocalRecord | null = loaded.value.local;
-  if (!local) return <p className="empty">This record is not on this device.</p>;
-  const { config, principal } = workspace.value;
+  if (!local) return <p className="error">{t.couldNotLoad(recordId)}</p>;
   const { record } = local;
   const recordType = config.recordTypes.get(record.type);
   if (!recordType) return null;
@@ -60,8 +60,8 @@ export function DuplicateReview({ recordId }: { recordId: string }) {
     } catch (error) {
       setProblem(
         error instanceof ActionRefused
-          ? `Not saved: ${error.message} (${error.code})`
-          : `Not saved: ${errorText(error)}`,
+          ? t.notSaved(`${error.message} (${error.code})`)
+          : t.notSaved(errorText(error)),
       );
     } finally {
       setBusy(false);
@@ -77,15 +77,15 @@ export function DuplicateReview({ recordId }: { recordId: string }) {
   return (
     <article className="duplicate-review">
       <p>
-        <a href={`#/records/${record.id}`}>← {recordTitle(record, config)}</a>
+        <a href={`#/records/${record.id}`}>← {words.recordTitle(record)}</a>
       </p>
-      <h1>Possible duplicate: {recordTitle(record, config)}</h1>
+      <h1>{t.possibleDuplicateOf(words.recordTitle(record))}</h1>
       <p className="badges">
-        <FlagBadges record={record} pending={local.pending.length} />
+        <FlagBadges record={record} pending={local.pending.length} words={words} />
       </p>
       {!record.flags.includes('duplicate:suspected') && (
         <p className="notice" data-testid="review-done">
-          No suspicion stands on this record now.
+          {t.noSuspicion}
         </p>
       )}
       {verdict && !verdict.allowed && verdict.code === 'NOT_ASSIGNED' && mayAssign && (
@@ -98,7 +98,7 @@ export function DuplicateReview({ recordId }: { recordId: string }) {
               void submit({ type: 'ASSIGN', recordId: record.id, assignee: principal.id })
             }
           >
-            Assign to me to decide
+            {t.assignToDecide}
           </button>
         </p>
       )}
@@ -108,14 +108,14 @@ export function DuplicateReview({ recordId }: { recordId: string }) {
             {candidate.evidence ? (
               <a href={`#/records/${candidate.recordId}`}>
                 {loaded.value.others.get(candidate.recordId)
-                  ? recordTitle(loaded.value.others.get(candidate.recordId) as RecordState, config)
-                  : `Record …${candidate.recordId.slice(-6)}`}
+                  ? words.recordTitle(loaded.value.others.get(candidate.recordId) as RecordState)
+                  : t.someRecord(candidate.recordId.slice(-6))}
               </a>
             ) : (
-              <>Record …{candidate.recordId.slice(-6)} (outside your jurisdiction)</>
+              t.outsideJurisdiction(candidate.recordId.slice(-6))
             )}{' '}
             <span className="badge" data-testid="candidate-score">
-              score {Math.round(candidate.score * 100)}%
+              {t.score(Math.round(candidate.score * 100))}
             </span>
           </h2>
           {candidate.evidence && (
@@ -124,7 +124,7 @@ export function DuplicateReview({ recordId }: { recordId: string }) {
               other={loaded.value.others.get(candidate.recordId) ?? null}
               candidate={candidate}
               recordType={recordType}
-              config={config}
+              words={words}
             />
           )}
           {verdict?.allowed && (
@@ -137,7 +137,7 @@ export function DuplicateReview({ recordId }: { recordId: string }) {
                   setAsking({ type: 'MARK_DUPLICATE', duplicateOf: candidate.recordId })
                 }
               >
-                Duplicate of this record
+                {t.duplicateOfThis}
               </button>
             </div>
           )}
@@ -152,7 +152,7 @@ export function DuplicateReview({ recordId }: { recordId: string }) {
             data-testid="mark-not-duplicate"
             onClick={() => setAsking({ type: 'MARK_NOT_DUPLICATE' })}
           >
-            Not a duplicate
+            {t.notADuplicate}
           </button>
         </div>
       )}
@@ -165,10 +165,16 @@ export function DuplicateReview({ recordId }: { recordId: string }) {
         </p>
       )}
       {asking && (
-        <ReasonDialog
-          title={asking.type === 'MARK_DUPLICATE' ? 'Mark as a duplicate' : 'Not a duplicate'}
+        <ConfirmDialog
+          title={asking.type === 'MARK_DUPLICATE' ? t.markDuplicateTitle : t.notADuplicate}
+          consequence={
+            asking.type === 'MARK_DUPLICATE'
+              ? t.markDuplicateConsequence
+              : t.notDuplicateConsequence
+          }
+          reason="required"
           onCancel={() => setAsking(null)}
-          onConfirm={(reason) => decide(asking, reason)}
+          onConfirm={(reason) => decide(asking, reason ?? '')}
         />
       )}
     </article>

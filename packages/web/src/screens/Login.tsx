@@ -1,6 +1,7 @@
 import { InvalidCredentials, Unreachable } from '@registra/client';
 import { useEffect, useState, type FormEvent } from 'react';
 import { errorText, useClient, useOnline } from '../hooks/index.js';
+import { LanguagePicker, useT } from '../i18n/index.js';
 
 /**
  * Log in online; with no network (or after the device locked itself), unlock for someone who has
@@ -8,6 +9,7 @@ import { errorText, useClient, useOnline } from '../hooks/index.js';
  */
 export function Login() {
   const client = useClient();
+  const t = useT();
   const online = useOnline();
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
@@ -44,15 +46,8 @@ export function Login() {
       }
     } catch (error) {
       if (error instanceof InvalidCredentials)
-        setError(
-          online
-            ? 'Wrong username or password.'
-            : 'Wrong password, or this person has not logged in on this device before.',
-        );
-      else if (error instanceof Unreachable)
-        setError(
-          'No connection to the server. Log in online once on this device to use it offline.',
-        );
+        setError(online ? t.wrongPassword : t.wrongPasswordOffline);
+      else if (error instanceof Unreachable) setError(t.noServer);
       else setError(errorText(error));
     } finally {
       setBusy(false);
@@ -66,13 +61,9 @@ export function Login() {
           <img src="/icon.svg" alt="" width="32" height="32" /> Registra
         </h1>
         <p className={online ? 'muted' : 'notice'} role="status">
-          {online
-            ? 'Log in to capture and process records.'
-            : known.length > 0
-              ? 'You are offline. Unlock with the password you last logged in with on this device.'
-              : 'You are offline, and nobody has logged in on this device yet: connect to log in.'}
+          {online ? t.loginIntro : known.length > 0 ? t.offlineUnlock : t.offlineNobody}
         </p>
-        <label htmlFor="username">Username</label>
+        <label htmlFor="username">{t.username}</label>
         <input
           id="username"
           autoComplete="username"
@@ -81,7 +72,7 @@ export function Login() {
           onChange={(e) => setUsername(e.target.value)}
           required
         />
-        <label htmlFor="password">Password</label>
+        <label htmlFor="password">{t.password}</label>
         <input
           id="password"
           type="password"
@@ -96,11 +87,11 @@ export function Login() {
           </p>
         )}
         <button type="submit" className="primary" disabled={busy}>
-          {busy ? 'Checking…' : online ? 'Log in' : 'Unlock'}
+          {busy ? t.checking : online ? t.logIn : t.unlock}
         </button>
         {known.length > 0 && (
           <div className="known-users">
-            <span className="muted small">Logged in on this device before:</span>
+            <span className="muted small">{t.knownUsers}</span>
             {known.map((name) => (
               <button
                 key={name}
@@ -114,6 +105,10 @@ export function Login() {
             ))}
           </div>
         )}
+        <LanguagePicker id="login-language" />
+        <p className="small">
+          <a href="#/verify">Verify a certificate</a> (no login needed)
+        </p>
       </form>
     </main>
   );

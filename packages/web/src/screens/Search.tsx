@@ -1,25 +1,30 @@
 import { useState } from 'react';
 import { RecordList } from '../components/RecordList.js';
 import { useClient, useLoad, useWorkspace } from '../hooks/index.js';
+import { useT } from '../i18n/index.js';
 
-/** Name, tracking id or registration number, over the records on this device. */
+/**
+ * Name, partial tracking id, registration number or ID number: the server's fuzzy search across
+ * the registry online, the device's own records always (and alone offline).
+ */
 export function Search() {
   const client = useClient();
+  const t = useT();
   const workspace = useWorkspace();
   const [text, setText] = useState('');
   const query = text.trim();
   const results = useLoad(async () => {
     if (!query) return null;
-    const [records, pending] = await Promise.all([
-      client.records.query({ text: query, limit: 100 }),
+    const [found, pending] = await Promise.all([
+      client.records.search(query, { limit: 100 }),
       client.actions.pending(),
     ]);
-    return { records, pending: new Set(pending.map((p) => p.action.recordId)) };
+    return { ...found, pending: new Set(pending.map((p) => p.action.recordId)) };
   }, [query]);
   return (
     <section className="search" role="search">
-      <h1 className="visually-hidden">Search</h1>
-      <label htmlFor="search">Search by name, tracking id or registration number</label>
+      <h1 className="visually-hidden">{t.search}</h1>
+      <label htmlFor="search">{t.searchLabel}</label>
       <input
         id="search"
         type="search"
@@ -29,31 +34,26 @@ export function Search() {
         autoFocus
       />
       {workspace.state === 'error' ? (
-        <p className="error">Could not load the configuration: {workspace.error}</p>
+        <p className="error">{workspace.error}</p>
       ) : workspace.state === 'loading' || results.state === 'loading' ? (
-        <p className="empty">Loading…</p>
+        <p className="empty">{t.loading}</p>
       ) : results.state === 'error' ? (
-        <p className="error">Could not search: {results.error}</p>
+        <p className="error">{t.couldNotLoad(results.error)}</p>
       ) : !results.value ? (
-        <p className="empty">
-          Type a name, a tracking id or a registration number. The search covers the records on this
-          device, so it works offline.
-        </p>
+        <p className="empty">{t.searchHelp}</p>
       ) : (
         <>
-          {results.value.records.length > 0 && (
+          {!results.value.online && <p className="muted small">{t.searchOffline}</p>}
+          {results.value.results.length > 0 && (
             <p className="muted small" role="status">
-              {results.value.records.length === 1
-                ? '1 record matches'
-                : `${results.value.records.length} records match`}
-              {results.value.records.length === 100 ? ' (the first 100 are shown)' : ''}.
+              {t.matchCount(results.value.results.length)}
             </p>
           )}
           <RecordList
-            records={results.value.records}
-            config={workspace.value.config}
+            records={results.value.results}
+            words={workspace.value.words}
             pending={results.value.pending}
-            empty={`No record on this device matches “${query}”.`}
+            empty={t.noResult(query)}
           />
         </>
       )}

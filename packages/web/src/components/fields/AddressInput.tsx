@@ -1,6 +1,6 @@
-import type { Field, RegistryConfig } from '@registra/core';
+import type { Field } from '@registra/core';
 import { partsOf, withPart, type FieldValue } from '../../form/declaration.js';
-import { PART_LABELS } from '../../labels.js';
+import type { Words } from '../../words.js';
 
 /**
  * An address: province and district chosen from the configuration's locations (districts of the
@@ -9,16 +9,17 @@ import { PART_LABELS } from '../../labels.js';
 export function AddressInput({
   field,
   value,
-  config,
+  words,
   disabled,
   onChange,
 }: {
   field: Field;
   value: FieldValue | undefined;
-  config: RegistryConfig;
+  words: Words;
   disabled: boolean;
   onChange: (value: FieldValue | undefined) => void;
 }) {
+  const { config, t } = words;
   const parts = partsOf(value);
   const provinces = config.locations.all.filter((l) => l.type === 'province');
   const districts = config.locations.all.filter(
@@ -27,7 +28,7 @@ export function AddressInput({
   return (
     <div className="parts">
       <div className="field">
-        <label htmlFor={`${field.id}.province`}>{PART_LABELS['province']}</label>
+        <label htmlFor={`${field.id}.province`}>{t.partLabels['province']}</label>
         <select
           id={`${field.id}.province`}
           value={parts['province'] ?? ''}
@@ -38,7 +39,7 @@ export function AddressInput({
             onChange(next === undefined ? undefined : withPart(next, 'district', ''));
           }}
         >
-          <option value="">Choose…</option>
+          <option value="">{t.choose}</option>
           {provinces.map((l) => (
             <option key={l.id} value={l.id}>
               {l.name}
@@ -47,14 +48,14 @@ export function AddressInput({
         </select>
       </div>
       <div className="field">
-        <label htmlFor={`${field.id}.district`}>{PART_LABELS['district']}</label>
+        <label htmlFor={`${field.id}.district`}>{t.partLabels['district']}</label>
         <select
           id={`${field.id}.district`}
           value={parts['district'] ?? ''}
           disabled={disabled || !parts['province']}
           onChange={(e) => onChange(withPart(value, 'district', e.target.value))}
         >
-          <option value="">{parts['province'] ? 'Choose…' : 'Choose a province first'}</option>
+          <option value="">{parts['province'] ? t.choose : t.chooseProvinceFirst}</option>
           {districts.map((l) => (
             <option key={l.id} value={l.id}>
               {l.name}
@@ -64,7 +65,7 @@ export function AddressInput({
       </div>
       {(['village', 'street'] as const).map((key) => (
         <div key={key} className="field">
-          <label htmlFor={`${field.id}.${key}`}>{PART_LABELS[key]}</label>
+          <label htmlFor={`${field.id}.${key}`}>{t.partLabels[key]}</label>
           <input
             id={`${field.id}.${key}`}
             value={parts[key] ?? ''}

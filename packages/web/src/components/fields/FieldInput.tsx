@@ -1,5 +1,14 @@
-import { dateIn, type Field, type RegistryConfig } from '@registra/core';
+import {
+  actionConfigOf,
+  dateIn,
+  holds,
+  type ActionType,
+  type Field,
+  type Principal,
+  type RecordTypeConfig,
+} from '@registra/core';
 import type { FieldValue } from '../../form/declaration.js';
+import type { Words } from '../../words.js';
 import { AddressInput } from './AddressInput.js';
 import { describedBy, FieldShell } from './FieldShell.js';
 import { NameInput } from './NameInput.js';
@@ -8,8 +17,11 @@ import { ReferenceInput } from './ReferenceInput.js';
 export interface FieldInputProps {
   field: Field;
   value: FieldValue | undefined;
-  config: RegistryConfig;
-  /** Error messages of this field (a part's errors start with the part: "district is required"). */
+  words: Words;
+  principal: Principal;
+  action: ActionType;
+  recordType: RecordTypeConfig | undefined;
+  /** This field's errors, as sentences. */
   errors: string[];
   /** Required now (`required`, or `requiredIf` holding on the answers so far). */
   required: boolean;
@@ -20,7 +32,8 @@ export interface FieldInputProps {
 
 /** One form field by its configured type; the input's id is the field id. */
 export function FieldInput(props: FieldInputProps) {
-  const { field, value, config, errors, required, disabled, onChange } = props;
+  const { field, value, words, errors, required, disabled, onChange } = props;
+  const { t, config } = words;
   const described = describedBy(field, errors);
   const invalid = errors.length > 0 || undefined;
   const text = typeof value === 'string' || typeof value === 'number' ? String(value) : '';
@@ -32,6 +45,7 @@ export function FieldInput(props: FieldInputProps) {
     'aria-invalid': invalid,
     'aria-required': required || undefined,
   };
+  const shell = { field, words, required, errors };
 
   switch (field.type) {
     case 'checkbox':
@@ -43,41 +57,41 @@ export function FieldInput(props: FieldInputProps) {
             checked={value === true}
             onChange={(e) => onChange(e.target.checked)}
           />
-          <label htmlFor={field.id}>{field.label}</label>
+          <label htmlFor={field.id}>{words.fieldLabel(field)}</label>
           {errors.length > 0 && (
             <span id={`${field.id}-error`} className="field-error" role="alert">
-              {errors.join('; ')}
+              {errors.join(' ')}
             </span>
           )}
         </div>
       );
     case 'name':
       return (
-        <FieldShell field={field} required={required} errors={errors} group>
+        <FieldShell {...shell} group>
           <NameInput {...props} />
         </FieldShell>
       );
     case 'address':
       return (
-        <FieldShell field={field} required={required} errors={errors} group>
+        <FieldShell {...shell} group>
           <AddressInput {...props} />
         </FieldShell>
       );
     case 'reference':
       return (
-        <FieldShell field={field} required={required} errors={errors} group={field.multiple}>
+        <FieldShell {...shell} group>
           <ReferenceInput {...props} field={field} describedBy={described} />
         </FieldShell>
       );
     case 'file':
       return (
-        <FieldShell field={field} required={required} errors={errors} group>
-          <p className="muted small">Attaching files is not supported yet in this app.</p>
+        <FieldShell {...shell} group>
+          <p className="muted small">{t.filesLater}</p>
         </FieldShell>
       );
     case 'number':
       return (
-        <FieldShell field={field} required={required} errors={errors}>
+        <FieldShell {...shell}>
           <input
             {...common}
             type="number"
@@ -88,13 +102,20 @@ export function FieldInput(props: FieldInputProps) {
           />
         </FieldShell>
       );
+    case 'time':
+      // The browser's time picker: 9:30 is entered as it is said and kept as 09:30.
+      return (
+        <FieldShell {...shell}>
+          <input {...common} type="time" value={text} onChange={(e) => set(e.target.value)} />
+        </FieldShell>
+      );
     case 'date': {
       // The picker offers only the days the rules accept; validation still says why on typing.
       const today = dateIn(config.document.timeZone, new Date());
       const min = [field.min, field.notPast ? today : undefined].filter(Boolean).sort().pop();
       const max = [field.max, field.notFuture ? today : undefined].filter(Boolean).sort().shift();
       return (
-        <FieldShell field={field} required={required} errors={errors}>
+        <FieldShell {...shell}>
           <input
             {...common}
             type="date"
@@ -110,14 +131,12 @@ export function FieldInput(props: FieldInputProps) {
     case 'location': {
       const options =
         field.type === 'select'
-          ? field.options
-          : config.locations.all
-              .filter((l) => !field.locationTypes || field.locationTypes.includes(l.type))
-              .map((l) => ({ value: l.id, label: l.name }));
+          ? field.options.map((o) => ({ value: o.value, label: words.text(o, 'label') }))
+          : locationOptions(props, field);
       return (
-        <FieldShell field={field} required={required} errors={errors}>
+        <FieldShell {...shell}>
           <select {...common} value={text} onChange={(e) => set(e.target.value)}>
-            <option value="">Choose…</option>
+            <option value="">{t.choose}</option>
             {options.map((o) => (
               <option key={o.value} value={o.value}>
                 {o.label}
@@ -132,7 +151,7 @@ export function FieldInput(props: FieldInputProps) {
     case 'idNumber':
     case 'text':
       return (
-        <FieldShell field={field} required={required} errors={errors}>
+        <FieldShell {...shell}>
           <input
             {...common}
             type={field.type === 'email' ? 'email' : field.type === 'phone' ? 'tel' : 'text'}
@@ -144,6 +163,26 @@ export function FieldInput(props: FieldInputProps) {
         </FieldShell>
       );
   }
+}
+
+/**
+ * The places a location field offers: of its types, and, when it is limited to the jurisdiction,
+ * only where the person may take the form's action (the rule core's decideAction checks).
+ */
+function locationOptions(
+  { words, principal, action, recordType }: FieldInputProps,
+  field: Extract<Field, { type: 'location' }>,
+) {
+  const permission = recordType ? actionConfigOf(recordType, action)?.permission : undefined;
+  const { locations } = words.config;
+  return locations.all
+    .filter((l) => !field.locationTypes || field.locationTypes.includes(l.type))
+    .filter(
+      (l) =>
+        !field.withinJurisdiction ||
+        (permission !== undefined && holds(principal, permission, l.id, locations)),
+    )
+    .map((l) => ({ value: l.id, label: l.name }));
 }
 
 const INPUT_MODES = {

@@ -1,37 +1,40 @@
 import type { Field } from '@registra/core';
 import type { ReactNode } from 'react';
+import type { Words } from '../../words.js';
 
 /** A field's label (with the required marker), help, input and errors. */
 export function FieldShell({
   field,
+  words,
   required,
   errors,
   group = false,
   children,
 }: {
   field: Field;
+  words: Words;
   /** Required now: `required`, or `requiredIf` holding on the answers so far. */
   required: boolean;
   errors: string[] | undefined;
-  /** Several inputs (name, address, several references): a fieldset with a legend. */
+  /** Several inputs (name, address, references): a fieldset with a legend. */
   group?: boolean;
   children: ReactNode;
 }) {
   const title = (
     <>
-      {field.label}
+      {words.fieldLabel(field)}
       {required && (
         <span className="required" aria-hidden="true">
           {' '}
           *
         </span>
       )}
-      {required && <span className="visually-hidden"> (required)</span>}
+      {required && <span className="visually-hidden"> {words.t.required}</span>}
     </>
   );
   const help = field.help ? (
     <span className="help muted small" id={`${field.id}-help`}>
-      {field.help}
+      {words.text(field, 'help')}
     </span>
   ) : null;
   if (group) {
@@ -58,7 +61,7 @@ export function FieldErrors({ id, errors }: { id: string; errors: string[] | und
   if (!errors?.length) return null;
   return (
     <span id={`${id}-error`} className="field-error" role="alert">
-      {errors.join('; ')}
+      {errors.join(' ')}
     </span>
   );
 }

@@ -1,6 +1,6 @@
 import type { Field } from '@registra/core';
 import { partsOf, withPart, type FieldValue } from '../../form/declaration.js';
-import { PART_LABELS } from '../../labels.js';
+import type { Words } from '../../words.js';
 
 const PARTS = ['firstName', 'middleName', 'surname'] as const;
 
@@ -8,11 +8,13 @@ const PARTS = ['firstName', 'middleName', 'surname'] as const;
 export function NameInput({
   field,
   value,
+  words,
   disabled,
   errors,
   onChange,
 }: {
   field: Field;
+  words: Words;
   value: FieldValue | undefined;
   disabled: boolean;
   errors: string[];
@@ -23,13 +25,13 @@ export function NameInput({
     <div className="parts">
       {PARTS.map((key) => (
         <div key={key} className="field">
-          <label htmlFor={`${field.id}.${key}`}>{PART_LABELS[key]}</label>
+          <label htmlFor={`${field.id}.${key}`}>{words.t.partLabels[key]}</label>
           <input
             id={`${field.id}.${key}`}
             value={parts[key] ?? ''}
             disabled={disabled}
             autoComplete="off"
-            aria-invalid={errors.some((e) => e.startsWith(`${key} `)) || undefined}
+            aria-invalid={(errors.length > 0 && !parts[key]) || undefined}
             onChange={(e) => onChange(withPart(value, key, e.target.value))}
           />
         </div>

@@ -1,108 +1,117 @@
-import type { Field, RecordState, RegistryConfig } from '@registra/core';
+import type { Field, RecordState } from '@registra/core';
+import { useState } from 'react';
 import type { FieldValue } from '../../form/declaration.js';
 import { useClient, useLoad } from '../../hooks/index.js';
-import { recordTitle, recordTypeLabel } from '../../labels.js';
+import { groupTrackingId, type Words } from '../../words.js';
 
 type ReferenceField = Extract<Field, { type: 'reference' }>;
 
 /**
- * A link to other records: picked from the records of that type on this device; with none on
- * the device, a record id typed by hand.
+ * A link to other records, found by name or tracking id among the records of that type (the
+ * server's search online, the device's own records always), chosen with one tap.
  */
 export function ReferenceInput({
   field,
   value,
-  config,
+  words,
   disabled,
   describedBy,
   onChange,
 }: {
   field: ReferenceField;
   value: FieldValue | undefined;
-  config: RegistryConfig;
+  words: Words;
   disabled: boolean;
   describedBy: string | undefined;
   onChange: (value: FieldValue | undefined) => void;
 }) {
   const client = useClient();
-  const known = useLoad(
-    () => client.records.query({ type: field.recordType, limit: 500 }),
-    [field.recordType],
-  );
+  const { t } = words;
+  const [text, setText] = useState('');
+  const query = text.trim();
   const chosen = Array.isArray(value)
     ? value.filter((v): v is string => typeof v === 'string')
     : typeof value === 'string'
       ? [value]
       : [];
-  const kind = recordTypeLabel(field.recordType, config).toLowerCase();
-  const label = (record: RecordState) => `${recordTitle(record, config)} · ${record.trackingId}`;
+  const names = useLoad(
+    () => Promise.all(chosen.map((id) => client.records.get(id).catch(() => null))),
+    [chosen.join(',')],
+  );
+  const found = useLoad(
+    async () =>
+      query.length < 2
+        ? []
+        : (await client.records.search(query, { type: field.recordType, limit: 8 })).results,
+    [query, field.recordType],
+  );
+  const kind = words.recordTypeLabel(field.recordType);
+  const label = (record: RecordState) =>
+    `${words.recordTitle(record)} · ${groupTrackingId(record.trackingId)}`;
 
-  if (known.state === 'loading') return <p className="muted small">Loading the {kind} records…</p>;
-  const records = known.state === 'ready' ? known.value : [];
-  if (records.length === 0) {
-    return (
-      <>
-        <span className="muted small">
-          No {kind} record on this device yet: type the record id
-          {field.multiple ? 's, separated by commas' : ''}.
-        </span>
-        <input
-          id={field.id}
-          aria-label={field.multiple ? field.label : undefined}
-          value={chosen.join(', ')}
-          disabled={disabled}
-          aria-describedby={describedBy}
-          onChange={(e) => {
-            const ids = e.target.value.split(/[\s,]+/).filter(Boolean);
-            onChange(ids.length === 0 ? undefined : field.multiple ? ids : ids[0]);
-          }}
-        />
-      </>
-    );
-  }
-  if (!field.multiple) {
-    return (
-      <select
-        id={field.id}
-        value={chosen[0] ?? ''}
-        disabled={disabled}
-        aria-describedby={describedBy}
-        onChange={(e) => onChange(e.target.value || undefined)}
-      >
-        <option value="">Choose a {kind}…</option>
-        {chosen[0] && !records.some((r) => r.id === chosen[0]) && (
-          <option value={chosen[0]}>record {chosen[0]} (not on this device)</option>
-        )}
-        {records.map((record) => (
-          <option key={record.id} value={record.id}>
-            {label(record)}
-          </option>
-        ))}
-      </select>
-    );
-  }
-  const toggle = (id: string, on: boolean) => {
-    const next = on ? [...chosen, id] : chosen.filter((c) => c !== id);
-    onChange(next.length > 0 ? next : undefined);
+  const choose = (id: string) => {
+    const next = field.multiple ? [...chosen.filter((c) => c !== id), id] : [id];
+    onChange(field.multiple ? next : next[0]);
+    setText('');
   };
+  const remove = (id: string) => {
+    const next = chosen.filter((c) => c !== id);
+    onChange(next.length === 0 ? undefined : field.multiple ? next : next[0]);
+  };
+  const results = found.state === 'ready' ? found.value.filter((r) => !chosen.includes(r.id)) : [];
+  const searchId = `${field.id}-search`;
+
   return (
-    <div className="choices" id={field.id} aria-describedby={describedBy}>
-      {[...chosen.filter((id) => !records.some((r) => r.id === id)), ...records].map((entry) => {
-        const id = typeof entry === 'string' ? entry : entry.id;
-        const text =
-          typeof entry === 'string' ? `record ${entry} (not on this device)` : label(entry);
-        return (
-          <label key={id} className="choice">
-            <input
-              type="checkbox"
-              checked={chosen.includes(id)}
-              disabled={disabled}
-              onChange={(e) => toggle(id, e.target.checked)}
-            />
-            {text}
+    <div className="reference" id={field.id} aria-describedby={describedBy}>
+      {chosen.length > 0 && (
+        <ul className="chosen" aria-label={t.chosen}>
+          {chosen.map((id, i) => {
+            const local = names.state === 'ready' ? names.value[i] : null;
+            const name = local ? label(local.record) : t.notOnThisDevice(id);
+            return (
+              <li key={id}>
+                <a href={`#/records/${id}`}>{name}</a>
+                {!disabled && (
+                  <button type="button" className="small-button" onClick={() => remove(id)}>
+                    {t.remove(local ? words.recordTitle(local.record) : '')}
+                  </button>
+                )}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      {!disabled && (field.multiple || chosen.length === 0) && (
+        <>
+          <label htmlFor={searchId} className="small">
+            {t.findRecord(kind)}
           </label>
-        );
-      })}
+          <input
+            id={searchId}
+            type="search"
+            autoComplete="off"
+            value={text}
+            onChange={(e) => setText(e.target.value)}
+          />
+          {query.length >= 2 && found.state === 'ready' && (
+            <ul className="picker" aria-live="polite">
+              {results.length === 0 && <li className="muted small">{t.noMatch}</li>}
+              {results.map((record) => (
+                <li key={record.id}>
+                  <button
+                    type="button"
+                    className="pick"
+                    data-testid="reference-option"
+                    onClick={() => choose(record.id)}
+                  >
+                    {label(record)}
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      )}
     </div>
   );
 }
