@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import {
   ACTION_BODY_KEYS,
   foldRecord,
+  searchKeys,
   searchName,
   type Declaration,
   type Entry,
@@ -322,14 +323,14 @@ export const ENTRY_COPY =
   'COPY entries (id, record_id, seq, record_type, type, body, device_id, device_seq, status, code, message, ' +
   'registration_number, created_by, created_by_role, created_at_location, recorded_at, config_version) FROM STDIN';
 
-export function entryLine(entry: Entry): string {
+export function entryLine(entry: Entry, recordType = 'birth'): string {
   const body: Record<string, unknown> = {};
   for (const key of ACTION_BODY_KEYS) if (entry[key] !== undefined) body[key] = entry[key];
   return `${[
     entry.id,
     entry.recordId,
     entry.seq,
-    'birth',
+    recordType,
     entry.type,
     JSON.stringify(body),
     entry.deviceId,
@@ -350,9 +351,15 @@ export function entryLine(entry: Entry): string {
 
 export const RECORD_COPY =
   'COPY records (id, type, status, flags, tracking_id, registration_number, assigned_to, created_at_location, ' +
-  'created_by, created_at, updated_at, seq, name, state) FROM STDIN';
+  'created_by, created_at, updated_at, seq, name, state, search_keys) FROM STDIN';
 
-export function recordLine(state: RecordState, name: string): string {
+/** A text[] literal, every element quoted. */
+export function arrayLiteral(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
+}
+
+/** A read-model row in COPY text; `keys` are core's searchKeys of the state. */
+export function recordLine(state: RecordState, name: string, keys: readonly string[]): string {
   return `${[
     state.id,
     state.type,
@@ -368,6 +375,7 @@ export function recordLine(state: RecordState, name: string): string {
     state.seq,
     name,
     JSON.stringify(state),
+    arrayLiteral(keys),
   ]
     .map(copyText)
     .join('\t')}\n`;
@@ -377,7 +385,7 @@ export function recordLine(state: RecordState, name: string): string {
 export function foldedLine(entries: Entry[], recordType: RecordTypeConfig): string {
   const state = foldRecord(entries, recordType);
   if (!state) throw new Error('the log folds to no record');
-  return recordLine(state, searchName(state, recordType));
+  return recordLine(state, searchName(state, recordType), searchKeys(state, recordType));
 }
 
 /** Streams COPY lines into PostgreSQL; returns the seconds it took. */

@@ -116,7 +116,7 @@ async function writeFloor(cluster: Cluster, devices: number): Promise<number> {
     for (let i = 0; i < BATCH / 4; i++) {
       const steps = ['CREATE', 'NOTIFY', 'UPDATE', 'DECLARE', 'UNASSIGN'] as const;
       const log = recordLog(steps, people, random, Date.UTC(2026, 10, 20)).entries;
-      entries += log.map(entryLine).join('');
+      entries += log.map((entry) => entryLine(entry)).join('');
       records += foldedLine(log, recordType);
     }
     queue.push({ entries, records });

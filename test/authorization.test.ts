@@ -230,7 +230,12 @@ function expected(cell: Cell): { outcome: Expected; rule: string } {
 
 /** The status each action is offered in (PROTOCOL 5.4), and how to get a record there. */
 type Stage = 'CREATED' | 'DECLARED' | 'REGISTERED' | 'PENDING_CORRECTION';
-const STAGE: Record<Exclude<ActionType, 'CREATE' | 'CUSTOM'>, Stage> = {
+// Deduplication's actions have their own tests (packages/server/test/deduplication.test.ts).
+type MatrixType = Exclude<
+  ActionType,
+  'CREATE' | 'CUSTOM' | 'DUPLICATES_FOUND' | 'MARK_DUPLICATE' | 'MARK_NOT_DUPLICATE'
+>;
+const STAGE: Record<MatrixType, Stage> = {
   NOTIFY: 'CREATED',
   DECLARE: 'CREATED',
   UPDATE: 'CREATED',

@@ -1,4 +1,5 @@
 export * from './contracts/action.js';
+export * from './contracts/duplicates.js';
 export * from './contracts/entry.js';
 export * from './contracts/problem.js';
 export * from './contracts/record.js';
@@ -18,6 +19,7 @@ export * from './workflow/decide.js';
 export * from './workflow/reach.js';
 export * from './tracking.js';
 export * from './search.js';
+export * from './dedup/score.js';
 export * from './config/certificates.js';
 export * from './declaration/display.js';
 export * from './certificates/render.js';

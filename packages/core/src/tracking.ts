@@ -1,4 +1,6 @@
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+/** The characters of a tracking id (Crockford base32). */
+export const TRACKING_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const CROCKFORD = TRACKING_ALPHABET;
 
 /** Length of a tracking id: 12 Crockford base32 characters carry 60 bits. */
 export const TRACKING_ID_LENGTH = 12;

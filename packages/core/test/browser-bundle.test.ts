@@ -13,7 +13,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
  * The only packages the core may use: all pure JavaScript. jose verifies credentials and mustache
  * fills certificate templates, the same way on the server and on a device (PROTOCOL 11).
  */
-const DEPENDENCIES = ['zod', 'json-logic-js', 'jose', 'mustache'];
+const DEPENDENCIES = ['zod', 'json-logic-js', 'jose', 'mustache', 'double-metaphone'];
 
 /** Modules that do I/O or exist only on a server, by name. */
 const IO = new Set([

@@ -5,6 +5,7 @@ import { ConfigurationError } from '@registra/core';
 import { readEnv } from './env.js';
 import { Issuer } from './services/issuer.js';
 import { ProblemError } from './services/problem.js';
+import { deduplicateAll } from './services/deduplication/index.js';
 import { rebuildReadModel, verifyReadModel } from './services/read-model.js';
 import { addUser, deactivateUser, users } from './services/users.js';
 import { startPrimary } from './cluster.js';
@@ -19,6 +20,7 @@ Usage: registra <command> [options]
   migrate                     apply database migrations
   rebuild                     re-fold every record into a fresh read model and swap it in
   verify                      check every record's hash chain and re-fold it; report breaks and differences
+  dedup --all                 look for suspected duplicates among every record (after a bulk import)
   users list                  list users and machine clients
   users add --username U --name N --role R --office O --password P [--client]
   users deactivate USERNAME   deactivate a user; their tokens stop working at once
@@ -51,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
       office: { type: 'string' },
       password: { type: 'string' },
       client: { type: 'boolean', default: false },
+      all: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -93,6 +96,7 @@ async function main(argv: string[]): Promise<number> {
   // An unknown command is answered with the help at once, without starting a database for it.
   const known =
     ['migrate', 'rebuild', 'verify'].includes(command) ||
+    (command === 'dedup' && values.all) ||
     (command === 'users' &&
       (sub === 'list' || sub === 'add' || (sub === 'deactivate' && arg !== undefined))) ||
     (command === 'keys' && (sub === 'list' || sub === 'rotate'));
@@ -131,6 +135,23 @@ async function main(argv: string[]): Promise<number> {
           `${report.records} records, ${report.entries} entries, ${report.differences.length} differences`,
         );
         return report.differences.length === 0 ? 0 : 2;
+      }
+      case 'dedup': {
+        const started = performance.now();
+        let shown = 0;
+        const done = await deduplicateAll(registry, {
+          onProgress: ({ done, total, flagged }) => {
+            if (done - shown < 1000 && done < total) return;
+            shown = done;
+            console.log(`checked ${done} of ${total} records, ${flagged} flagged…`);
+          },
+        });
+        const seconds = (performance.now() - started) / 1000;
+        console.log(
+          `checked ${done.done} records in ${seconds.toFixed(1)} s ` +
+            `(${Math.round(done.done / Math.max(seconds, 1e-9))} records/s); ${done.flagged} flagged as suspected duplicates`,
+        );
+        return 0;
       }
       case 'keys': {
         const issuer = new Issuer(registry.db, '', registry.config.document.name);

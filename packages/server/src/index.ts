@@ -8,6 +8,12 @@ export { AuthService } from './services/auth.js';
 export type { Registry, Caller } from './services/context.js';
 export { ReadAudit, type ReadAuditRow } from './services/read-audit.js';
 export { rebuildReadModel, verifyReadModel } from './services/read-model.js';
+export {
+  blocksOf,
+  deduplicateAll,
+  deduplicateRecord,
+  findDuplicates,
+} from './services/deduplication/index.js';
 export { loadConfigFile, resolveConfigDir, seed } from './services/seed.js';
 export { loadSigner } from './services/tokens.js';
 export { startServer, openDatabase, openRegistry } from './server.js';

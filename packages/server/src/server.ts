@@ -5,6 +5,8 @@ import { connect, type DB } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrations.js';
 import { JobQueue, type JobRunner } from './jobs/index.js';
+import type { AppendEffect } from './services/append/effects.js';
+import { deduplicationEffect, deduplicationTask } from './services/deduplication/job.js';
 import type { Env } from './env.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
@@ -58,6 +60,7 @@ export async function openRegistry(
   const { configFile, usersFile } = resolveConfigDir(env.REGISTRA_CONFIG);
   const config = loadConfigFile(configFile);
   const registry: Registry = { db, config, now: () => new Date() };
+  registry.effects = appendEffectsFor(registry);
   const demoUsers =
     env.REGISTRA_SEED_DEMO_USERS === 'true'
       ? await seed(db, config, usersFile, env.REGISTRA_DEMO_PASSWORD)
@@ -66,8 +69,13 @@ export async function openRegistry(
 }
 
 /** Every task and schedule of the server, on one queue (jobs/index.ts): add yours here. */
-export function jobQueueFor(_registry: Registry): JobQueue {
-  return new JobQueue();
+export function jobQueueFor(registry: Registry): JobQueue {
+  return new JobQueue().define(deduplicationTask(registry));
+}
+
+/** What else happens when entries are appended (services/append/effects.ts): add yours here. */
+export function appendEffectsFor(registry: Registry): AppendEffect[] {
+  return [deduplicationEffect(registry)];
 }
 
 /** The job runner of the process that owns the database (jobs/index.ts). */

@@ -11,7 +11,7 @@ import { Metrics } from '../src/http/metrics.js';
 import { AuthService, type AuthOptions } from '../src/services/auth.js';
 import type { Registry } from '../src/services/context.js';
 import { loadConfigFile, resolveConfigDir, seed } from '../src/services/seed.js';
-import { jobQueueFor } from '../src/server.js';
+import { appendEffectsFor, jobQueueFor } from '../src/server.js';
 import { loadSigner } from '../src/services/tokens.js';
 import type { FastifyInstance } from 'fastify';
 import { BIRTH } from '../../core/test/fixtures.js';
@@ -118,6 +118,7 @@ export async function startTestServer(
     config,
     now: () => new Date(Date.now() + clock.offsetMs),
   };
+  registry.effects = appendEffectsFor(registry);
   await seed(database.db, config, usersFile, PASSWORD);
   const auth = new AuthService(registry, await loadSigner(database.db), options.auth);
   const app = await buildApp({

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  BIRTH,
   declareBirth,
   Device,
   expectProblem,
@@ -381,6 +382,18 @@ describe('the CLI', () => {
     expect(result.stdout).toMatch(/^\d+ records, \d+ entries, 0 differences\n$/);
     const [, records] = /^(\d+) records/.exec(result.stdout) ?? [];
     expect(Number(records)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('dedup --all checks every record with progress and flags a pair once', async () => {
+    const device = new Device(server, await server.login('agent'));
+    const names = { 'child.surname': 'Quarshie', 'mother.surname': 'Quarshie' };
+    await declareBirth(device, { ...BIRTH, ...names, 'child.firstName': 'Obadiah' });
+    await declareBirth(device, { ...BIRTH, ...names, 'child.firstName': 'Obadaih' });
+    const result = await cli('dedup', '--all');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/checked \d+ of \d+ records, \d+ flagged…\n/);
+    expect(result.stdout).toMatch(/checked \d+ records in [\d.]+ s \(\d+ records\/s\); 1 flagged/);
+    expect((await cli('dedup')).code).toBe(1); // --all is the only way it runs
   });
 
   it('prints help and exits 1 on an unknown command', async () => {

@@ -5,6 +5,7 @@ import { openForm } from './form/autosave.js';
 import { useClient, useObservable, WorkspaceProvider } from './hooks/index.js';
 import { useT } from './i18n/index.js';
 import { go, useRoute, type Route } from './router.js';
+import { DuplicateReview } from './screens/DuplicateReview.js';
 import { FormScreen } from './screens/FormScreen.js';
 import { Home } from './screens/Home.js';
 import { Login } from './screens/Login.js';
@@ -73,6 +74,8 @@ function Screen({ route }: { route: Route }) {
       return <Search />;
     case 'record':
       return <RecordPage key={route.id} recordId={route.id} />;
+    case 'duplicates':
+      return <DuplicateReview key={route.id} recordId={route.id} />;
     case 'new':
       return (
         <FormScreen

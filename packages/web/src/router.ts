@@ -5,6 +5,7 @@ export type Route =
   | { name: 'home'; queue?: string }
   | { name: 'search' }
   | { name: 'record'; id: string }
+  | { name: 'duplicates'; id: string }
   | { name: 'new'; recordType: string }
   | { name: 'draft'; id: string }
   | { name: 'act'; id: string; action: string }
@@ -18,6 +19,9 @@ export function parseRoute(hash: string): Route {
       return parts[1] ? { name: 'home', queue: parts[1] } : { name: 'home' };
     case 'search':
       return { name: 'search' };
+    case 'duplicates':
+      if (parts[1]) return { name: 'duplicates', id: parts[1] };
+      break;
     case 'verify':
       return { name: 'verify' };
     case 'records':

@@ -237,6 +237,7 @@ function checkRecordType(
     checkPermission(ASSIGN.permission, [...at, 'actions', 'ASSIGN', 'permission']);
     checkPermission(ASSIGN.reassignPermission, [...at, 'actions', 'ASSIGN', 'reassignPermission']);
   }
+  if (recordType.deduplication) checkDeduplication(recordType, at, checks);
   const customIds = new Set<string>();
   CUSTOM.forEach((custom, c) => {
     const path = [...at, 'actions', 'CUSTOM', c];
@@ -253,6 +254,49 @@ function checkRecordType(
           `"${flag}" is a flag the protocol derives; a custom action may not set or clear it`,
         );
       }
+    }
+  });
+}
+
+const COMPARABLE: Record<string, ReadonlySet<string>> = {
+  fuzzy: new Set(['text', 'name', 'idNumber', 'phone', 'email']),
+  phonetic: new Set(['text', 'name']),
+  dateRange: new Set(['date']),
+};
+
+function checkDeduplication(
+  recordType: RecordTypeConfig,
+  at: (string | number)[],
+  { report, checkPermission }: Checks,
+): void {
+  const dedup = recordType.deduplication;
+  if (!dedup) return;
+  const path = [...at, 'deduplication'];
+  checkPermission(dedup.reviewPermission, [...path, 'reviewPermission']);
+  dedup.after.forEach((type, i) => {
+    if (!recordType.actions[type]) {
+      report([...path, 'after', i], `${recordType.id} records do not offer ${type}`);
+    }
+  });
+  const fields = new Map(recordType.form.pages.flatMap((p) => p.fields.map((f) => [f.id, f])));
+  const seen = new Set<string>();
+  dedup.rules.forEach((rule, r) => {
+    const rulePath = [...path, 'rules', r];
+    const field = fields.get(rule.field);
+    if (!field) {
+      report([...rulePath, 'field'], `unknown field "${rule.field}"`);
+      return;
+    }
+    if (seen.has(rule.field)) report([...rulePath, 'field'], `a second rule for "${rule.field}"`);
+    seen.add(rule.field);
+    for (const kind of rule.match) {
+      const types = COMPARABLE[kind];
+      if (types && !types.has(field.type)) {
+        report([...rulePath, 'match'], `a ${field.type} field cannot be compared by ${kind}`);
+      }
+    }
+    if (rule.match.includes('dateRange') && rule.window === undefined) {
+      report([...rulePath, 'window'], 'dateRange needs a window (days)');
     }
   });
 }

@@ -66,6 +66,9 @@ export function actionConfigOf(
     case 'UNASSIGN':
     case 'APPROVE':
     case 'DECLINE':
+    case 'DUPLICATES_FOUND':
+    case 'MARK_DUPLICATE':
+    case 'MARK_NOT_DUPLICATE':
       return undefined;
     default:
       return recordType.actions[type];

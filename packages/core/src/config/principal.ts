@@ -49,3 +49,16 @@ export function holds(
   if (within === undefined) return false;
   return within === null || locations.isWithin(locationId, within);
 }
+
+/** The server acting on its own: `createdBy` of the entries it appends (DUPLICATES_FOUND). */
+export const SYSTEM_ID = 'system';
+
+/** The server's own principal, acting at `officeId` (the office of the record it writes to). */
+export function systemPrincipal(officeId: string): Principal {
+  return { id: SYSTEM_ID, role: SYSTEM_ID, officeId, grants: {} };
+}
+
+/** Whether the principal is the server itself. User ids are UUIDs, so no user can be it. */
+export function isSystem(principal: Pick<Principal, 'id'>): boolean {
+  return principal.id === SYSTEM_ID;
+}

@@ -221,6 +221,43 @@ export const RecordTypeActionsSchema = z.strictObject({
 });
 export type RecordTypeActions = z.infer<typeof RecordTypeActionsSchema>;
 
+/** How a deduplication rule compares a field (PROTOCOL 10). */
+export const MATCH_KINDS = ['exact', 'fuzzy', 'phonetic', 'dateRange'] as const;
+export const MatchKindSchema = z.enum(MATCH_KINDS);
+export type MatchKind = z.infer<typeof MatchKindSchema>;
+
+/** One field compared between a record and a candidate, and what a match of it is worth. */
+export const DeduplicationRuleSchema = z.strictObject({
+  field: FieldIdSchema,
+  /** The ways the field may match; identical values always count as `exact`. */
+  match: z.union([MatchKindSchema.transform((kind) => [kind]), z.array(MatchKindSchema).min(1)]),
+  /** The field's share of the score: weights are relative to each other. */
+  weight: z.number().positive().max(100).default(1),
+  /** `dateRange`: how many days apart two dates may be and still match. */
+  window: z.int().nonnegative().max(36_500).optional(),
+  /** A candidate whose field is filled and does not match is no candidate, whatever the rest. */
+  required: z.boolean().default(false),
+});
+export type DeduplicationRule = z.infer<typeof DeduplicationRuleSchema>;
+
+export const DeduplicationSchema = z.strictObject({
+  /** The actions after which a record is checked (once accepted), e.g. DECLARE. */
+  after: z.array(z.enum(['CREATE', 'NOTIFY', 'DECLARE', 'UPDATE', 'CORRECT'])).min(1),
+  /** Who may decide: MARK_DUPLICATE and MARK_NOT_DUPLICATE. */
+  reviewPermission: PermissionIdSchema,
+  rules: z.array(DeduplicationRuleSchema).min(1),
+  /**
+   * `weighted`: the weighted mean of the fields' scores, over the fields filled on both records;
+   * `all`: the same, but every such field must match (as if each rule were `required`).
+   */
+  combine: z.enum(['weighted', 'all']).default('weighted'),
+  /** Candidates scoring at or above this (0 to 1) are flagged. */
+  threshold: z.number().min(0).max(1),
+  /** At most this many candidates, best first, are kept on one finding. */
+  maxCandidates: z.int().positive().max(50).default(10),
+});
+export type DeduplicationConfig = z.infer<typeof DeduplicationSchema>;
+
 export const CONCURRENCY_MODES = ['assignment', 'merge'] as const;
 
 /**
@@ -251,6 +288,8 @@ export const RecordTypeSchema = z.strictObject({
     .optional(),
   form: z.strictObject({ pages: z.array(PageSchema).min(1) }),
   actions: RecordTypeActionsSchema,
+  /** Suspected duplicates are looked for after the configured actions (PROTOCOL 10). */
+  deduplication: DeduplicationSchema.optional(),
 });
 export type RecordTypeConfig = z.infer<typeof RecordTypeSchema>;
 export type RecordTypeConfigInput = z.input<typeof RecordTypeSchema>;

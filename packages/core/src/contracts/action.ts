@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DuplicatesFoundAnnotationSchema } from './duplicates.js';
 
 /** Every kind of action a record's log can hold (PROTOCOL 3.3). */
 export const ACTION_TYPES = [
@@ -17,6 +18,9 @@ export const ACTION_TYPES = [
   'APPROVE',
   'DECLINE',
   'CUSTOM',
+  'DUPLICATES_FOUND',
+  'MARK_DUPLICATE',
+  'MARK_NOT_DUPLICATE',
 ] as const;
 export const ActionTypeSchema = z.enum(ACTION_TYPES);
 export type ActionType = z.infer<typeof ActionTypeSchema>;
@@ -177,7 +181,32 @@ export const ActionSchema = z.strictObject(actionShape).superRefine((action, ctx
       });
     }
   }
-  if (action.type === 'REJECT' || action.type === 'ARCHIVE') {
+  if (action.type === 'DUPLICATES_FOUND') {
+    const found = DuplicatesFoundAnnotationSchema.safeParse(action.annotation ?? {});
+    for (const issue of found.success ? [] : found.error.issues) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['annotation', ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))],
+        message: issue.message,
+      });
+    }
+  }
+  if (action.type === 'MARK_DUPLICATE') {
+    const duplicateOf = action.annotation?.['duplicateOf'];
+    if (typeof duplicateOf !== 'string' || !z.uuid().safeParse(duplicateOf).success) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['annotation', 'duplicateOf'],
+        message: 'MARK_DUPLICATE names the record it duplicates (a record id)',
+      });
+    }
+  }
+  if (
+    action.type === 'REJECT' ||
+    action.type === 'ARCHIVE' ||
+    action.type === 'MARK_DUPLICATE' ||
+    action.type === 'MARK_NOT_DUPLICATE'
+  ) {
     const reason = action.annotation?.['reason'];
     if (typeof reason !== 'string' || reason.trim() === '') {
       ctx.addIssue({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ActionTypeSchema, DeclarationSchema } from './action.js';
+import { DuplicateCandidateSchema } from './duplicates.js';
 
 export const RECORD_STATUSES = [
   'CREATED',
@@ -54,5 +55,10 @@ export const RecordStateSchema = z.strictObject({
   registered: ActionMetaSchema.nullable(),
   pending: z.array(PendingRequestSchema),
   conflicts: z.array(ConflictSchema),
+  /**
+   * Suspected duplicates (PROTOCOL 10): present once the server looked and found some; emptied
+   * when a reviewer decides they are not duplicates.
+   */
+  duplicates: z.array(DuplicateCandidateSchema).optional(),
 });
 export type RecordState = z.infer<typeof RecordStateSchema>;

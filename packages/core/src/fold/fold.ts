@@ -4,6 +4,7 @@ import type { ActionMeta, Conflict, PendingRequest, RecordState } from '../contr
 import { customActionOf, flagStem } from '../config/lookup.js';
 import type { RecordTypeConfig } from '../config/schema.js';
 import { jsonEqual, mergeDeclaration } from '../declaration/merge.js';
+import { DuplicatesFoundAnnotationSchema } from '../contracts/duplicates.js';
 import { trackingIdOf } from '../tracking.js';
 
 /** Flags that PROTOCOL 5.3 defines; a configuration's CUSTOM flags are any others. */
@@ -12,6 +13,10 @@ export const FLAGS = {
   rejected: 'rejected',
   validated: 'validated',
   conflict: 'conflict',
+  /** PROTOCOL 10: the server found likely duplicates; a reviewer has not decided yet. */
+  duplicateSuspected: 'duplicate:suspected',
+  /** A reviewer decided the record duplicates another: it can then only be archived. */
+  duplicate: 'duplicate',
 } as const;
 
 /** Which base flags each action type clears (PROTOCOL 5.3). */
@@ -261,6 +266,22 @@ function apply(
       break;
     case 'UNASSIGN':
       record.assignedTo = null;
+      break;
+    case 'DUPLICATES_FOUND': {
+      const found = DuplicatesFoundAnnotationSchema.safeParse(entry.annotation ?? {});
+      if (found.success) {
+        flags.add(FLAGS.duplicateSuspected);
+        record.duplicates = found.data.candidates;
+      }
+      break;
+    }
+    case 'MARK_NOT_DUPLICATE':
+      flags.delete(FLAGS.duplicateSuspected);
+      record.duplicates = [];
+      break;
+    case 'MARK_DUPLICATE':
+      flags.delete(FLAGS.duplicateSuspected);
+      flags.add(FLAGS.duplicate);
       break;
     case 'CUSTOM': {
       const custom = recordType && customActionOf(recordType, entry.customType);

@@ -2,7 +2,7 @@ import type { ActionType } from '../contracts/action.js';
 import type { RecordState, RecordStatus } from '../contracts/record.js';
 import type { LocationIndex } from '../config/locations.js';
 import { actionConfigOf, assignConfigOf, customActionOf } from '../config/lookup.js';
-import { holds, type Principal } from '../config/principal.js';
+import { holds, isSystem, type Principal } from '../config/principal.js';
 import type { RecordTypeConfig } from '../config/schema.js';
 import { FLAGS } from '../fold/fold.js';
 
@@ -16,6 +16,11 @@ export const ALLOWED_BY_STATUS: Readonly<Record<RecordStatus, readonly ActionTyp
 };
 
 const BLOCKED_BY_REJECTED: ReadonlySet<ActionType> = new Set(['REGISTER', 'VALIDATE']);
+
+/** PROTOCOL 10: what a suspected duplicate may not do until a reviewer decides. */
+const BLOCKED_BY_SUSPICION: ReadonlySet<ActionType> = new Set(['REGISTER', 'VALIDATE']);
+
+const REVIEW: ReadonlySet<ActionType> = new Set(['MARK_DUPLICATE', 'MARK_NOT_DUPLICATE']);
 
 export type DenialCode =
   'INVALID_TRANSITION' | 'FORBIDDEN' | 'NOT_ASSIGNED' | 'ALREADY_ASSIGNED' | 'SELF_APPROVAL';
@@ -62,8 +67,19 @@ export function checkAction(
   if (type === 'CREATE') return deny('INVALID_TRANSITION', 'the record already exists');
   if (record.status === 'ARCHIVED') return deny('INVALID_TRANSITION', 'the record is archived');
 
+  if (type === 'DUPLICATES_FOUND' || isSystem(principal)) {
+    if (type !== 'DUPLICATES_FOUND' || !isSystem(principal)) {
+      return deny('FORBIDDEN', 'only the server appends DUPLICATES_FOUND, and nothing else');
+    }
+    return recordType.deduplication
+      ? ok
+      : deny('INVALID_TRANSITION', `${recordType.id} records are not deduplicated`);
+  }
+
   const can = (permission: string) =>
     holds(principal, permission, record.createdAtLocation, locations);
+
+  if (REVIEW.has(type)) return checkReview(record, intent, context, can);
 
   if (type === 'ASSIGN' || type === 'UNASSIGN')
     return checkAssignment(record, intent, context, can);
@@ -75,6 +91,9 @@ export function checkAction(
     if (!confirmation) return deny('INVALID_TRANSITION', `${pending.type} needs no confirmation`);
     if (!can(confirmation.permission)) {
       return deny('FORBIDDEN', `you may not decide ${pending.type} requests here`);
+    }
+    if (BLOCKED_BY_SUSPICION.has(pending.type) && blockedByDuplicates(record)) {
+      return deny('INVALID_TRANSITION', `${pending.type} waits for the duplicate review`);
     }
     if (pending.requestedBy === principal.id) {
       return deny('SELF_APPROVAL', 'a request must be decided by someone other than its requester');
@@ -114,6 +133,15 @@ function checkTransition(
   if (BLOCKED_BY_REJECTED.has(intent.type) && record.flags.includes(FLAGS.rejected)) {
     return deny('INVALID_TRANSITION', `${intent.type} is not allowed while the record is rejected`);
   }
+  if (BLOCKED_BY_SUSPICION.has(intent.type) && record.flags.includes(FLAGS.duplicateSuspected)) {
+    return deny(
+      'INVALID_TRANSITION',
+      `${intent.type} is not allowed while the record is a suspected duplicate: a reviewer decides first`,
+    );
+  }
+  if (record.flags.includes(FLAGS.duplicate) && intent.type !== 'ARCHIVE') {
+    return deny('INVALID_TRANSITION', 'the record is marked a duplicate: it can only be archived');
+  }
   if (intent.type === 'CUSTOM') {
     const custom = customActionOf(recordType, intent.customType);
     if (custom?.allowedIn && !custom.allowedIn.includes(record.status)) {
@@ -127,6 +155,36 @@ function checkTransition(
   if (present)
     return deny('INVALID_TRANSITION', `${label(intent)} is not allowed with the flag ${present}`);
   return ok;
+}
+
+function blockedByDuplicates(record: RecordState): boolean {
+  return record.flags.includes(FLAGS.duplicateSuspected) || record.flags.includes(FLAGS.duplicate);
+}
+
+/** MARK_DUPLICATE and MARK_NOT_DUPLICATE: a reviewer's decision on a suspected duplicate. */
+function checkReview(
+  record: RecordState,
+  intent: Intent,
+  context: RuleContext,
+  can: (permission: string) => boolean,
+): Verdict {
+  const dedup = context.recordType.deduplication;
+  if (!dedup) {
+    return deny('INVALID_TRANSITION', `${context.recordType.id} records are not deduplicated`);
+  }
+  if (!can(dedup.reviewPermission)) {
+    return deny('FORBIDDEN', 'you may not review suspected duplicates here');
+  }
+  if (record.pending.length > 0) {
+    return deny(
+      'INVALID_TRANSITION',
+      `the record waits for a decision on ${record.pending[0]?.type}`,
+    );
+  }
+  if (!record.flags.includes(FLAGS.duplicateSuspected)) {
+    return deny('INVALID_TRANSITION', 'the record is not a suspected duplicate');
+  }
+  return checkAssigned(record, context);
 }
 
 function checkAssigned(record: RecordState, { recordType, principal }: RuleContext): Verdict {
@@ -200,6 +258,9 @@ export function allowedActions(
     }
     for (const custom of CUSTOM) intents.push({ type: 'CUSTOM', customType: custom.id });
     if (ASSIGN) intents.push({ type: 'ASSIGN' }, { type: 'UNASSIGN' });
+    if (recordType.deduplication) {
+      intents.push({ type: 'MARK_DUPLICATE' }, { type: 'MARK_NOT_DUPLICATE' });
+    }
     for (const pending of record.pending) {
       intents.push(
         { type: 'APPROVE', requestId: pending.id },

@@ -1,6 +1,6 @@
 import type { RegistryConfig } from '../config/load.js';
 import { actionConfigOf, formFields } from '../config/lookup.js';
-import { holds, type Principal } from '../config/principal.js';
+import { holds, isSystem, type Principal } from '../config/principal.js';
 import type { RecordTypeConfig } from '../config/schema.js';
 import type { Action } from '../contracts/action.js';
 import type { FieldError, RejectionCode } from '../contracts/problem.js';
@@ -66,6 +66,10 @@ export function decideAction(
   const { config, principal } = context;
   const clock = clockError(action, context);
   if (clock) return refuse(false, 'INVALID_INPUT', `occurredAt ${clock}`, 'occurredAt', clock);
+  if (action.type === 'DUPLICATES_FOUND' && !isSystem(principal)) {
+    const message = 'DUPLICATES_FOUND is appended by the server only';
+    return refuse(false, 'INVALID_INPUT', message, 'type', message);
+  }
 
   if (action.type === 'CREATE') {
     if (fold) return refuse(false, 'RECORD_EXISTS', 'the record already exists');
@@ -84,7 +88,8 @@ export function decideAction(
 
   const record = fold?.record;
   const recordType = record && config.recordTypes.get(record.type);
-  if (!fold || !record || !recordType || !inReach(principal, config, record)) {
+  const reached = record && (isSystem(principal) || inReach(principal, config, record));
+  if (!fold || !record || !recordType || !reached) {
     return refuse(false, 'NOT_FOUND', 'no such record in your reach');
   }
   if (action.recordType !== undefined && action.recordType !== record.type) {
@@ -114,6 +119,19 @@ export function decideAction(
       'assignee',
       'may not act on this record',
     );
+  }
+  if (action.type === 'MARK_DUPLICATE') {
+    const duplicateOf = action.annotation?.['duplicateOf'];
+    if (!(record.duplicates ?? []).some((c) => c.recordId === duplicateOf)) {
+      const message = 'must be one of the suspected duplicates';
+      return refuse(
+        false,
+        'INVALID_INPUT',
+        `annotation.duplicateOf ${message}`,
+        'annotation.duplicateOf',
+        message,
+      );
+    }
   }
   if (action.type === 'DECLINE' && action.declaration) {
     const message = 'DECLINE carries no declaration';

@@ -219,6 +219,36 @@ const migrations: Record<string, Migration> = {
     },
   },
 
+  // PROTOCOL 10. Search and deduplication find records through one GIN index over keys that core's
+  // searchKeys makes (name words exactly, by sound and by their deletion forms; identifier
+  // fields), with the status beside them as in 0002; partial tracking ids through a trigram index.
+  // The trigram index of `name` has no reader left. Rows written before this have no keys until
+  // `registra rebuild` (verify lists them). Entries appended by the server itself (createdBy
+  // "system") or on a hook's behalf ("hook:<id>") are not by a user: created_by becomes text
+  // (only if it is still uuid, so that another migration may have done it first).
+  // See bench/README.md, Search, for each index and its EXPLAIN.
+  '0010_search_keys_and_deduplication': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        DO $$ BEGIN
+          IF (SELECT data_type FROM information_schema.columns
+              WHERE table_schema = current_schema() AND table_name = 'entries'
+                AND column_name = 'created_by') = 'uuid' THEN
+            ALTER TABLE entries ALTER COLUMN created_by TYPE text;
+          END IF;
+        END $$`.execute(db);
+      await sql`ALTER TABLE records ADD COLUMN search_keys text[] NOT NULL DEFAULT '{}'`.execute(
+        db,
+      );
+      await sql`DROP INDEX IF EXISTS records_name`.execute(db);
+      await sql`CREATE INDEX records_search ON records USING gin (status, search_keys)`.execute(db);
+      await sql`
+        CREATE INDEX records_tracking_fragment ON records USING gin (tracking_id gin_trgm_ops)`.execute(
+        db,
+      );
+    },
+  },
+
   // The tamper-evident chain (PROTOCOL 13): each entry's hash over its canonical JSON with the
   // previous entry's hash, and each record's head, so that an append needs no earlier entry.
   // Entries stored before have no hash; the chain is computed over them where it is checked.

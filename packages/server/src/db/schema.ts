@@ -136,6 +136,8 @@ export interface RecordsTable {
   fold: JsonColumn<unknown> | null;
   /** The hash of the record's last entry (migration 0011); null on rows written before it. */
   head_hash: string | null;
+  /** What search and deduplication find the record by (core's searchKeys; migration 0010). */
+  search_keys: Generated<string[]>;
 }
 
 export interface RegistrationCountersTable {

@@ -15,7 +15,10 @@ import { recordReads } from '../services/read-audit.js';
 import type { AuditSpec } from '../http/read-audit.js';
 import { MANAGE_USERS } from '../services/users.js';
 
-export const ListQuerySchema = z.strictObject({
+/** `field.<id>` query keys: an identifier field's exact value (PROTOCOL 10). */
+const FIELD_KEY = /^field\.([a-z][A-Za-z0-9]*(?:\.[a-z][A-Za-z0-9]*)*)$/;
+
+const LIST_SHAPE = {
   type: RecordTypeIdSchema.optional(),
   status: RecordStatusSchema.optional(),
   flag: z.string().min(1).max(64).optional(),
@@ -26,9 +29,29 @@ export const ListQuerySchema = z.strictObject({
   assignedTo: z.uuid().optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   after: z.string().min(1).max(200).optional(),
-});
+};
+
+export const ListQuerySchema = z
+  .object(LIST_SHAPE)
+  .catchall(z.string().trim().min(1).max(200))
+  .superRefine((query, ctx) => {
+    for (const key of Object.keys(query)) {
+      if (!Object.hasOwn(LIST_SHAPE, key) && !FIELD_KEY.test(key)) {
+        ctx.addIssue({ code: 'custom', path: [], message: `"${key}" is not a search parameter` });
+      }
+    }
+  });
 export type ListQuery = z.infer<typeof ListQuerySchema>;
 
+/** The `field.<id>` parameters of a list query, by field id. */
+export function identifierFields(query: Record<string, unknown>): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const [key, value] of Object.entries(query)) {
+    const match = FIELD_KEY.exec(key);
+    if (match && typeof value === 'string') fields[match[1] as string] = value;
+  }
+  return fields;
+}
 /** Reads of one record, by the id in the path. */
 const READ: AuditSpec = {
   kind: 'read',
@@ -157,7 +180,11 @@ export function recordRoutes(registry: Registry, auth: AuthService): FastifyPlug
           },
         },
       },
-      (request) => searchRecords(registry, callerOf(request), request.query),
+      (request) =>
+        searchRecords(registry, callerOf(request), {
+          ...request.query,
+          fields: identifierFields(request.query),
+        }),
     );
   };
 }

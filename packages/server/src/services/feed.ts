@@ -1,6 +1,7 @@
 import { inJurisdiction, type Entry, type Principal } from '@registra/core';
 import { readFeed, readLogUpTo, type FeedPosition } from '../store/entries.js';
 import type { Registry } from './context.js';
+import { showDuplicatesOfEntries } from './duplicates-view.js';
 import { invalidInput } from './problem.js';
 import { scopeOf } from './reach.js';
 
@@ -134,7 +135,7 @@ export async function readChanges(
   }
   const last = page[taken - 1];
   return {
-    changes,
+    changes: await showDuplicatesOfEntries(registry, principal, changes),
     cursor: encodeCursor(last ? last.position : (after ?? START)),
     hasMore: taken < page.length || rows.length > limit || cutByBytes,
   };

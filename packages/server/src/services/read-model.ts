@@ -1,6 +1,7 @@
 import {
   foldLog,
   jsonEqual,
+  searchKeys,
   searchName,
   type RecordFold,
   type RecordTypeConfig,
@@ -34,6 +35,7 @@ export function readModelRow(
     carry: fold.carry,
     headHash,
     name: searchName(fold.record, recordType),
+    keys: searchKeys(fold.record, recordType),
   };
 }
 
@@ -86,6 +88,9 @@ export async function verifyReadModel(registry: Registry): Promise<VerifyReport>
       } else if (actual.head_hash !== null && actual.head_hash !== expected.headHash) {
         differ(recordId, 'head hash differs from the log’s last entry');
       } else if (expected.name !== actual.name) differ(recordId, 'search name differs');
+      else if (!jsonEqual(expected.keys, actual.search_keys)) {
+        differ(recordId, 'search keys differ (run `registra rebuild` after an upgrade)');
+      }
     }
   }
   for (const id of await orphanRecordIds(registry.db)) {

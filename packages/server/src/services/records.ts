@@ -1,6 +1,15 @@
-import { inReach, searchForm, type Entry, type RecordState } from '@registra/core';
+import {
+  formFields,
+  identifierKey,
+  IDENTIFIER_TYPES,
+  inReach,
+  parseSearchQuery,
+  type Entry,
+  type RecordState,
+} from '@registra/core';
 import { readLogPage } from '../store/entries.js';
-import { findRecordState, listRecords } from '../store/records.js';
+import { findRecordState, listRecords, parseSearchKey } from '../store/records.js';
+import { showDuplicates, showDuplicatesOfEntries } from './duplicates-view.js';
 import type { Caller, Registry } from './context.js';
 import { invalidInput, notFound } from './problem.js';
 import { scopeOf } from './reach.js';
@@ -23,9 +32,14 @@ export async function getRecord(
   if (!record || !inReach(caller.principal, registry.config, record))
     throw notFound('no such record');
   const page = await readLogPage(registry.db, id, entriesAfter, LOG_PAGE_ENTRIES, PAGE_BYTES);
+  const [shown] = await showDuplicates(registry, caller.principal, [record]);
   return {
-    record,
-    entries: page.links.map((link) => link.entry),
+    record: shown ?? record,
+    entries: await showDuplicatesOfEntries(
+      registry,
+      caller.principal,
+      page.links.map((link) => link.entry),
+    ),
     hasMoreEntries: page.hasMore,
   };
 }
@@ -61,6 +75,8 @@ export interface RecordQuery {
   registrationNumber?: string | undefined;
   location?: string | undefined;
   assignedTo?: string | undefined;
+  /** `?field.<id>=<value>`: identifier fields, found exactly (PROTOCOL 10). */
+  fields?: Record<string, string> | undefined;
   limit: number;
   after?: string | undefined;
 }
@@ -95,7 +111,7 @@ export async function searchRecords(
   const keyFits =
     query.q === undefined
       ? !Number.isNaN(Date.parse(after?.key ?? ''))
-      : Number.isFinite(Number(after?.key));
+      : parseSearchKey(after?.key ?? '') !== null;
   if (after && !keyFits) {
     throw invalidInput('`after` does not belong to this search', [
       { path: 'querystring.after', message: 'is not valid' },
@@ -107,7 +123,8 @@ export async function searchRecords(
     type: query.type,
     status: query.status,
     flag: query.flag,
-    q: query.q === undefined ? undefined : searchForm(query.q),
+    q: query.q === undefined ? undefined : parseSearchQuery(query.q),
+    identifiers: identifierKeys(registry, query),
     trackingId: query.trackingId,
     registrationNumber: query.registrationNumber,
     locations: query.location === undefined ? undefined : config.locations.subtree(query.location),
@@ -121,5 +138,36 @@ export async function searchRecords(
     rows.length > query.limit && last
       ? Buffer.from(JSON.stringify([last.key, last.state.id])).toString('base64url')
       : null;
-  return { results: page.map((row) => row.state), next };
+  return {
+    results: await showDuplicates(
+      registry,
+      caller.principal,
+      page.map((row) => row.state),
+    ),
+    next,
+  };
+}
+
+/**
+ * The index keys of `?field.<id>=<value>`: each must name an identifier field (an id number,
+ * phone or email) of a record type searched, or the query is refused.
+ */
+function identifierKeys(registry: Registry, query: RecordQuery): string[] | undefined {
+  const entries = Object.entries(query.fields ?? {});
+  if (entries.length === 0) return undefined;
+  const types = query.type
+    ? [registry.config.recordTypes.get(query.type)]
+    : [...registry.config.recordTypes.values()];
+  return entries.map(([field, value]) => {
+    const known = types.some((type) => {
+      const definition = type && formFields(type).get(field);
+      return definition !== undefined && IDENTIFIER_TYPES.has(definition.type);
+    });
+    if (!known) {
+      throw invalidInput(`field.${field} is not an identifier field (id number, phone or email)`, [
+        { path: `querystring.field.${field}`, message: 'is not an identifier field' },
+      ]);
+    }
+    return identifierKey(field, value);
+  });
 }

@@ -206,7 +206,7 @@ export function appendEntriesStatement(entries: NewEntry[]): RawBuilder<unknown>
       config_version, hash, prev_hash
     FROM jsonb_to_recordset(${rows}::jsonb) AS x(id uuid, record_id uuid, seq integer, record_type text,
       type text, body jsonb, device_id uuid, device_seq bigint, status text, code text, message text,
-      registration_number text, created_by uuid, created_by_role text, created_at_location text,
+      registration_number text, created_by text, created_by_role text, created_at_location text,
       recorded_at timestamptz, config_version text, hash text, prev_hash text)`;
 }
 

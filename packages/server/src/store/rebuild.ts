@@ -100,11 +100,16 @@ export async function* recordLogs(
 export async function readModelRows(
   db: Kysely<Database>,
   ids: string[],
-): Promise<Map<string, { state: unknown; fold: unknown; name: string; head_hash: string | null }>> {
+): Promise<
+  Map<
+    string,
+    { state: unknown; fold: unknown; name: string; head_hash: string | null; search_keys: string[] }
+  >
+> {
   if (ids.length === 0) return new Map();
   const rows = await db
     .selectFrom('records')
-    .select(['id', 'state', 'fold', 'name', 'head_hash'])
+    .select(['id', 'state', 'fold', 'name', 'head_hash', 'search_keys'])
     .where('id', 'in', ids)
     .execute();
   return new Map(rows.map((r) => [r.id, r]));

@@ -31,6 +31,8 @@ const REASON: Partial<Record<ActionType, 'required' | 'optional'>> = {
 const PRIMARY: ReadonlySet<ActionType> = new Set(['REGISTER', 'APPROVE', 'DECLARE', 'VALIDATE']);
 /** Shown with the assignment (RecordAssignment), not among the record's actions. */
 const ASSIGNMENT: ReadonlySet<ActionType> = new Set(['ASSIGN', 'UNASSIGN']);
+/** Decided on the duplicate review (DuplicateReview), with the candidates side by side. */
+const REVIEW: ReadonlySet<ActionType> = new Set(['MARK_DUPLICATE', 'MARK_NOT_DUPLICATE']);
 
 /**
  * The actions the person may perform on the record now, as buttons (core `allowedActions`),
@@ -54,7 +56,9 @@ export function RecordActions({
   if (!recordType) return null;
   const all = allowedActions(record, recordType, principal, words.config.locations).filter(
     (a) =>
-      !ASSIGNMENT.has(a.type) && !(a.type === 'VALIDATE' && record.flags.includes('validated')),
+      !ASSIGNMENT.has(a.type) &&
+      !REVIEW.has(a.type) &&
+      !(a.type === 'VALIDATE' && record.flags.includes('validated')),
   );
   const allowed = all.filter((a) => a.verdict.allowed);
   // What being assigned the record would open up (assignment mode).

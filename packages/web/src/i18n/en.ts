@@ -289,6 +289,38 @@ export const en = {
   } as Record<string, string>,
   approveWhat: (what: string) => `Approve ${what.toLowerCase()}`,
   declineWhat: (what: string) => `Decline ${what.toLowerCase()}`,
+  // duplicate review (PROTOCOL 10)
+  mayDuplicate: (n: number) =>
+    n === 1
+      ? 'This record may duplicate another record.'
+      : `This record may duplicate ${n} other records.`,
+  compareAndDecide: 'Compare and decide',
+  possibleDuplicateOf: (title: string) => `Possible duplicate: ${title}`,
+  noSuspicion: 'No suspicion stands on this record now.',
+  assignToDecide: 'Assign to me to decide',
+  outsideJurisdiction: (id: string) => `Record …${id} (outside your jurisdiction)`,
+  someRecord: (id: string) => `Record …${id}`,
+  score: (percent: number) => `score ${percent}%`,
+  fieldColumn: 'Field',
+  thisRecord: 'This record',
+  possibleDuplicate: 'Possible duplicate',
+  matchColumn: 'Match',
+  notCompared: 'not compared',
+  asField: (label: string) => `as ${label.toLowerCase()}`,
+  ruleText: (kinds: string, window: number | undefined, weight: number) =>
+    `rule: ${kinds}${window === undefined ? '' : ` within ${window} days`}, weight ${weight}`,
+  matchWords: {
+    exact: 'same',
+    phonetic: 'sounds alike',
+    fuzzy: 'typo',
+    dateRange: 'close dates',
+    none: 'different',
+  } as Record<string, string>,
+  duplicateOfThis: 'Duplicate of this record',
+  notADuplicate: 'Not a duplicate',
+  markDuplicateTitle: 'Mark as a duplicate',
+  markDuplicateConsequence: 'The record will only be able to be archived.',
+  notDuplicateConsequence: 'The suspicion is lifted: the record can be validated and registered.',
   // errors as sentences
   fieldError: (field: string, message: string) => `${field} ${message}.`,
   fieldErrorOther: (field: string, message: string) => `${field}: ${message}.`,

@@ -282,6 +282,37 @@ export const fr: Messages = {
   },
   approveWhat: (what) => `Approuver la demande (${what.toLowerCase()})`,
   declineWhat: (what) => `Refuser la demande (${what.toLowerCase()})`,
+  mayDuplicate: (n) =>
+    n === 1
+      ? 'Ce dossier double peut-être un autre dossier.'
+      : `Ce dossier double peut-être ${n} autres dossiers.`,
+  compareAndDecide: 'Comparer et décider',
+  possibleDuplicateOf: (title) => `Doublon possible : ${title}`,
+  noSuspicion: 'Aucun soupçon ne pèse plus sur ce dossier.',
+  assignToDecide: 'Me l’attribuer pour décider',
+  outsideJurisdiction: (id) => `Dossier …${id} (hors de votre ressort)`,
+  someRecord: (id) => `Dossier …${id}`,
+  score: (percent) => `score ${percent} %`,
+  fieldColumn: 'Champ',
+  thisRecord: 'Ce dossier',
+  possibleDuplicate: 'Doublon possible',
+  matchColumn: 'Correspondance',
+  notCompared: 'non comparé',
+  asField: (label) => `comme ${label.toLowerCase()}`,
+  ruleText: (kinds, window, weight) =>
+    `règle : ${kinds}${window === undefined ? '' : ` à ${window} jours près`}, poids ${weight}`,
+  matchWords: {
+    exact: 'identique',
+    phonetic: 'se prononce pareil',
+    fuzzy: 'faute de frappe',
+    dateRange: 'dates proches',
+    none: 'différent',
+  },
+  duplicateOfThis: 'Doublon de ce dossier',
+  notADuplicate: 'Pas un doublon',
+  markDuplicateTitle: 'Marquer comme doublon',
+  markDuplicateConsequence: 'Le dossier ne pourra plus qu’être archivé.',
+  notDuplicateConsequence: 'Le soupçon est levé : le dossier peut être validé et enregistré.',
   fieldError: (field, message) => `« ${field} » ${message}.`,
   fieldErrorOther: (field, message) => `${field} : ${message}.`,
 };

@@ -60,6 +60,12 @@ export function RecordPage({ recordId }: { recordId: string }) {
           {t.printedTimes(record.printCount)}
         </p>
       )}
+      {record.flags.includes('duplicate:suspected') && (
+        <p className="notice" data-testid="duplicate-notice">
+          {t.mayDuplicate(record.duplicates?.length ?? 0)}{' '}
+          <a href={`#/duplicates/${record.id}`}>{t.compareAndDecide}</a>
+        </p>
+      )}
       <RecordActions record={record} principal={principal} words={words} />
       <SlipLink record={record} config={words.config} />
       <PendingRequests record={record} entries={entries} words={words} />
