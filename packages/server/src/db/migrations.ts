@@ -227,7 +227,7 @@ const migrations: Record<string, Migration> = {
   // "system") or on a hook's behalf ("hook:<id>") are not by a user: created_by becomes text
   // (only if it is still uuid, so that another migration may have done it first).
   // See bench/README.md, Search, for each index and its EXPLAIN.
-  '0010_search_keys_and_deduplication': {
+  '0013_search_keys_and_deduplication': {
     async up(db: Kysely<unknown>) {
       await sql`
         DO $$ BEGIN
