@@ -41,6 +41,7 @@ export function deviceContext(
     now: viewer.now(),
     record: (id) => records.get(id),
     assignee: () => undefined,
+    file: () => undefined,
   };
 }
 

@@ -3,11 +3,12 @@ import type pg from 'pg';
 import { connect, type DB } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrations.js';
-import type { Env } from './env.js';
+import { s3Settings, type Env } from './env.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
 import { AuthService } from './services/auth.js';
 import type { Registry } from './services/context.js';
+import { openFileStorage } from './services/files/open.js';
 import { configureHashing } from './services/passwords.js';
 import { loadConfigFile, resolveConfigDir, seed } from './services/seed.js';
 import { loadSigner } from './services/tokens.js';
@@ -81,10 +82,15 @@ export async function startServer(env: Env): Promise<RunningServer> {
     const { registry, demoUsers } = await openRegistry(env, database.db);
     const auth = new AuthService(registry, await loadSigner(database.db, env.REGISTRA_SIGNING_KEY));
     const metrics = new Metrics(database.pool);
+    const files = openFileStorage(registry.config, {
+      dataDir: env.REGISTRA_DATA_DIR,
+      s3: s3Settings(env),
+    });
     const app = await buildApp({
       registry,
       auth,
       metrics,
+      files,
       logger,
       pool: database.pool,
       requestTimeout: env.REGISTRA_REQUEST_TIMEOUT_MS,
@@ -95,7 +101,11 @@ export async function startServer(env: Env): Promise<RunningServer> {
     const port = typeof address === 'object' && address ? address.port : env.PORT;
     const url = `http://${env.HOST}:${port}`;
     app.log.info(
-      { url, configuration: `${registry.config.document.id}@${registry.config.version}` },
+      {
+        url,
+        configuration: `${registry.config.document.id}@${registry.config.version}`,
+        files: files.description,
+      },
       `Registra is listening on ${url}`,
     );
     if (demoUsers.length > 0) app.log.info(demoUsersCreated(env, demoUsers));

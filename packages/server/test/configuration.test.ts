@@ -26,12 +26,12 @@ describe('configuration versions', () => {
       (document.recordTypes[0] as { label: string }).label = 'Birth (renamed)';
     });
     await expect(seed(database.db, renamed, null, 'unused-password')).rejects.toThrow(
-      /version 1\.0\.0 is already stored with another document/,
+      /version 1\.1\.0 is already stored with another document/,
     );
 
     const bumped = civilRegistry((document) => {
       (document.recordTypes[0] as { label: string }).label = 'Birth (renamed)';
-      document.version = '1.0.1';
+      document.version = '1.1.1';
     });
     await expect(seed(database.db, bumped, null, 'unused-password')).resolves.toEqual([]);
   });

@@ -1,6 +1,9 @@
 import type { Action, ActionResult, Declaration, Entry, SyncResponse } from '@registra/core';
 import { sql } from 'kysely';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { expect, inject } from 'vitest';
@@ -10,6 +13,9 @@ import { buildApp, type AppOptions } from '../src/http/app.js';
 import { Metrics } from '../src/http/metrics.js';
 import { AuthService, type AuthOptions } from '../src/services/auth.js';
 import type { Registry } from '../src/services/context.js';
+import { openFileStorage } from '../src/services/files/open.js';
+import type { FileStorage } from '../src/services/files/storage.js';
+import type { S3Settings } from '../src/services/files/s3-storage.js';
 import { loadConfigFile, resolveConfigDir, seed } from '../src/services/seed.js';
 import { loadSigner } from '../src/services/tokens.js';
 import type { FastifyInstance } from 'fastify';
@@ -85,6 +91,8 @@ export interface TestServer {
   databaseUrl: string;
   registry: Registry;
   app: FastifyInstance;
+  /** Where the server keeps file bytes: a temporary directory, or the test's S3 bucket. */
+  files: FileStorage;
   /** The server clock runs `offsetMs` ahead of the real one: tests move it instead of sleeping. */
   clock: { offsetMs: number };
   login(username: string, password?: string): Promise<Session>;
@@ -100,6 +108,8 @@ export interface TestServer {
 export interface TestServerOptions {
   app?: Partial<Omit<AppOptions, 'registry' | 'auth' | 'metrics'>>;
   auth?: AuthOptions;
+  /** Keep files in this S3-compatible bucket instead of a temporary directory. */
+  s3?: S3Settings;
 }
 
 export async function startTestServer(
@@ -117,7 +127,10 @@ export async function startTestServer(
   };
   await seed(database.db, config, usersFile, PASSWORD);
   const auth = new AuthService(registry, await loadSigner(database.db), options.auth);
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'registra-files-'));
+  const files = openFileStorage(config, { dataDir, s3: options.s3 });
   const app = await buildApp({
+    files,
     ...options.app,
     registry,
     auth,
@@ -150,6 +163,7 @@ export async function startTestServer(
     databaseUrl: database.url,
     registry,
     app,
+    files,
     clock,
     request,
     login: async (username, password = PASSWORD) => {
@@ -168,6 +182,7 @@ export async function startTestServer(
     close: async () => {
       await app.close();
       await database.drop();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -243,7 +258,10 @@ export async function declareBirth(
     action({ type: 'CREATE', recordId, recordType: 'birth' }),
     action({ type: 'DECLARE', recordId, baseSeq: 1, declaration }),
   );
-  expect(results.map((r) => r.outcome)).toEqual(['accepted', 'accepted']);
+  expect(
+    results.map((r) => r.outcome),
+    JSON.stringify(results),
+  ).toEqual(['accepted', 'accepted']);
   return recordId;
 }
 

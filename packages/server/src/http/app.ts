@@ -14,12 +14,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants as zlib } from 'node:zlib';
 import { authRoutes } from '../routes/auth.js';
+import { fileRoutes } from '../routes/files.js';
 import { operationRoutes } from '../routes/operations.js';
 import { recordRoutes } from '../routes/records.js';
 import { syncRoutes } from '../routes/sync.js';
 import { userRoutes } from '../routes/users.js';
 import type { PoolStats } from '../db/database.js';
 import type { AuthService } from '../services/auth.js';
+import type { FileStorage } from '../services/files/storage.js';
 import type { Registry } from '../services/context.js';
 import { registerJsonParser } from './json.js';
 import type { Metrics } from './metrics.js';
@@ -30,6 +32,8 @@ export interface AppOptions {
   registry: Registry;
   auth: AuthService;
   metrics: Metrics;
+  /** Where file bytes live (PROTOCOL 9); without it, /api/v1/files is not served. */
+  files?: FileStorage;
   logger?: FastifyServerOptions['logger'];
   /** Largest request body, after decompression. */
   bodyLimit?: number;
@@ -66,7 +70,8 @@ const CONTENT_SECURITY_POLICY = {
     scriptSrc: ["'self'"],
     scriptSrcAttr: ["'none'"],
     styleSrc: ["'self'"],
-    imgSrc: ["'self'", 'data:'],
+    // blob: previews of photos taken offline and of files read with a token (the SDK's blobs).
+    imgSrc: ["'self'", 'data:', 'blob:'],
     fontSrc: ["'self'"],
     connectSrc: ["'self'"],
     workerSrc: ["'self'"],
@@ -203,6 +208,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(recordRoutes(registry, auth));
   await app.register(userRoutes(registry, auth));
   await app.register(operationRoutes(registry, auth, metrics));
+  if (options.files) await app.register(fileRoutes(registry, auth, options.files));
 
   await serveWebApp(app, webRoot, hasWebApp);
   return app;
