@@ -39,6 +39,7 @@ export async function startServerProcess(
       env: {
         ...process.env,
         DATABASE_URL: databaseUrl,
+        REGISTRA_SEED_DEMO_USERS: 'true',
         REGISTRA_DEMO_PASSWORD: PASSWORD,
         PORT: String(port),
         HOST: '127.0.0.1',

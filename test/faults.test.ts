@@ -144,6 +144,7 @@ async function runPlan(scenario: Scenario, seed: number, steps: Step[]): Promise
   const database = await freshDatabase();
   const server = new ServerProcess({
     DATABASE_URL: database.url,
+    REGISTRA_SEED_DEMO_USERS: 'true',
     REGISTRA_CONFIG: scenario.config,
     REGISTRA_DEMO_PASSWORD: PASSWORD,
   });

@@ -136,6 +136,12 @@ describe('outbox and sync engine', () => {
     await expect(
       device.client.actions.submit({ type: 'REGISTER', recordId }),
     ).rejects.toBeInstanceOf(ActionRefused);
+    // The same decision as the server's: a DECLARE without a declaration is still checked.
+    const bare = device.client.actions.submit({ type: 'DECLARE', recordId });
+    await expect(bare).rejects.toMatchObject({ code: 'INVALID_DECLARATION' });
+    expect(
+      ((await bare.catch((e: unknown) => e)) as ActionRefused).errors.map((e) => e.path),
+    ).toContain('child.firstName');
     expect((await device.client.actions.pending()).map((p) => p.action.type)).toEqual(['CREATE']);
     device.client.close();
   });

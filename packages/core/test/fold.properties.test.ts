@@ -217,9 +217,14 @@ describe('fold properties', () => {
         const stored = JSON.parse(JSON.stringify(foldLog(sorted.slice(0, split), recordType)));
         const resumed = foldOnto(stored, sorted.slice(split), recordType);
         expect(resumed).toEqual(foldLog(log, recordType));
-        // And one entry at a time, as a request appends them.
+        // And one entry at a time, as a request appends them, never changing the fold it is given.
         let stepwise: RecordFold | null = null;
-        for (const entry of sorted) stepwise = foldOnto(stepwise, [entry], recordType);
+        for (const entry of sorted) {
+          const before = structuredClone(stepwise);
+          const next = foldOnto(stepwise, [entry], recordType);
+          expect(stepwise).toEqual(before);
+          stepwise = next;
+        }
         expect(stepwise).toEqual(foldLog(log, recordType));
       }),
       RUNS,

@@ -17,13 +17,13 @@ Usage: registra <command> [options]
   start                       run the API (embedded PostgreSQL unless DATABASE_URL is set)
   migrate                     apply database migrations
   rebuild                     re-fold every record into a fresh read model and swap it in
-  verify                      re-fold every record and report differences from the read model
+  verify                      check every record's hash chain and re-fold it; report breaks and differences
   users list                  list users and machine clients
   users add --username U --name N --role R --office O --password P [--client]
   users deactivate USERNAME   deactivate a user; their tokens stop working at once
 
 Environment: DATABASE_URL, REGISTRA_DATA_DIR, REGISTRA_CONFIG, REGISTRA_DEMO_PASSWORD,
-REGISTRA_WORKERS, HOST, PORT, LOG_LEVEL (see README.md).`;
+REGISTRA_SEED_DEMO_USERS, REGISTRA_ISSUER, REGISTRA_WORKERS, HOST, PORT, LOG_LEVEL (see README.md).`;
 
 /** The cluster primary's log lines, in the JSON shape of the workers' (pino) lines. */
 function infoLog(env: Env): (message: string) => void {

@@ -2,7 +2,8 @@ import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { Env } from './env.js';
 import { METRICS_REQUEST, type MetricsRequest } from './http/metrics.js';
-import { demoUsersCreated, openDatabase, openRegistry } from './server.js';
+import type { JobRunner } from './jobs/index.js';
+import { demoUsersCreated, openDatabase, openRegistry, startJobRunner } from './server.js';
 import { loadSigner } from './services/tokens.js';
 
 export interface Primary {
@@ -23,9 +24,12 @@ const STOP_GRACE_MS = 10_000;
 export async function startPrimary(env: Env, log: (message: string) => void): Promise<Primary> {
   const database = await openDatabase(env);
   let stopping = false;
+  let runner: JobRunner | null = null;
   try {
-    const { demoUsers } = await openRegistry(env, database.db);
-    await loadSigner(database.db, env.REGISTRA_SIGNING_KEY);
+    const { demoUsers, jobs } = await openRegistry(env, database.db);
+    await loadSigner(database.db, env.REGISTRA_SIGNING_KEY, env.REGISTRA_ISSUER);
+    // The jobs run here, in the process that owns the database, not in each HTTP worker.
+    runner = await startJobRunner(env, database.url, jobs, (_level, message) => log(message));
 
     const aggregator = new AggregatorRegistry();
     const fork = (): Worker => {
@@ -73,12 +77,14 @@ export async function startPrimary(env: Env, log: (message: string) => void): Pr
         stopping = true;
         const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
         await Promise.all(workers.map(stopWorker));
+        await runner?.stop();
         await database.close();
       },
     };
   } catch (error) {
     stopping = true;
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+    await runner?.stop();
     await database.close();
     throw error;
   }

@@ -7,8 +7,11 @@ const EnvSchema = z.object({
   REGISTRA_DATA_DIR: z.string().default('./.registra'),
   REGISTRA_CONFIG: z.string().default('civil-registry'),
   REGISTRA_DEMO_PASSWORD: z.string().min(8).default('registra-demo'),
-  REGISTRA_SEED_DEMO_USERS: z.enum(['true', 'false']).default('true'),
+  /** Default: 'true' on the embedded database, 'false' with DATABASE_URL (see readEnv). */
+  REGISTRA_SEED_DEMO_USERS: z.enum(['true', 'false']).optional(),
   REGISTRA_SIGNING_KEY: z.string().optional(),
+  /** The access tokens' `iss`, naming the deployment. Default: `http://HOST:PORT`. */
+  REGISTRA_ISSUER: z.string().min(1).optional(),
   REGISTRA_PG_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
   /** HTTP processes sharing the port (node:cluster); more than one uses more than one core. */
   REGISTRA_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
@@ -27,11 +30,18 @@ const EnvSchema = z.object({
   REGISTRA_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   /** Bucket in the URL's path, not its host name: the default with REGISTRA_S3_ENDPOINT. */
   REGISTRA_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
+  /** Background jobs (hook deliveries, cleanups) run at once by the process that owns the database. */
+  REGISTRA_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(16),
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
-export type Env = z.infer<typeof EnvSchema>;
+
+/** The settings, with the defaults that depend on other settings filled in. */
+export type Env = z.infer<typeof EnvSchema> & {
+  REGISTRA_SEED_DEMO_USERS: 'true' | 'false';
+  REGISTRA_ISSUER: string;
+};
 
 /** The S3 settings of the environment, or undefined when files stay on local disk. */
 export function s3Settings(env: Env): S3Settings | undefined {
@@ -54,5 +64,15 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
     const problems = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid environment:\n${problems.join('\n')}`);
   }
-  return parsed.data;
+  const env = parsed.data;
+  return {
+    ...env,
+    // Demo users with a published password belong on a trial install (`npm start`), not on a
+    // database an operator brought: there they are created only when asked for.
+    REGISTRA_SEED_DEMO_USERS: env.REGISTRA_SEED_DEMO_USERS ?? (env.DATABASE_URL ? 'false' : 'true'),
+    REGISTRA_ISSUER: env.REGISTRA_ISSUER ?? `http://${hostInUrl(env.HOST)}:${env.PORT}`,
+  };
 }
+
+/** An IPv6 address goes in brackets in a URL. */
+const hostInUrl = (host: string) => (host.includes(':') ? `[${host}]` : host);

@@ -3,12 +3,15 @@ import type pg from 'pg';
 import { connect, type DB } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrations.js';
+import { JobQueue, migrateJobQueue, type JobRunner } from './jobs/index.js';
 import { s3Settings, type Env } from './env.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
 import { AuthService } from './services/auth.js';
 import type { Registry } from './services/context.js';
+import { FILE_CLEANUP_SCHEDULE, fileCleanupTask } from './services/files/cleanup.js';
 import { openFileStorage } from './services/files/open.js';
+import type { FileStorage } from './services/files/storage.js';
 import { configureHashing } from './services/passwords.js';
 import { loadConfigFile, resolveConfigDir, seed } from './services/seed.js';
 import { loadSigner } from './services/tokens.js';
@@ -37,6 +40,7 @@ export async function openDatabase(
     url = embedded.url;
   }
   const { db, pool } = connect(url);
+  await migrateJobQueue(pool);
   await migrate(db);
   return {
     db,
@@ -52,7 +56,7 @@ export async function openDatabase(
 export async function openRegistry(
   env: Env,
   db: DB,
-): Promise<{ registry: Registry; demoUsers: string[] }> {
+): Promise<{ registry: Registry; demoUsers: string[]; jobs: JobQueue; files: FileStorage }> {
   configureHashing({ threads: env.REGISTRA_HASH_THREADS, maxQueue: env.REGISTRA_HASH_QUEUE });
   const { configFile, usersFile } = resolveConfigDir(env.REGISTRA_CONFIG);
   const config = loadConfigFile(configFile);
@@ -61,7 +65,23 @@ export async function openRegistry(
     env.REGISTRA_SEED_DEMO_USERS === 'true'
       ? await seed(db, config, usersFile, env.REGISTRA_DEMO_PASSWORD)
       : [];
-  return { registry, demoUsers };
+  const files = openFileStorage(config, { dataDir: env.REGISTRA_DATA_DIR, s3: s3Settings(env) });
+  return { registry, demoUsers, jobs: jobQueueFor(registry, files), files };
+}
+
+/** Every task and schedule of the server, on one queue (jobs/index.ts): add yours here. */
+export function jobQueueFor(registry: Registry, files: FileStorage): JobQueue {
+  return new JobQueue().cron(fileCleanupTask(registry, files), FILE_CLEANUP_SCHEDULE, {});
+}
+
+/** The job runner of the process that owns the database (jobs/index.ts). */
+export function startJobRunner(
+  env: Env,
+  url: string,
+  jobs: JobQueue,
+  log: (level: string, message: string) => void,
+): Promise<JobRunner> {
+  return jobs.start({ connectionString: url, concurrency: env.REGISTRA_JOB_CONCURRENCY, log });
 }
 
 export interface RunningServer {
@@ -78,14 +98,14 @@ export async function startServer(env: Env): Promise<RunningServer> {
     redact: ['req.headers.authorization', 'req.headers.cookie'],
   };
   const database = await openDatabase(env, (m) => env.LOG_LEVEL === 'debug' && console.error(m));
+  let runner: JobRunner | null = null;
   try {
-    const { registry, demoUsers } = await openRegistry(env, database.db);
-    const auth = new AuthService(registry, await loadSigner(database.db, env.REGISTRA_SIGNING_KEY));
+    const { registry, demoUsers, jobs, files } = await openRegistry(env, database.db);
+    const auth = new AuthService(
+      registry,
+      await loadSigner(database.db, env.REGISTRA_SIGNING_KEY, env.REGISTRA_ISSUER),
+    );
     const metrics = new Metrics(database.pool);
-    const files = openFileStorage(registry.config, {
-      dataDir: env.REGISTRA_DATA_DIR,
-      s3: s3Settings(env),
-    });
     const app = await buildApp({
       registry,
       auth,
@@ -96,6 +116,9 @@ export async function startServer(env: Env): Promise<RunningServer> {
       requestTimeout: env.REGISTRA_REQUEST_TIMEOUT_MS,
       ...(env.REGISTRA_TRUST_PROXY ? { trustProxy: env.REGISTRA_TRUST_PROXY } : {}),
     });
+    runner = await startJobRunner(env, database.url, jobs, (level, message) =>
+      level === 'error' ? app.log.error(message) : app.log.info(message),
+    );
     await app.listen({ host: env.HOST, port: env.PORT });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : env.PORT;
@@ -115,10 +138,12 @@ export async function startServer(env: Env): Promise<RunningServer> {
       registry,
       stop: async () => {
         await app.close();
+        await runner?.stop();
         await database.close();
       },
     };
   } catch (error) {
+    await runner?.stop();
     await database.close();
     throw error;
   }

@@ -82,21 +82,24 @@ async function serverKey(): Promise<{ kid: string; jwk: JWK }> {
   return { kid: row.kid, jwk: row.private_jwk as JWK };
 }
 
-/** An access token with the server's claims for `userId`, signed with `key`. */
+/**
+ * An access token with the server's claims for `userId`, signed with `key`; without `exp` when
+ * `times.exp` is undefined. The test server names no deployment: its issuer is `registra`.
+ */
 function accessToken(
   userId: string,
   key: Parameters<SignJWT['sign']>[0],
   kid: string,
-  times: { iat: number; exp: number },
+  times: { iat: number; exp: number | undefined },
+  issuer = 'registra',
 ): Promise<string> {
-  return new SignJWT({ role: 'field-agent', office: 'ibombo-office' })
+  const jwt = new SignJWT({ role: 'field-agent', office: 'ibombo-office' })
     .setProtectedHeader({ alg: 'ES256', kid })
     .setSubject(userId)
-    .setIssuer('registra')
+    .setIssuer(issuer)
     .setAudience('registra-api')
-    .setIssuedAt(times.iat)
-    .setExpirationTime(times.exp)
-    .sign(key);
+    .setIssuedAt(times.iat);
+  return (times.exp === undefined ? jwt : jwt.setExpirationTime(times.exp)).sign(key);
 }
 
 /** Creates a user through the admin API, so that tests that disable users touch nobody else. */
@@ -391,6 +394,25 @@ describe('GET /api/v1/me and the access token', () => {
 
     const expired = await accessToken(user.id, key, kid, { iat: now - 1000, exp: now - 100 });
     await expectProblem(await me(expired), 401, 'INVALID_TOKEN');
+  });
+
+  it("answers 401 to a token signed with the server's own key that has no exp", async () => {
+    const { kid, jwk } = await serverKey();
+    const key = await importJWK(jwk, 'ES256');
+    const user = (await passwordGrant('agent')).user;
+    const now = Math.floor(Date.now() / 1000);
+    const forever = await accessToken(user.id, key, kid, { iat: now - 60, exp: undefined });
+    await expectProblem(await me(forever), 401, 'INVALID_TOKEN');
+  });
+
+  it("answers 401 to a token signed with the server's own key for another issuer", async () => {
+    const { kid, jwk } = await serverKey();
+    const key = await importJWK(jwk, 'ES256');
+    const user = (await passwordGrant('agent')).user;
+    const now = Math.floor(Date.now() / 1000);
+    const times = { iat: now - 60, exp: now + 600 };
+    const elsewhere = await accessToken(user.id, key, kid, times, 'https://staging.example.org');
+    await expectProblem(await me(elsewhere), 401, 'INVALID_TOKEN');
   });
 
   it('answers 401 to a well-signed token for a user that does not exist', async () => {

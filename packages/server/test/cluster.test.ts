@@ -49,6 +49,7 @@ describe('registra start with REGISTRA_WORKERS=2', () => {
         env: {
           ...process.env,
           DATABASE_URL: database.url,
+          REGISTRA_SEED_DEMO_USERS: 'true',
           REGISTRA_WORKERS: '2',
           REGISTRA_DEMO_PASSWORD: PASSWORD,
           HOST: '127.0.0.1',

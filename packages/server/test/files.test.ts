@@ -1,6 +1,8 @@
 import type { FileValue } from '@registra/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanUpFiles } from '../src/services/files/cleanup.js';
+import { addJob } from '../src/jobs/index.js';
+import { jobQueueFor } from '../src/server.js';
+import { cleanUpFiles, fileCleanupTask } from '../src/services/files/cleanup.js';
 import {
   action,
   BIRTH,
@@ -401,5 +403,28 @@ describe.each(['local', 's3'] as const)('files (PROTOCOL 9) on %s storage', (sto
       expect(await server.files.has(hash)).toBe(true);
       at(0);
     });
+  });
+});
+
+describe('the cleanup on the job queue', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer('civil-registry', { jobs: true });
+  });
+  afterAll(() => server?.close());
+
+  it('is scheduled daily, and a run of its job deletes what is past the grace period', async () => {
+    expect(jobQueueFor(server.registry, server.files).taskNames).toContain('files.cleanup');
+    const agent = await server.login('agent');
+    const bytes = jpeg(10_000, 31);
+    const response = await new TusClient(server.url, agent.token).upload(bytes, {
+      sha256: sha256(bytes),
+      name: 'a.jpg',
+      type: 'image/jpeg',
+    });
+    expect(response.status).toBe(204);
+    server.clock.offsetMs = 8 * DAY;
+    await addJob(server.db, fileCleanupTask(server.registry, server.files), { payload: {} });
+    await expect.poll(() => server.files.has(sha256(bytes)), { timeout: 20_000 }).toBe(false);
   });
 });

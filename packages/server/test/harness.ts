@@ -9,6 +9,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { expect, inject } from 'vitest';
 import { connect, type DB } from '../src/db/database.js';
 import { migrate } from '../src/db/migrations.js';
+import { migrateJobQueue } from '../src/jobs/index.js';
 import { buildApp, type AppOptions } from '../src/http/app.js';
 import { Metrics } from '../src/http/metrics.js';
 import { AuthService, type AuthOptions } from '../src/services/auth.js';
@@ -17,6 +18,7 @@ import { openFileStorage } from '../src/services/files/open.js';
 import type { FileStorage } from '../src/services/files/storage.js';
 import type { S3Settings } from '../src/services/files/s3-storage.js';
 import { loadConfigFile, resolveConfigDir, seed } from '../src/services/seed.js';
+import { jobQueueFor } from '../src/server.js';
 import { loadSigner } from '../src/services/tokens.js';
 import type { FastifyInstance } from 'fastify';
 import { BIRTH } from '../../core/test/fixtures.js';
@@ -35,7 +37,8 @@ export async function freshDatabase(): Promise<{ url: string; db: DB; drop(): Pr
   await client.query(`CREATE DATABASE ${name}`);
   await client.end();
   const url = admin.replace(/\/postgres$/, `/${name}`);
-  const { db } = connect(url, 30);
+  const { db, pool } = connect(url, 30);
+  await migrateJobQueue(pool);
   await migrate(db);
   return {
     url,
@@ -110,6 +113,8 @@ export interface TestServerOptions {
   auth?: AuthOptions;
   /** Keep files in this S3-compatible bucket instead of a temporary directory. */
   s3?: S3Settings;
+  /** Start the server's job runner (jobs/index.ts), as `npm start` does. */
+  jobs?: boolean;
 }
 
 export async function startTestServer(
@@ -137,6 +142,13 @@ export async function startTestServer(
     metrics: new Metrics(),
     ...(process.env.TEST_LOG ? { logger: { level: 'error' } } : {}),
   });
+  const runner = options.jobs
+    ? await jobQueueFor(registry, files).start({
+        connectionString: database.url,
+        concurrency: 8,
+        pollInterval: 200,
+      })
+    : null;
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -181,6 +193,7 @@ export async function startTestServer(
     },
     close: async () => {
       await app.close();
+      await runner?.stop();
       await database.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },

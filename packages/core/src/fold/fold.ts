@@ -120,10 +120,23 @@ function step(acc: Accumulator, entry: FoldEntry, recordType: RecordTypeConfig |
   else apply(acc, entry, entry, recordType);
 }
 
+/**
+ * The accumulator of an earlier fold, sharing nothing that the steps change: the fold copies what
+ * it mutates in place (the record's own fields, pending requests, conflicts) and replaces the rest
+ * (a merged declaration is a new object), so this costs a few small copies, not a deep clone.
+ */
 function resume(fold: RecordFold): Accumulator {
-  const { record, carry } = structuredClone(fold);
+  const { record, carry } = fold;
   return {
-    record,
+    record: {
+      ...record,
+      flags: [...record.flags],
+      pending: record.pending.map((pending) => ({ ...pending })),
+      conflicts: record.conflicts.map((conflict) => ({
+        ...conflict,
+        entries: [...conflict.entries],
+      })),
+    },
     flags: new Set(carry.flags),
     requests: new Map(carry.requests.map((entry) => [entry.id, entry])),
     declined: new Set(carry.declined),

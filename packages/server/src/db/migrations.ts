@@ -169,6 +169,63 @@ const migrations: Record<string, Migration> = {
     },
   },
 
+  // Jobs added inside any transaction, the appending one included (jobs/index.ts): a row inserted
+  // here is handed to graphile-worker's add_jobs by the statement trigger and deleted, so the job
+  // commits or vanishes with the transaction. One add_jobs call per statement and key mode; of two
+  // rows with one key in a statement the last wins (add_jobs would refuse both at once).
+  // graphile-worker's schema is migrated before these migrations (store/jobs.ts).
+  '0008_1_jobs': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        CREATE TABLE job_requests (
+          id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          task text NOT NULL,
+          payload json NOT NULL,
+          run_at timestamptz,
+          job_key text,
+          preserve_run_at boolean NOT NULL DEFAULT false,
+          queue_name text,
+          max_attempts integer,
+          priority integer
+        )`.execute(db);
+      await sql`
+        CREATE FUNCTION forward_job_requests() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+          mode boolean;
+          specs graphile_worker.job_spec[];
+        BEGIN
+          FOREACH mode IN ARRAY ARRAY[false, true] LOOP
+            specs := ARRAY(
+              SELECT ROW(task, payload, queue_name, run_at, max_attempts, job_key, priority,
+                         NULL)::graphile_worker.job_spec
+              FROM (SELECT DISTINCT ON (coalesce(job_key, id::text)) *
+                    FROM added WHERE preserve_run_at = mode
+                    ORDER BY coalesce(job_key, id::text), id DESC) AS latest
+              ORDER BY job_key);
+            IF cardinality(specs) > 0 THEN
+              PERFORM graphile_worker.add_jobs(specs, mode);
+            END IF;
+          END LOOP;
+          DELETE FROM job_requests WHERE id IN (SELECT id FROM added);
+          RETURN NULL;
+        END $$`.execute(db);
+      await sql`
+        CREATE TRIGGER job_requests_forward AFTER INSERT ON job_requests
+        REFERENCING NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION forward_job_requests()`.execute(db);
+    },
+  },
+
+  // The tamper-evident chain (PROTOCOL 13): each entry's hash over its canonical JSON with the
+  // previous entry's hash, and each record's head, so that an append needs no earlier entry.
+  // Entries stored before have no hash; the chain is computed over them where it is checked.
+  '0011_hash_chain': {
+    async up(db: Kysely<unknown>) {
+      await sql`ALTER TABLE entries ADD COLUMN hash text, ADD COLUMN prev_hash text`.execute(db);
+      await sql`ALTER TABLE records ADD COLUMN head_hash text`.execute(db);
+    },
+  },
+
   // Files (PROTOCOL 9). Bytes live in the file storage (a directory, or an S3 bucket) under their
   // SHA-256; a row here says they are held. `condemned_at` marks a file the cleanup is deleting:
   // from then on it counts as not held, until an upload of the same bytes takes it back.

@@ -99,6 +99,9 @@ export interface EntriesTable {
   created_at_location: string;
   recorded_at: Timestamp;
   config_version: string;
+  /** The chain (migration 0011); null on entries stored before it. */
+  hash: string | null;
+  prev_hash: string | null;
 }
 
 export interface RecordsTable {
@@ -118,6 +121,8 @@ export interface RecordsTable {
   state: JsonColumn<unknown>;
   /** The fold's carry (migration 0003); null on rows written before it. */
   fold: JsonColumn<unknown> | null;
+  /** The hash of the record's last entry (migration 0011); null on rows written before it. */
+  head_hash: string | null;
 }
 
 export interface RegistrationCountersTable {

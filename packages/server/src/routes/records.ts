@@ -7,10 +7,11 @@ import {
 } from '@registra/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authenticate, callerOf } from '../http/authenticate.js';
+import { authenticate, callerOf, requirePermission } from '../http/authenticate.js';
 import type { AuthService } from '../services/auth.js';
 import type { Registry } from '../services/context.js';
-import { getRecord, searchRecords } from '../services/records.js';
+import { getChain, getRecord, searchRecords } from '../services/records.js';
+import { MANAGE_USERS } from '../services/users.js';
 
 export const ListQuerySchema = z.strictObject({
   type: RecordTypeIdSchema.optional(),
@@ -26,6 +27,11 @@ export const ListQuerySchema = z.strictObject({
 });
 export type ListQuery = z.infer<typeof ListQuerySchema>;
 
+/** A page of a record's log: the entries after this seq. */
+const EntriesPageSchema = z.strictObject({
+  entriesAfter: z.coerce.number().int().min(0).max(2_147_483_647).default(0),
+});
+
 export function recordRoutes(registry: Registry, auth: AuthService): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
@@ -36,9 +42,7 @@ export function recordRoutes(registry: Registry, auth: AuthService): FastifyPlug
           summary: 'A record: its folded state and its log, in pages of at most 4 MiB',
           tags: ['records'],
           params: z.strictObject({ id: z.uuid() }),
-          querystring: z.strictObject({
-            entriesAfter: z.coerce.number().int().min(0).max(2_147_483_647).default(0),
-          }),
+          querystring: EntriesPageSchema,
           response: {
             200: z.object({
               record: RecordStateSchema,
@@ -50,6 +54,34 @@ export function recordRoutes(registry: Registry, auth: AuthService): FastifyPlug
       },
       (request) =>
         getRecord(registry, callerOf(request), request.params.id, request.query.entriesAfter),
+    );
+
+    app.get(
+      '/api/v1/records/:id/chain',
+      {
+        onRequest: [
+          authenticate(auth),
+          async (request) => requirePermission(registry, callerOf(request), MANAGE_USERS),
+        ],
+        schema: {
+          summary: 'A record’s log exactly as stored, with its hash chain (administrators)',
+          tags: ['records'],
+          params: z.strictObject({ id: z.uuid() }),
+          querystring: EntriesPageSchema,
+          response: {
+            200: z.object({
+              entries: z.array(
+                EntrySchema.extend({
+                  hash: z.string().nullable(),
+                  prevHash: z.string().nullable(),
+                }),
+              ),
+              hasMoreEntries: z.boolean(),
+            }),
+          },
+        },
+      },
+      (request) => getChain(registry, request.params.id, request.query.entriesAfter),
     );
 
     app.get(

@@ -2,11 +2,11 @@ import {
   foldLog,
   jsonEqual,
   searchName,
-  type Entry,
   type RecordFold,
   type RecordTypeConfig,
 } from '@registra/core';
-import { loadLogs } from '../store/entries.js';
+import { loadChains, type StoredLink } from '../store/entries.js';
+import { walkChain } from './chain.js';
 import {
   createRebuildIndexes,
   createRebuildTable,
@@ -20,16 +20,35 @@ import { upsertRecords, type RecordRow } from '../store/records.js';
 import { lockExclusively } from '../store/transaction.js';
 import type { Registry } from './context.js';
 
-/** The read-model row of a folded record: its state and carry, and the name that `q` searches. */
-export function readModelRow(fold: RecordFold, recordType: RecordTypeConfig): RecordRow {
-  return { state: fold.record, carry: fold.carry, name: searchName(fold.record, recordType) };
+/**
+ * The read-model row of a folded record: its state and carry, its chain's head, and the name that
+ * `q` searches.
+ */
+export function readModelRow(
+  fold: RecordFold,
+  recordType: RecordTypeConfig,
+  headHash: string | null,
+): RecordRow {
+  return {
+    state: fold.record,
+    carry: fold.carry,
+    headHash,
+    name: searchName(fold.record, recordType),
+  };
 }
 
-function fold(registry: Registry, log: Entry[]): RecordRow | null {
-  const first = log[0];
+/** A record's row folded from its log, and the breaks in its chain. */
+function fold(
+  registry: Registry,
+  log: StoredLink[],
+): { row: RecordRow | null; breaks: ReturnType<typeof walkChain>['breaks'] } {
+  const entries = log.map((link) => link.entry);
+  const first = entries[0];
   const recordType = first && registry.config.recordTypes.get(first.recordType ?? '');
-  const folded = recordType ? foldLog(log, recordType) : null;
-  return folded && recordType ? readModelRow(folded, recordType) : null;
+  const folded = recordType ? foldLog(entries, recordType) : null;
+  const chain = walkChain(log);
+  const row = folded && recordType ? readModelRow(folded, recordType, chain.head) : null;
+  return { row, breaks: chain.breaks };
 }
 
 export interface VerifyReport {
@@ -44,14 +63,19 @@ export async function verifyReadModel(registry: Registry): Promise<VerifyReport>
   const differ = (recordId: string, problem: string) =>
     report.differences.push({ recordId, problem });
   for await (const logs of recordLogs(registry.db)) {
-    const ids = logs.map((log) => log[0]?.recordId).filter((id): id is string => id !== undefined);
+    const ids = logs
+      .map((log) => log[0]?.entry.recordId)
+      .filter((id): id is string => id !== undefined);
     const stored = await readModelRows(registry.db, ids);
     for (const log of logs) {
-      const recordId = log[0]?.recordId;
+      const recordId = log[0]?.entry.recordId;
       if (!recordId) continue;
       report.records += 1;
       report.entries += log.length;
-      const expected = fold(registry, log);
+      const { row: expected, breaks } = fold(registry, log);
+      // A broken chain first: the log itself was changed (PROTOCOL 13).
+      for (const { seq, problem } of breaks)
+        differ(recordId, `chain broken at seq ${seq}: ${problem}`);
       const actual = stored.get(recordId);
       if (!expected) differ(recordId, 'the log folds to no record');
       else if (!actual) differ(recordId, 'missing from the read model');
@@ -59,6 +83,8 @@ export async function verifyReadModel(registry: Registry): Promise<VerifyReport>
         differ(recordId, 'state differs from the fold of its log');
       } else if (actual.fold !== null && !jsonEqual(expected.carry, actual.fold)) {
         differ(recordId, 'fold carry differs from the fold of its log');
+      } else if (actual.head_hash !== null && actual.head_hash !== expected.headHash) {
+        differ(recordId, 'head hash differs from the log’s last entry');
       } else if (expected.name !== actual.name) differ(recordId, 'search name differs');
     }
   }
@@ -100,7 +126,7 @@ export async function rebuildReadModel(
   let writing: Promise<void> = Promise.resolve();
   for await (const logs of recordLogs(db, options.batchSize)) {
     const rows = logs
-      .map((log) => fold(registry, log))
+      .map((log) => fold(registry, log).row)
       .filter((row): row is RecordRow => row !== null);
     report.records += rows.length;
     report.entries += logs.reduce((n, log) => n + log.length, 0);
@@ -115,9 +141,9 @@ export async function rebuildReadModel(
   await db.transaction().execute(async (trx) => {
     await lockExclusively(trx, WRITE_LOCK);
     // Records whose log grew since they were folded above, or that are new.
-    const logs = await loadLogs(trx, await staleRebuildIds(trx));
+    const logs = await loadChains(trx, await staleRebuildIds(trx));
     const folded = [...logs.values()]
-      .map((log) => fold(registry, log))
+      .map((log) => fold(registry, log).row)
       .filter((r): r is RecordRow => r !== null);
     await upsertRecords(trx, folded, 'records_rebuild');
     report.caughtUp = folded.length;

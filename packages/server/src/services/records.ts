@@ -23,7 +23,33 @@ export async function getRecord(
   if (!record || !inReach(caller.principal, registry.config, record))
     throw notFound('no such record');
   const page = await readLogPage(registry.db, id, entriesAfter, LOG_PAGE_ENTRIES, PAGE_BYTES);
-  return { record, entries: page.entries, hasMoreEntries: page.hasMore };
+  return {
+    record,
+    entries: page.links.map((link) => link.entry),
+    hasMoreEntries: page.hasMore,
+  };
+}
+
+/**
+ * A record's log exactly as stored, with its chain (PROTOCOL 13), for an administrator (the route
+ * checks) or anyone who checks the chain without keys; in the same pages as the log. Entries stored before the
+ * chain existed have `hash` and `prevHash` null.
+ */
+export async function getChain(
+  registry: Registry,
+  id: string,
+  entriesAfter = 0,
+): Promise<{
+  entries: (Entry & { hash: string | null; prevHash: string | null })[];
+  hasMoreEntries: boolean;
+}> {
+  const record = await findRecordState(registry.db, id);
+  if (!record) throw notFound('no such record');
+  const page = await readLogPage(registry.db, id, entriesAfter, LOG_PAGE_ENTRIES, PAGE_BYTES);
+  return {
+    entries: page.links.map(({ entry, hash, prevHash }) => ({ ...entry, prevHash, hash })),
+    hasMoreEntries: page.hasMore,
+  };
 }
 
 export interface RecordQuery {

@@ -17,7 +17,8 @@ import { insertSigningKey, loadSigningKeys } from '../store/tokens.js';
 
 export const ACCESS_TOKEN_SECONDS = 15 * 60;
 export const REFRESH_TOKEN_DAYS = 30;
-const ISSUER = 'registra';
+/** The issuer of servers that name no deployment: the in-process ones of tests and benchmarks. */
+const UNNAMED_ISSUER = 'registra';
 const AUDIENCE = 'registra-api';
 const ALGORITHM = 'ES256';
 /** Verified access tokens remembered per process (a few MB at most). */
@@ -38,9 +39,15 @@ export interface Signer {
 
 /**
  * Loads the signing key: from REGISTRA_SIGNING_KEY (a private JWK) when set, else from the database,
- * made on first start. Every API node of one deployment thus signs with the same key.
+ * made on first start. Every API node of one deployment thus signs with the same key. `issuer`
+ * (REGISTRA_ISSUER) names the deployment in `iss`, and only tokens that name it are accepted: a
+ * token of another deployment sharing the key (a staging copy of production) opens nothing here.
  */
-export async function loadSigner(db: DB, fromEnv?: string): Promise<Signer> {
+export async function loadSigner(
+  db: DB,
+  fromEnv?: string,
+  issuer: string = UNNAMED_ISSUER,
+): Promise<Signer> {
   let privateJwk: JWK;
   let publicJwk: JWK;
   if (fromEnv) {
@@ -81,7 +88,7 @@ export async function loadSigner(db: DB, fromEnv?: string): Promise<Signer> {
       new SignJWT({ role: claims.role, office: claims.office })
         .setProtectedHeader({ alg: ALGORITHM, kid })
         .setSubject(claims.sub)
-        .setIssuer(ISSUER)
+        .setIssuer(issuer)
         .setAudience(AUDIENCE)
         .setIssuedAt()
         .setExpirationTime(`${ACCESS_TOKEN_SECONDS}s`)
@@ -91,9 +98,11 @@ export async function loadSigner(db: DB, fromEnv?: string): Promise<Signer> {
       const known = verified.get(token);
       if (known) return known;
       const { payload } = await jwtVerify(token, keySet, {
-        issuer: ISSUER,
+        issuer,
         audience: AUDIENCE,
         algorithms: [ALGORITHM],
+        // jose checks `exp` only when present: a token without one would never expire.
+        requiredClaims: ['exp', 'sub'],
       });
       const claims = {
         sub: String(payload.sub),

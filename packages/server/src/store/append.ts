@@ -18,10 +18,14 @@ export interface AppendContext {
    * the carry to fold the next entry onto. The carry is null on rows written before it was kept
    * (migration 0003); the caller folds those from their log once.
    */
-  records: Map<string, { record: RecordState; carry: FoldCarry | null }>;
+  records: Map<string, { record: RecordState; carry: FoldCarry | null; head: string | null }>;
 }
 
-type ContextRow = EntryRow & { head_state: RecordState | null; head_fold: FoldCarry | null };
+type ContextRow = EntryRow & {
+  head_state: RecordState | null;
+  head_fold: FoldCarry | null;
+  head_hash: string | null;
+};
 
 /**
  * Reads an append's context in one statement: the known action ids, and the records' folds, never
@@ -42,16 +46,20 @@ export async function readAppendContext(
   const nulls = sql.join(ENTRY_COLUMNS.map((c) => sql`NULL AS ${sql.id(c)}`));
   const result = await sql<ContextRow>`
     WITH locked AS MATERIALIZED (
-      SELECT id, state, fold FROM records
+      SELECT id, state, fold, head_hash FROM records
       WHERE id = ANY(${recordIds}::uuid[]) ORDER BY id FOR UPDATE)
-    SELECT l.state AS head_state, l.fold AS head_fold, ${nulls} FROM locked l
+    SELECT l.state AS head_state, l.fold AS head_fold, l.head_hash, ${nulls} FROM locked l
     UNION ALL
-    SELECT NULL, NULL, ${columns} FROM entries e WHERE e.id = ANY(${actionIds}::uuid[])`.execute(
+    SELECT NULL, NULL, NULL, ${columns} FROM entries e WHERE e.id = ANY(${actionIds}::uuid[])`.execute(
     trx,
   );
   for (const row of result.rows) {
     if (row.head_state !== null) {
-      context.records.set(row.head_state.id, { record: row.head_state, carry: row.head_fold });
+      context.records.set(row.head_state.id, {
+        record: row.head_state,
+        carry: row.head_fold,
+        head: row.head_hash,
+      });
     } else {
       const entry = toEntry(row);
       context.known.set(entry.id, entry);

@@ -27,6 +27,9 @@ export interface NewEntry {
   createdAtLocation: string;
   recordedAt: string;
   configVersion: string;
+  /** The chain (PROTOCOL 13): this entry's hash and the previous entry's. */
+  hash: string;
+  prevHash: string | null;
 }
 
 export type EntryRow = {
@@ -97,9 +100,11 @@ export async function readLogPage(
   afterSeq: number,
   limit: number,
   maxBytes: number,
-): Promise<{ entries: Entry[]; hasMore: boolean }> {
-  const columns = sql.join(ENTRY_COLUMNS.map((c) => sql.ref(c)));
-  const result = await sql<EntryRow & { running: string }>`
+): Promise<{ links: StoredLink[]; hasMore: boolean }> {
+  const columns = sql.join([...ENTRY_COLUMNS, 'hash', 'prev_hash'].map((c) => sql.ref(c)));
+  const result = await sql<
+    EntryRow & { hash: string | null; prev_hash: string | null; running: string }
+  >`
     SELECT * FROM (
       SELECT ${columns},
              sum(octet_length(body::text) + ${ENTRY_OVERHEAD_BYTES}) OVER (ORDER BY seq) AS running
@@ -107,17 +112,44 @@ export async function readLogPage(
             ORDER BY seq LIMIT ${limit + 1}) AS page
     ) AS sized
     ORDER BY seq`.execute(db);
-  const entries: Entry[] = [];
+  const links: StoredLink[] = [];
   for (const row of result.rows) {
-    if (entries.length === limit) break;
-    if (entries.length > 0 && Number(row.running) > maxBytes) break;
-    entries.push(toEntry(row));
+    if (links.length === limit) break;
+    if (links.length > 0 && Number(row.running) > maxBytes) break;
+    links.push({ entry: toEntry(row), hash: row.hash, prevHash: row.prev_hash });
   }
-  return { entries, hasMore: entries.length < result.rows.length };
+  return { links, hasMore: links.length < result.rows.length };
 }
 
 /** What an entry's server fields add to its body in JSON, about. */
 const ENTRY_OVERHEAD_BYTES = 400;
+
+/** A stored entry with its chain as stored (null on entries from before migration 0011). */
+export interface StoredLink {
+  entry: Entry;
+  hash: string | null;
+  prevHash: string | null;
+}
+
+/** The whole log of each record with its chain as stored, in seq order. */
+export async function loadChains(
+  db: Kysely<Database>,
+  recordIds: string[],
+): Promise<Map<string, StoredLink[]>> {
+  const logs = new Map<string, StoredLink[]>(recordIds.map((id) => [id, []]));
+  if (recordIds.length === 0) return logs;
+  const rows = await db
+    .selectFrom('entries')
+    .select([...ENTRY_COLUMNS, 'hash', 'prev_hash'])
+    .where('record_id', 'in', recordIds)
+    .orderBy('record_id')
+    .orderBy('seq')
+    .execute();
+  for (const row of rows) {
+    logs.get(row.record_id)?.push({ entry: toEntry(row), hash: row.hash, prevHash: row.prev_hash });
+  }
+  return logs;
+}
 
 /** The whole log of each record, in seq order. */
 export async function loadLogs(
@@ -161,17 +193,21 @@ export function appendEntriesStatement(entries: NewEntry[]): RawBuilder<unknown>
       created_at_location: e.createdAtLocation,
       recorded_at: e.recordedAt,
       config_version: e.configVersion,
+      hash: e.hash,
+      prev_hash: e.prevHash,
     })),
   );
   return sql`
     INSERT INTO entries (id, record_id, seq, record_type, type, body, device_id, device_seq, status, code,
-      message, registration_number, created_by, created_by_role, created_at_location, recorded_at, config_version)
+      message, registration_number, created_by, created_by_role, created_at_location, recorded_at,
+      config_version, hash, prev_hash)
     SELECT id, record_id, seq, record_type, type, body, device_id, device_seq, status, code,
-      message, registration_number, created_by, created_by_role, created_at_location, recorded_at, config_version
+      message, registration_number, created_by, created_by_role, created_at_location, recorded_at,
+      config_version, hash, prev_hash
     FROM jsonb_to_recordset(${rows}::jsonb) AS x(id uuid, record_id uuid, seq integer, record_type text,
       type text, body jsonb, device_id uuid, device_seq bigint, status text, code text, message text,
       registration_number text, created_by uuid, created_by_role text, created_at_location text,
-      recorded_at timestamptz, config_version text)`;
+      recorded_at timestamptz, config_version text, hash text, prev_hash text)`;
 }
 
 /** Which records a reader may see in the feed: per record type, the offices in reach (null: all). */

@@ -1,7 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { ENTRY_COLUMNS, toEntry, type EntryRow } from './entries.js';
-import type { Entry } from '@registra/core';
+import { loadChains, type StoredLink } from './entries.js';
 
 /**
  * The SQL of `registra rebuild` and `verify`: a fresh read-model table shaped like `records`
@@ -79,11 +78,11 @@ export async function staleRebuildIds(trx: Kysely<Database>): Promise<string[]> 
   return stale.rows.map((r) => r.id);
 }
 
-/** Streams the whole log, record by record, in batches small enough to hold in memory. */
+/** Streams the whole log with its chain, record by record, in batches small enough to hold. */
 export async function* recordLogs(
   db: Kysely<Database>,
   batchSize = 2000,
-): AsyncGenerator<Entry[][]> {
+): AsyncGenerator<StoredLink[][]> {
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
     // seq 1 is each record's first entry: one row per record, read through the (record_id, seq) key.
@@ -92,16 +91,7 @@ export async function* recordLogs(
       ORDER BY record_id LIMIT ${batchSize}`.execute(db);
     const batch = ids.rows.map((r) => r.record_id);
     if (batch.length === 0) return;
-    const rows = await db
-      .selectFrom('entries')
-      .select(ENTRY_COLUMNS)
-      .where('record_id', 'in', batch)
-      .orderBy('record_id')
-      .orderBy('seq')
-      .execute();
-    const logs = new Map<string, Entry[]>(batch.map((id) => [id, []]));
-    for (const row of rows) logs.get(row.record_id)?.push(toEntry(row as EntryRow));
-    yield [...logs.values()];
+    yield [...(await loadChains(db, batch)).values()];
     after = batch[batch.length - 1] as string;
   }
 }
@@ -110,11 +100,11 @@ export async function* recordLogs(
 export async function readModelRows(
   db: Kysely<Database>,
   ids: string[],
-): Promise<Map<string, { state: unknown; fold: unknown; name: string }>> {
+): Promise<Map<string, { state: unknown; fold: unknown; name: string; head_hash: string | null }>> {
   if (ids.length === 0) return new Map();
   const rows = await db
     .selectFrom('records')
-    .select(['id', 'state', 'fold', 'name'])
+    .select(['id', 'state', 'fold', 'name', 'head_hash'])
     .where('id', 'in', ids)
     .execute();
   return new Map(rows.map((r) => [r.id, r]));

@@ -33,6 +33,8 @@ export async function findRecordHeads(
 export interface RecordRow {
   state: RecordState;
   carry: FoldCarry;
+  /** The hash of the record's last entry (PROTOCOL 13). */
+  headHash: string | null;
   name: string;
 }
 
@@ -44,17 +46,17 @@ export function upsertRecordsStatement(
   const json = JSON.stringify(rows.map(toColumns));
   return sql`
     INSERT INTO ${sql.table(table)} (id, type, status, flags, tracking_id, registration_number, assigned_to,
-      created_at_location, created_by, created_at, updated_at, seq, name, state, fold)
+      created_at_location, created_by, created_at, updated_at, seq, name, state, fold, head_hash)
     SELECT id, type, status, flags, tracking_id, registration_number, assigned_to,
-      created_at_location, created_by, created_at, updated_at, seq, name, state, fold
+      created_at_location, created_by, created_at, updated_at, seq, name, state, fold, head_hash
     FROM jsonb_to_recordset(${json}::jsonb) AS x(id uuid, type text, status text, flags text[],
       tracking_id text, registration_number text, assigned_to uuid, created_at_location text,
       created_by uuid, created_at timestamptz, updated_at timestamptz, seq integer, name text,
-      state jsonb, fold jsonb)
+      state jsonb, fold jsonb, head_hash text)
     ON CONFLICT (id) DO UPDATE SET status = excluded.status, flags = excluded.flags,
       registration_number = excluded.registration_number, assigned_to = excluded.assigned_to,
       updated_at = excluded.updated_at, seq = excluded.seq, name = excluded.name,
-      state = excluded.state, fold = excluded.fold`;
+      state = excluded.state, fold = excluded.fold, head_hash = excluded.head_hash`;
 }
 
 /** Inserts or replaces read-model rows. */
@@ -66,7 +68,7 @@ export async function upsertRecords(
   if (rows.length > 0) await upsertRecordsStatement(rows, table).execute(db);
 }
 
-function toColumns({ state, carry, name }: RecordRow) {
+function toColumns({ state, carry, headHash, name }: RecordRow) {
   return {
     id: state.id,
     type: state.type,
@@ -83,6 +85,7 @@ function toColumns({ state, carry, name }: RecordRow) {
     name,
     state,
     fold: carry,
+    head_hash: headHash,
   };
 }
 

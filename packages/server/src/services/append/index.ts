@@ -22,7 +22,8 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Database } from '../../db/schema.js';
 import { readAppendContext, type AppendContext } from '../../store/append.js';
 import type { StoredRejection } from '../../store/devices.js';
-import { appendEntriesStatement, loadLogs, type NewEntry } from '../../store/entries.js';
+import { appendEntriesStatement, loadChains, type NewEntry } from '../../store/entries.js';
+import { walkChain } from '../chain.js';
 import { upsertRecordsStatement } from '../../store/records.js';
 import { findActiveUsers } from '../../store/users.js';
 import type { Caller, Registry } from '../context.js';
@@ -91,6 +92,8 @@ export async function appendActions(
 interface RecordInProgress {
   fold: RecordFold | null;
   recordType: RecordTypeConfig | undefined;
+  /** The hash of the last entry of its log, that the next one chains to. */
+  head: string | null;
   appended: boolean;
 }
 
@@ -141,14 +144,12 @@ class Batch {
       const action = parsed[index]?.success ? parsed[index].data : null;
       const known = context.known.get(item.id);
       if (this.device && item.deviceSeq !== undefined && item.deviceSeq <= this.device.ackThrough) {
-        this.#answers[index] = known
-          ? action
-            ? knownResult(base, action, known)
-            : rejectedResult(base, 'ID_CONFLICT', ID_CONFLICT_MESSAGE)
-          : replayedRejection(
-              { ...base, deviceSeq: item.deviceSeq },
-              this.device.rejections.get(item.deviceSeq),
-            );
+        this.#answers[index] = replayResult(
+          { ...base, deviceSeq: item.deviceSeq },
+          action,
+          known,
+          this.device,
+        );
       } else if (!action) {
         const errors = parsed[index]?.error ? toFieldErrors(parsed[index].error) : [];
         this.#refuse(index, item, 'INVALID_INPUT', 'the action is malformed', errors);
@@ -167,8 +168,8 @@ class Batch {
   result(): AppendResult {
     const writes: RawBuilder<unknown>[] = [];
     if (this.#entries.length > 0) writes.push(appendEntriesStatement(this.#entries));
-    const rows = [...this.#records.values()].flatMap(({ fold, recordType, appended }) =>
-      fold && recordType && appended ? [readModelRow(fold, recordType)] : [],
+    const rows = [...this.#records.values()].flatMap(({ fold, recordType, head, appended }) =>
+      fold && recordType && appended ? [readModelRow(fold, recordType, head)] : [],
     );
     if (rows.length > 0) writes.push(upsertRecordsStatement(rows));
     writes.push(...fileReferenceWrites(this.registry.config, this.#entries));
@@ -182,24 +183,31 @@ class Batch {
   }
 
   /**
-   * Each existing record's fold, as stored with its state. A row from before the fold's carry
-   * was kept (migration 0003) is folded from its log once; its next write stores the carry.
+   * Each existing record's fold and chain head, as stored with its state. A row from before the
+   * fold's carry or the chain were kept (migrations 0003 and 0011) is folded and chained from its
+   * log once; its next write stores both.
    */
   async #loadRecords(context: AppendContext): Promise<void> {
     const { recordTypes } = this.registry.config;
-    const withoutCarry: string[] = [];
-    for (const [id, { record, carry }] of context.records) {
+    const unfolded: string[] = [];
+    for (const [id, { record, carry, head }] of context.records) {
       const recordType = recordTypes.get(record.type);
       this.#records.set(id, {
         fold: carry === null ? null : { record, carry },
         recordType,
+        head,
         appended: false,
       });
-      if (carry === null) withoutCarry.push(id);
+      if (carry === null || head === null) unfolded.push(id);
     }
-    for (const [id, log] of await loadLogs(this.trx, withoutCarry)) {
+    for (const [id, log] of await loadChains(this.trx, unfolded)) {
       const record = this.#records.get(id);
-      if (record) record.fold = foldLog(log, record.recordType);
+      if (!record) continue;
+      record.fold = foldLog(
+        log.map((link) => link.entry),
+        record.recordType,
+      );
+      record.head = walkChain(log).head;
     }
   }
 
@@ -241,7 +249,7 @@ class Batch {
     }
     let record = this.#records.get(action.recordId);
     if (!record) {
-      record = { fold: null, recordType: undefined, appended: false };
+      record = { fold: null, recordType: undefined, head: null, appended: false };
       this.#records.set(action.recordId, record);
     }
     const entry = this.#failed.has(action.recordId)
@@ -366,14 +374,29 @@ class Batch {
       appender,
       this.registry.now().toISOString(),
       this.registry.config.version,
+      record.head,
     );
     const entry = toLogEntry(row);
     this.#entries.push(row);
+    record.head = row.hash;
     record.fold = foldOnto(record.fold, [entry], record.recordType);
     record.appended = true;
     if (record.fold) this.#appended.push({ entry, record: record.fold.record });
     return entry;
   }
+}
+
+/** An action at or below the device's ackThrough: sent before, so answered as it was then. */
+function replayResult(
+  base: ResultBase & { deviceSeq: number },
+  action: Action | null,
+  known: Entry | undefined,
+  device: DeviceState,
+): ActionResult {
+  if (!known) return replayedRejection(base, device.rejections.get(base.deviceSeq));
+  return action
+    ? knownResult(base, action, known)
+    : rejectedResult(base, 'ID_CONFLICT', ID_CONFLICT_MESSAGE);
 }
 
 function baseOf(item: IncomingAction): ResultBase {

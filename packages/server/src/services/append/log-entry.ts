@@ -1,5 +1,6 @@
 import type { Action, Entry, EntryStatus } from '@registra/core';
 import type { NewEntry } from '../../store/entries.js';
+import { entryHash } from '../chain.js';
 
 /** What the server decided about an entry, beside the action as sent. */
 export interface EntryDecision {
@@ -18,7 +19,10 @@ export interface Appender {
   deviceId: string | null;
 }
 
-/** The row to store for an action at `seq` (PROTOCOL 3.2): the body as sent, plus the decision. */
+/**
+ * The row to store for an action at `seq` (PROTOCOL 3.2): the body as sent, plus the decision,
+ * chained to the record's previous entry (PROTOCOL 13).
+ */
 export function newEntry(
   action: Action,
   seq: number,
@@ -27,10 +31,11 @@ export function newEntry(
   appender: Appender,
   recordedAt: string,
   configVersion: string,
+  prevHash: string | null,
 ): NewEntry {
   const { deviceSeq, ...body } = action;
   const fromDevice = appender.deviceId !== null;
-  return {
+  const row: NewEntry = {
     id: action.id,
     recordId: action.recordId,
     seq,
@@ -48,7 +53,11 @@ export function newEntry(
     createdAtLocation: appender.officeId,
     recordedAt,
     configVersion,
+    hash: '',
+    prevHash,
   };
+  row.hash = entryHash(toLogEntry(row), prevHash);
+  return row;
 }
 
 /** The log entry a stored row reads back as. */

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { defineTask, type TaskDefinition } from '../../jobs/index.js';
 import {
   condemnUnreferencedFiles,
   deleteFileRow,
@@ -59,4 +61,23 @@ export async function cleanUpFiles(
   }
   const expiredUploads = await storage.deleteExpiredUploads();
   return { deleted, expiredUploads };
+}
+
+/** When the cleanup runs: every day at 03:17, server time (jobs/index.ts, a cron job). */
+export const FILE_CLEANUP_SCHEDULE = '17 3 * * *';
+
+/**
+ * The cleanup as a job of the queue: one run at a time across every process. (Cron jobs carry a
+ * `_cron` key of graphile-worker's in their payload: the schema lets it through.)
+ */
+export function fileCleanupTask(
+  registry: Registry,
+  storage: FileStorage,
+): TaskDefinition<Record<string, never>> {
+  return defineTask('files.cleanup', z.object({}), async (_payload, job) => {
+    const report = await cleanUpFiles(registry, storage);
+    job.logger.info(
+      `files cleanup: ${report.deleted} files and ${report.expiredUploads} expired uploads deleted`,
+    );
+  });
 }
