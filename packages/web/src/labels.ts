@@ -34,6 +34,8 @@ export function display(value: unknown, field: Field | undefined, config: Regist
   if (Array.isArray(value)) return value.map((v) => display(v, undefined, config)).join(', ');
   if (typeof value === 'object') {
     const parts = value as Record<string, unknown>;
+    // A file reads as its name (the record page shows it under Attachments).
+    if (field?.type === 'file' || 'sha256' in parts) return String(parts['name'] ?? 'a file');
     // Stored objects come back with their keys in any order: read them in the person's order.
     if (field?.type === 'address' || 'province' in parts) {
       return ADDRESS_PARTS.map((key) => {

@@ -1,3 +1,4 @@
+import { Attachments } from '../components/Attachments.js';
 import { Conflicts } from '../components/Conflicts.js';
 import { Declaration } from '../components/Declaration.js';
 import { FlagBadges } from '../components/FlagBadges.js';
@@ -63,6 +64,7 @@ export function RecordPage({ recordId }: { recordId: string }) {
       <Conflicts local={local.value} config={config} me={me} />
       <h2 className="visually-hidden">Declaration</h2>
       <Declaration record={record} config={config} />
+      <Attachments record={record} config={config} />
       <h2>History</h2>
       <Timeline local={local.value} config={config} me={me} />
     </article>

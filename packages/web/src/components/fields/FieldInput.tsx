@@ -2,6 +2,7 @@ import { dateIn, type Field, type RegistryConfig } from '@registra/core';
 import type { FieldValue } from '../../form/declaration.js';
 import { AddressInput } from './AddressInput.js';
 import { describedBy, FieldShell } from './FieldShell.js';
+import { FileInput } from './FileInput.js';
 import { NameInput } from './NameInput.js';
 import { ReferenceInput } from './ReferenceInput.js';
 
@@ -71,8 +72,8 @@ export function FieldInput(props: FieldInputProps) {
       );
     case 'file':
       return (
-        <FieldShell field={field} required={required} errors={errors} group>
-          <p className="muted small">Attaching files is not supported yet in this app.</p>
+        <FieldShell field={field} required={required} errors={errors}>
+          <FileInput {...props} field={field} describedBy={described} />
         </FieldShell>
       );
     case 'number':
