@@ -22,6 +22,7 @@ const BENCHMARKS = [
   'append',
   'fold',
   'offline-capture',
+  'files',
 ];
 
 const QUICK = process.env['BENCH_QUICK'] === '1';

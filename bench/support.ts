@@ -11,6 +11,8 @@ import {
   loadSigner,
   Metrics,
   migrate,
+  migrateJobQueue,
+  openFileStorage,
   resolveConfigDir,
   seed,
   startEmbeddedPostgres,
@@ -51,7 +53,9 @@ export async function startCluster(): Promise<Cluster> {
       await client.end();
       const url = new URL(admin);
       url.pathname = `/${name}`;
-      const { db } = connect(url.toString(), 80);
+      const { db, pool } = connect(url.toString(), 80);
+      // graphile-worker's schema first: Registra's migrations reach into it (jobs/index.ts).
+      await migrateJobQueue(pool);
       await migrate(db);
       made.push(db);
       return { url: url.toString(), db };
@@ -84,7 +88,9 @@ export async function startBenchServer(
   const registry: Registry = { db, config, now: () => new Date() };
   await seed(db, config, usersFile, PASSWORD);
   const auth = new AuthService(registry, await loadSigner(db));
-  const app = await buildApp({ registry, auth, metrics: new Metrics() });
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'registra-bench-files-'));
+  const files = openFileStorage(config, { dataDir });
+  const app = await buildApp({ registry, auth, metrics: new Metrics(), files });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -94,7 +100,10 @@ export async function startBenchServer(
     db,
     registry,
     token: (username) => passwordToken(url, username),
-    close: () => app.close(),
+    close: async () => {
+      await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
   };
 }
 

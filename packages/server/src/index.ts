@@ -10,3 +10,6 @@ export { rebuildReadModel, verifyReadModel } from './services/read-model.js';
 export { loadConfigFile, resolveConfigDir, seed } from './services/seed.js';
 export { loadSigner } from './services/tokens.js';
 export { startServer, openDatabase, openRegistry } from './server.js';
+export { openFileStorage } from './services/files/open.js';
+export type { FileStorage } from './services/files/storage.js';
+export { migrateJobQueue } from './jobs/index.js';
