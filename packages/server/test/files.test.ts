@@ -1,5 +1,10 @@
 import type { FileValue } from '@registra/core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openFileStorage } from '../src/services/files/open.js';
+import { loadConfigFile, resolveConfigDir } from '../src/services/seed.js';
 import { addJob } from '../src/jobs/index.js';
 import { jobQueueFor } from '../src/server.js';
 import { cleanUpFiles, fileCleanupTask } from '../src/services/files/cleanup.js';
@@ -426,5 +431,54 @@ describe('the cleanup on the job queue', () => {
     server.clock.offsetMs = 8 * DAY;
     await addJob(server.db, fileCleanupTask(server.registry, server.files), { payload: {} });
     await expect.poll(() => server.files.has(sha256(bytes)), { timeout: 20_000 }).toBe(false);
+  });
+});
+
+describe('an upload the server failed to finish', () => {
+  let server: TestServer;
+  let failAdopt = false;
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'registra-refinish-'));
+  beforeAll(async () => {
+    const config = loadConfigFile(resolveConfigDir('civil-registry').configFile);
+    const storage = openFileStorage(config, { dataDir });
+    // The storage fails once while keeping the bytes, as a full disk or a dropped bucket would.
+    const failing = new Proxy(storage, {
+      get(target, key) {
+        const member = Reflect.get(target, key, target) as unknown;
+        if (key === 'adopt' && failAdopt) {
+          failAdopt = false;
+          return async () => {
+            throw new Error('the disk is full');
+          };
+        }
+        return typeof member === 'function' ? member.bind(target) : member;
+      },
+    });
+    server = await startTestServer('civil-registry', { app: { files: failing } });
+  });
+  afterAll(async () => {
+    await server?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('keeps the bytes, and finishes on an empty PATCH at the end without them being sent again', async () => {
+    const agent = await server.login('agent');
+    const client = new TusClient(server.url, agent.token);
+    const bytes = jpeg(100_000, 41);
+    const url = await client.start(bytes.length, {
+      sha256: sha256(bytes),
+      name: 'a.jpg',
+      type: 'image/jpeg',
+    });
+    failAdopt = true;
+    await expectProblem(await client.send(url, bytes, CHUNK), 500, 'INTERNAL');
+    const head = () =>
+      server.request('HEAD', `/api/v1/files/${sha256(bytes)}`, { token: agent.token });
+    expect((await head()).status).toBe(404);
+    expect(await client.offset(url)).toBe(bytes.length);
+    const sent = client.sent;
+    expect((await client.patch(url, bytes.length, new Uint8Array(0))).status).toBe(204);
+    expect(client.sent).toBe(sent);
+    expect((await head()).status).toBe(200);
   });
 });
