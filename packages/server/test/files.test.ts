@@ -482,3 +482,84 @@ describe('an upload the server failed to finish', () => {
     expect((await head()).status).toBe(200);
   });
 });
+
+describe('hostile upload requests', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer('civil-registry');
+  });
+  afterAll(() => server?.close());
+
+  it('answers every malformed tus request with a 4xx problem, never a 5xx', async () => {
+    const agent = await server.login('agent');
+    const good = new TusClient(server.url, agent.token);
+    const bytes = jpeg(20_000, 51);
+    const url = await good.start(bytes.length, {
+      sha256: sha256(bytes),
+      name: 'a',
+      type: 'image/jpeg',
+    });
+    const id = url.split('/').pop() as string;
+    let x = 7;
+    const random = () => (x = (x * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
+    const lengths = [
+      '',
+      '-1',
+      'NaN',
+      '1e3',
+      '99999999999999999999',
+      '0',
+      ' 12',
+      '12abc',
+      '5242881',
+    ];
+    const metadata = [
+      '',
+      'sha256',
+      'sha256 !!!',
+      `sha256 ${Buffer.from('x').toString('base64')},name ,type`,
+      `name ${Buffer.from('a').toString('base64')},name ${Buffer.from('b').toString('base64')}`,
+      `sha256 ${Buffer.from(sha256(bytes)).toString('base64')},name ${Buffer.from('\u0000').toString('base64')},type ${Buffer.from('image/jpeg').toString('base64')}`,
+      'a'.repeat(10_000),
+      `recordType ${Buffer.from('birth').toString('base64')}`,
+    ];
+    const paths = [
+      '/api/v1/files/uploads',
+      `/api/v1/files/uploads/${id}`,
+      '/api/v1/files/uploads/..%2F..%2Fetc',
+      '/api/v1/files/uploads/%00',
+      `/api/v1/files/uploads/${'z'.repeat(180)}`,
+      '/api/v1/files/uploads/nope',
+    ];
+    for (let i = 0; i < 300; i++) {
+      const method = pick(['POST', 'PATCH', 'HEAD', 'DELETE', 'OPTIONS', 'GET', 'PUT']);
+      const headers: Record<string, string> = {};
+      if (random() < 0.9) headers['authorization'] = `Bearer ${pick([agent.token, 'garbage'])}`;
+      if (random() < 0.8) headers['tus-resumable'] = pick(['1.0.0', '0.2.2', 'x']);
+      if (random() < 0.7) headers['upload-length'] = pick(lengths);
+      if (random() < 0.7) headers['upload-metadata'] = pick(metadata);
+      if (random() < 0.6) headers['upload-offset'] = pick(['0', '-5', '1', 'x', '20000', '1e9']);
+      if (random() < 0.6)
+        headers['content-type'] = pick(['application/offset+octet-stream', 'text/plain', '']);
+      if (random() < 0.2) headers['upload-defer-length'] = '1';
+      const body =
+        method === 'PATCH' || method === 'POST' || method === 'PUT'
+          ? new Uint8Array(Math.floor(random() * 3000))
+          : undefined;
+      const response = await fetch(server.url + pick(paths), {
+        method,
+        headers,
+        ...(body ? { body } : {}),
+      });
+      const text = method === 'HEAD' ? '' : await response.text();
+      expect(response.status, `${method} ${JSON.stringify(headers)}: ${text}`).toBeLessThan(500);
+      if (response.status >= 400 && method !== 'HEAD') {
+        expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      }
+    }
+    // The upload in progress was not harmed: it finishes as if nothing happened.
+    const offset = await good.offset(url);
+    expect(offset).toBeLessThanOrEqual(bytes.length);
+  });
+});
