@@ -164,6 +164,17 @@ describe('files in the field app', () => {
         ),
       )
       .toBe(1600);
+
+    // Offline, the record page still shows it: the device kept what it downloaded.
+    await opened.close();
+    await registrar.context.setOffline(true);
+    await registrar.page.goto(`${server.url}/#/`);
+    await registrar.page.goto(`${server.url}/#/records/${record?.id}`);
+    await expect
+      .poll(() =>
+        attachment.locator('img.thumbnail').evaluate((img: HTMLImageElement) => img.naturalWidth),
+      )
+      .toBe(1600);
     await registrar.context.close();
   });
 });

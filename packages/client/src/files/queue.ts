@@ -59,11 +59,13 @@ export class FileQueue {
     const { db, now } = this.options;
     const data = await file.arrayBuffer();
     const sha256 = hex(await crypto.subtle.digest('SHA-256', data));
-    const name = details.name ?? (file instanceof File ? file.name : '') ?? '';
+    const name =
+      details.name || (typeof File === 'function' && file instanceof File ? file.name : '');
     const value: FileValue = {
       sha256,
       name: name.trim() || 'file',
-      type: details.type ?? file.type ?? 'application/octet-stream',
+      // A Blob of unknown type says '': the server's sniffing will refuse what it is not.
+      type: details.type || file.type || 'application/octet-stream',
       size: data.byteLength,
     };
     const at = now().toISOString();
