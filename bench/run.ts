@@ -20,9 +20,11 @@ const BENCHMARKS = [
   'search',
   'bandwidth',
   'append',
+  'read-audit',
   'fold',
   'offline-capture',
   'files',
+  'certificates',
 ];
 
 const QUICK = process.env['BENCH_QUICK'] === '1';

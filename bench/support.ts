@@ -11,7 +11,6 @@ import {
   loadSigner,
   Metrics,
   migrate,
-  migrateJobQueue,
   openFileStorage,
   resolveConfigDir,
   seed,
@@ -53,10 +52,9 @@ export async function startCluster(): Promise<Cluster> {
       await client.end();
       const url = new URL(admin);
       url.pathname = `/${name}`;
-      const { db, pool } = connect(url.toString(), 80);
-      // graphile-worker's schema first: Registra's migrations reach into it (jobs/index.ts).
-      await migrateJobQueue(pool);
-      await migrate(db);
+      const connection = connect(url.toString(), 80);
+      const { db } = connection;
+      await migrate(connection);
       made.push(db);
       return { url: url.toString(), db };
     },

@@ -357,10 +357,23 @@ function actorAction(cell: Cell, recordId: string, requestId?: string): Partial<
     case 'APPROVE':
     case 'DECLINE':
       return action({ ...base, type: cell.type, requestId: requestId as string });
+    case 'PRINT_CERTIFICATE':
+      return action({ ...base, type: 'PRINT_CERTIFICATE', annotation: PRINTED });
     default:
       return action({ ...base, type: cell.type });
   }
 }
+
+/** Who collected the certificate: PRINT_CERTIFICATE carries it (PROTOCOL 11). */
+const PRINTED = {
+  templateId: 'birth-certificate',
+  collector: {
+    relationship: 'mother',
+    name: 'Matrix Mother',
+    idType: 'NID',
+    idNumber: '1234567890',
+  },
+};
 
 async function pool<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;

@@ -49,8 +49,9 @@ beforeAll(async () => {
   port = await fixedPort();
   cluster = await startEmbeddedPostgres({ dataDir, port });
   // Built as the harness builds it (startTestServer), on this file's own cluster.
-  ({ db } = connect(cluster.url, 20));
-  await migrate(db);
+  const connection = connect(cluster.url, 20);
+  ({ db } = connection);
+  await migrate(connection);
   const { configFile, usersFile } = resolveConfigDir('civil-registry');
   const config = loadConfigFile(configFile);
   registry = { db, config, now: () => new Date() };

@@ -1,3 +1,4 @@
+import type { OfflineVerification } from './credentials.js';
 import type {
   Action,
   ActionType,
@@ -219,6 +220,24 @@ export interface RegistraClient {
     delete(id: string): Promise<void>;
   };
 
+  certificates: {
+    /** A certificate's PDF, made by the server with the record's credential in its QR code. */
+    pdf(recordId: string, templateId: string, language: string): Promise<Blob>;
+  };
+
+  credentials: {
+    /**
+     * The record's credential (PROTOCOL 11): fetched while online and kept on the device, so that
+     * a certificate printed offline still carries it; null when the device never had it. After
+     * each sync the SDK fetches those of the printable records assigned to the person.
+     */
+    forRecord(recordId: string): Promise<string | null>;
+    /** Brings the registry's credential keys and status lists onto the device (needs network). */
+    refresh(): Promise<{ keys: number; lists: number }>;
+    /** Verifies a credential offline from the cached keys and status lists; no login needed. */
+    verify(credential: string): Promise<OfflineVerification>;
+  };
+
   sync: {
     /** Syncs until the outbox is empty and the server has nothing more, or fails. */
     now(): Promise<SyncReport>;
@@ -228,3 +247,5 @@ export interface RegistraClient {
   /** Stops timers and listeners and closes the database. */
   close(): void;
 }
+
+export type { OfflineVerification } from './credentials.js';

@@ -49,6 +49,13 @@ import { SyncEngine } from './sync-engine.js';
 import { Transport, type Tokens } from './transport.js';
 import { checkVerifier, makeVerifier } from './verifier.js';
 import { withLock } from './locks.js';
+import { OfflineVerifier } from './credentials.js';
+
+/** A record's credential as the device keeps it: with the record's seq when it was fetched. */
+interface KeptCredential {
+  credential: string;
+  seq: number;
+}
 
 interface Signed {
   user: User;
@@ -70,6 +77,7 @@ export function createClient(options: ClientOptions): RegistraClient {
   const sessions = new SessionDatabase(dexieOptions);
   // What SDK instances over the same IndexedDB share when there are no Web Locks (see withLock).
   const storage: object = options.indexedDB ?? sharedStorage;
+  const offlineVerifier = new OfflineVerifier(options.baseUrl, fetchImpl, dexieOptions);
   const user = new Store<User | null>(null);
   const status = new Store<SyncStatus>({
     phase: 'idle',
@@ -292,6 +300,7 @@ export function createClient(options: ClientOptions): RegistraClient {
       await refreshCounts();
       status.update({ phase: 'idle', online: true, lastError: null });
       if (options.backgroundSync !== false) void prefetch().catch(() => undefined);
+      void keepCredentials().catch(() => undefined);
       return report;
     } catch (error) {
       await refreshCounts();
@@ -433,6 +442,54 @@ export function createClient(options: ClientOptions): RegistraClient {
     return localRecord(db, recordId, view);
   }
 
+  /**
+   * The record's credential, kept on the device (user database) with the record's seq it was
+   * fetched at, for printing offline.
+   */
+  async function credentialFor(recordId: string): Promise<string | null> {
+    const { db } = need();
+    const key = `credential:${recordId}`;
+    try {
+      const answer = await transport.request<{ credential: string }>(
+        'GET',
+        `/api/v1/records/${encodeURIComponent(recordId)}/credential`,
+      );
+      const seq = (await db.records.get(recordId))?.seq ?? 0;
+      await db.setMeta(key, { credential: answer.body.credential, seq });
+      return answer.body.credential;
+    } catch (error) {
+      if (error instanceof Unreachable || error instanceof LoginRequired)
+        return (await db.getMeta<KeptCredential>(key))?.credential ?? null;
+      // Not printable (revoked, not registered on the server yet): no credential to carry.
+      if (error instanceof ServerProblem && [404, 409].includes(error.status)) {
+        await db.meta.delete(key);
+        return null;
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * After a sync: the credentials of the printable records assigned to this person (the records
+   * they took offline), fetched when missing or older than the record, so that a certificate
+   * printed offline carries its QR code. At most 50 a sync; stops at the first refusal.
+   */
+  async function keepCredentials(): Promise<void> {
+    const { db, user: me } = need();
+    const config = await cachedConfiguration();
+    const mine = await db.records.where('assignedTo').equals(me.id).toArray();
+    let fetched = 0;
+    for (const record of mine) {
+      if (fetched >= 50) return;
+      const certificate = config.document.certificates.find((c) => c.recordType === record.type);
+      if (!certificate?.printableIn.includes(record.status)) continue;
+      const kept = await db.getMeta<KeptCredential>(`credential:${record.id}`);
+      if (kept && kept.seq >= record.seq) continue;
+      fetched += 1;
+      await credentialFor(record.id);
+    }
+  }
+
   return {
     login,
     unlock,
@@ -486,10 +543,24 @@ export function createClient(options: ClientOptions): RegistraClient {
         await need().db.drafts.delete(id);
       },
     },
+    certificates: {
+      pdf: (recordId, templateId, language) => {
+        need();
+        return transport.blob(
+          `/api/v1/records/${encodeURIComponent(recordId)}/certificates/${encodeURIComponent(templateId)}?lang=${encodeURIComponent(language)}`,
+        );
+      },
+    },
+    credentials: {
+      forRecord: credentialFor,
+      refresh: () => offlineVerifier.refresh(),
+      verify: (credential) => offlineVerifier.verify(credential),
+    },
     sync: { now: syncNow, status },
     close: () => {
       lock();
       sessions.close();
+      offlineVerifier.close();
     },
   };
 }

@@ -120,6 +120,14 @@ export class Transport {
     return response;
   }
 
+  /** A binary answer (a certificate's PDF): the bytes on 200, the usual errors otherwise. */
+  async blob(path: string): Promise<Blob> {
+    const response = await this.raw('GET', path);
+    if (response.ok) return response.blob();
+    await this.#read(response);
+    throw new ServerProblem(response.status, 'ERROR', response.statusText);
+  }
+
   /** The access token to send now, for clients of their own (tus uploads). */
   accessToken(): string | null {
     return this.options.tokens()?.current().accessToken ?? null;

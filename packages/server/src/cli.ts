@@ -3,6 +3,7 @@ import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { ConfigurationError } from '@registra/core';
 import { readEnv } from './env.js';
+import { Issuer } from './services/issuer.js';
 import { ProblemError } from './services/problem.js';
 import { rebuildReadModel, verifyReadModel } from './services/read-model.js';
 import { addUser, deactivateUser, users } from './services/users.js';
@@ -21,9 +22,12 @@ Usage: registra <command> [options]
   users list                  list users and machine clients
   users add --username U --name N --role R --office O --password P [--client]
   users deactivate USERNAME   deactivate a user; their tokens stop working at once
+  keys list                   list the keys that sign credentials, current and retired
+  keys rotate                 make a new credential key current; retired keys stay published
 
 Environment: DATABASE_URL, REGISTRA_DATA_DIR, REGISTRA_CONFIG, REGISTRA_DEMO_PASSWORD,
-REGISTRA_SEED_DEMO_USERS, REGISTRA_ISSUER, REGISTRA_WORKERS, HOST, PORT, LOG_LEVEL (see README.md).`;
+REGISTRA_SEED_DEMO_USERS, REGISTRA_ISSUER, REGISTRA_WORKERS, REGISTRA_PUBLIC_URL, REGISTRA_CHROMIUM,
+HOST, PORT, LOG_LEVEL (see README.md).`;
 
 /** The cluster primary's log lines, in the JSON shape of the workers' (pino) lines. */
 function infoLog(env: Env): (message: string) => void {
@@ -87,7 +91,8 @@ async function main(argv: string[]): Promise<number> {
   const known =
     ['migrate', 'rebuild', 'verify'].includes(command) ||
     (command === 'users' &&
-      (sub === 'list' || sub === 'add' || (sub === 'deactivate' && arg !== undefined)));
+      (sub === 'list' || sub === 'add' || (sub === 'deactivate' && arg !== undefined))) ||
+    (command === 'keys' && (sub === 'list' || sub === 'rotate'));
   if (!known) {
     console.error(HELP);
     return 1;
@@ -123,6 +128,19 @@ async function main(argv: string[]): Promise<number> {
           `${report.records} records, ${report.entries} entries, ${report.differences.length} differences`,
         );
         return report.differences.length === 0 ? 0 : 2;
+      }
+      case 'keys': {
+        const issuer = new Issuer(registry.db, '', registry.config.document.name);
+        if (sub === 'rotate') {
+          const { kid, retired } = await issuer.rotate();
+          console.log(
+            `new credential key ${kid}${retired.length ? `; retired ${retired.join(', ')} (still published)` : ''}`,
+          );
+          return 0;
+        }
+        for (const key of await issuer.published())
+          console.log([key.kid, key.status, key.createdAt, key.retiredAt ?? ''].join('\t'));
+        return 0;
       }
       case 'users':
         if (sub === 'list') {

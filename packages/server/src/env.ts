@@ -32,6 +32,10 @@ const EnvSchema = z.object({
   REGISTRA_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
   /** Background jobs (hook deliveries, cleanups) run at once by the process that owns the database. */
   REGISTRA_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(16),
+  /** The deployment's public URL: the issuer id of its credentials and where status lists are. */
+  REGISTRA_PUBLIC_URL: z.string().url().optional(),
+  /** The Chromium that prints certificates to PDF. */
+  REGISTRA_CHROMIUM: z.string().default('/usr/bin/chromium'),
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { connect, type DB } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrations.js';
-import { JobQueue, migrateJobQueue, type JobRunner } from './jobs/index.js';
+import { JobQueue, type JobRunner } from './jobs/index.js';
 import { s3Settings, type Env } from './env.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
@@ -40,8 +40,7 @@ export async function openDatabase(
     url = embedded.url;
   }
   const { db, pool } = connect(url);
-  await migrateJobQueue(pool);
-  await migrate(db);
+  await migrate({ db, pool });
   return {
     db,
     pool,
@@ -113,6 +112,8 @@ export async function startServer(env: Env): Promise<RunningServer> {
       files,
       logger,
       pool: database.pool,
+      publicUrl: env.REGISTRA_PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`,
+      chromiumPath: env.REGISTRA_CHROMIUM,
       requestTimeout: env.REGISTRA_REQUEST_TIMEOUT_MS,
       ...(env.REGISTRA_TRUST_PROXY ? { trustProxy: env.REGISTRA_TRUST_PROXY } : {}),
     });

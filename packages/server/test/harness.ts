@@ -9,7 +9,6 @@ import { v7 as uuidv7 } from 'uuid';
 import { expect, inject } from 'vitest';
 import { connect, type DB } from '../src/db/database.js';
 import { migrate } from '../src/db/migrations.js';
-import { migrateJobQueue } from '../src/jobs/index.js';
 import { buildApp, type AppOptions } from '../src/http/app.js';
 import { Metrics } from '../src/http/metrics.js';
 import { AuthService, type AuthOptions } from '../src/services/auth.js';
@@ -38,8 +37,7 @@ export async function freshDatabase(): Promise<{ url: string; db: DB; drop(): Pr
   await client.end();
   const url = admin.replace(/\/postgres$/, `/${name}`);
   const { db, pool } = connect(url, 30);
-  await migrateJobQueue(pool);
-  await migrate(db);
+  await migrate({ db, pool });
   return {
     url,
     db,

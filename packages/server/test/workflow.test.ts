@@ -215,7 +215,19 @@ describe('maker-checker', () => {
       action({ type: 'ASSIGN', recordId, assignee: registrar.user.id }),
       action({ type: 'CORRECT', recordId, declaration: { 'child.firstName': 'Once' } }),
       action({ type: 'ASSIGN', recordId, assignee: registrar.user.id }),
-      action({ type: 'PRINT_CERTIFICATE', recordId }),
+      action({
+        type: 'PRINT_CERTIFICATE',
+        recordId,
+        annotation: {
+          templateId: 'birth-certificate',
+          collector: {
+            relationship: 'mother',
+            name: 'A. Banda',
+            idType: 'NID',
+            idNumber: '1234567890',
+          },
+        },
+      }),
     );
     expect(results.map((r) => [r.outcome, r.code])).toEqual([
       ['accepted', null],

@@ -6,13 +6,25 @@ import { FormScreen } from './screens/FormScreen.js';
 import { Home } from './screens/Home.js';
 import { Login } from './screens/Login.js';
 import { RecordPage } from './screens/RecordPage.js';
+import { PrintCertificate } from './screens/PrintCertificate.js';
 import { Search } from './screens/Search.js';
+import { Verify } from './screens/Verify.js';
 
 /** Signed in: the header and the screen the hash names. Locked or signed out: the login. */
 export function App() {
   const client = useClient();
   const user = useObservable(client.user);
   const route = useRoute();
+  // Anyone may check a certificate, signed in or not (a border officer, a school).
+  if (!user && route.name === 'verify')
+    return (
+      <main className="main" id="main">
+        <p>
+          <a href="#/">← Sign in</a>
+        </p>
+        <Verify />
+      </main>
+    );
   if (!user) return <Login />;
   return (
     <WorkspaceProvider key={user.id}>
@@ -42,6 +54,10 @@ function Screen({ route }: { route: Route }) {
           mode={{ kind: 'new', recordType: route.recordType }}
         />
       );
+    case 'print':
+      return <PrintCertificate key={`print-${route.id}`} recordId={route.id} />;
+    case 'verify':
+      return <Verify />;
     case 'draft':
       return <FormScreen key={`draft-${route.id}`} mode={{ kind: 'draft', draftId: route.id }} />;
     case 'act':

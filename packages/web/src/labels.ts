@@ -1,7 +1,7 @@
 import {
+  displayValue,
   formFields,
   type ActionType,
-  type Field,
   type RecordState,
   type RecordTypeConfig,
   type RegistryConfig,
@@ -20,43 +20,8 @@ export function recordTypeLabel(type: string, config: RegistryConfig): string {
   return config.recordTypes.get(type)?.label ?? type;
 }
 
-const NAME_PARTS = ['firstName', 'middleName', 'surname'] as const;
-const ADDRESS_PARTS = ['street', 'village', 'district', 'province'] as const;
-
-/** A declaration value as a person reads it. */
-export function display(value: unknown, field: Field | undefined, config: RegistryConfig): string {
-  if (value === undefined || value === null || value === '') return '';
-  if (field?.type === 'select')
-    return field.options.find((o) => o.value === value)?.label ?? String(value);
-  if (field?.type === 'checkbox' || typeof value === 'boolean') return value ? 'Yes' : 'No';
-  if (field?.type === 'location' && typeof value === 'string')
-    return config.locations.get(value)?.name ?? value;
-  if (Array.isArray(value)) return value.map((v) => display(v, undefined, config)).join(', ');
-  if (typeof value === 'object') {
-    const parts = value as Record<string, unknown>;
-    // A file reads as its name (the record page shows it under Attachments).
-    if (field?.type === 'file' || 'sha256' in parts) return String(parts['name'] ?? 'a file');
-    // Stored objects come back with their keys in any order: read them in the person's order.
-    if (field?.type === 'address' || 'province' in parts) {
-      return ADDRESS_PARTS.map((key) => {
-        const part = parts[key];
-        if (typeof part !== 'string') return '';
-        return key === 'district' || key === 'province'
-          ? (config.locations.get(part)?.name ?? part)
-          : part;
-      })
-        .filter(Boolean)
-        .join(', ');
-    }
-    if (field?.type === 'name' || 'surname' in parts || 'firstName' in parts) {
-      return NAME_PARTS.map((key) => parts[key])
-        .filter((part) => typeof part === 'string' && part !== '')
-        .join(' ');
-    }
-    return Object.values(parts).filter(Boolean).join(' ');
-  }
-  return String(value);
-}
+/** A declaration value as a person reads it (core's displayValue). */
+export const display = displayValue;
 
 /** "Page · Field" for a field id, or for an error path such as `child.placeOfBirth.district`. */
 export function fieldLabel(path: string, recordType: RecordTypeConfig | undefined): string {

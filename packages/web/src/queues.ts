@@ -57,8 +57,9 @@ export const RECORD_QUEUES: Queue[] = [
   {
     name: 'ready-to-print',
     label: 'Ready to print',
-    empty: 'No registered record on this device yet.',
-    load: records({ status: 'REGISTERED' }),
+    empty: 'No registered record waits for its certificate.',
+    // A printed record has left the queue (printCount counts the device's own pending prints).
+    load: records({ status: 'REGISTERED' }, (r) => r.printCount === 0),
     relevant: offers('REGISTER'),
     // Registers that issue no certificates: the queue is simply what has been registered.
     labelIn: (config) => (offers('PRINT_CERTIFICATE')(config) ? 'Ready to print' : 'Registered'),

@@ -1,6 +1,7 @@
 import type { FieldError } from '../contracts/problem.js';
 import { toFieldErrors } from '../contracts/problem.js';
 import { conditionVariables, isCondition } from '../declaration/conditions.js';
+import { checkCertificates } from './check-certificates.js';
 import { LocationIndex } from './locations.js';
 import { principalFor, type Principal, type PrincipalSource } from './principal.js';
 import {
@@ -136,6 +137,9 @@ function crossCheck(config: Configuration): FieldError[] {
   config.recordTypes.forEach((recordType, t) =>
     checkRecordType(recordType, ['recordTypes', t], { report, checkPermission, recordTypeIds }),
   );
+  // Certificates are read against the record types: only once those are sound, or one broken
+  // record type would be reported again for every claim and placeholder naming its fields.
+  if (errors.length === 0) checkCertificates(config, report);
   return errors;
 }
 

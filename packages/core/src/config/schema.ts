@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CustomTypeSchema, RecordTypeIdSchema } from '../contracts/action.js';
 import { RecordStatusSchema } from '../contracts/record.js';
+import { CertificateConfigSchema } from './certificates.js';
 
 const Id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'must be a short id');
 
@@ -267,6 +268,8 @@ export const ConfigurationSchema = z.strictObject({
   roles: z.array(RoleSchema).min(1),
   locations: z.array(LocationSchema).min(1),
   recordTypes: z.array(RecordTypeSchema).min(1),
+  /** Certificate templates and credential claims per record type (PROTOCOL 11). */
+  certificates: z.array(CertificateConfigSchema).default([]),
 });
 export type Configuration = z.infer<typeof ConfigurationSchema>;
 export type ConfigurationInput = z.input<typeof ConfigurationSchema>;

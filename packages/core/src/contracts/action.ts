@@ -116,6 +116,20 @@ export function utf8Length(text: string): number {
 function sizeIssue(bytes: number, limit: number, what: string): string {
   return `${what} is ${Math.ceil(bytes / 1024)} KiB serialized; at most ${limit / 1024} KiB is accepted`;
 }
+const collectorText = z.string().trim().min(1, 'must not be empty').max(200);
+
+/** What PRINT_CERTIFICATE carries (PROTOCOL 11): which template, and who collected the paper. */
+export const PrintAnnotationSchema = z.object({
+  templateId: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'must be a template id'),
+  language: z.string().max(16).optional(),
+  collector: z.strictObject({
+    relationship: collectorText,
+    name: collectorText,
+    idType: collectorText,
+    idNumber: collectorText,
+  }),
+});
+export type PrintAnnotation = z.infer<typeof PrintAnnotationSchema>;
 
 /** An action as a client sends it (PROTOCOL 3.1). Unknown keys are refused. */
 export const ActionSchema = z.strictObject(actionShape).superRefine((action, ctx) => {
@@ -171,6 +185,12 @@ export const ActionSchema = z.strictObject(actionShape).superRefine((action, ctx
         path: ['annotation', 'reason'],
         message: `a reason is required on ${action.type}`,
       });
+    }
+  }
+  if (action.type === 'PRINT_CERTIFICATE') {
+    const parsed = PrintAnnotationSchema.safeParse(action.annotation ?? {});
+    for (const issue of parsed.error?.issues ?? []) {
+      ctx.addIssue({ code: 'custom', path: ['annotation', ...issue.path], message: issue.message });
     }
   }
 });

@@ -1,4 +1,7 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type pg from 'pg';
+import { migrateJobQueue } from '../store/jobs.js';
+import { credentialsMigration } from './credentials-migration.js';
 import type { Database } from './schema.js';
 
 /**
@@ -226,6 +229,32 @@ const migrations: Record<string, Migration> = {
     },
   },
 
+  // Who read what (PROTOCOL 13, read audit): append-only like the log. `record_ids` holds every
+  // record a read, search or export answered with, so a record's audit is one GIN lookup.
+  '0012_read_audit': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        CREATE TABLE read_audit (
+          id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          at timestamptz NOT NULL,
+          user_id uuid NOT NULL,
+          role text NOT NULL,
+          route text NOT NULL,
+          kind text NOT NULL CHECK (kind IN ('read', 'search', 'export')),
+          record_ids uuid[] NOT NULL,
+          query jsonb
+        )`.execute(db);
+      await sql`CREATE INDEX read_audit_records ON read_audit USING gin (record_ids)`.execute(db);
+      await sql`
+        CREATE TRIGGER read_audit_append_only BEFORE UPDATE OR DELETE ON read_audit
+        FOR EACH ROW EXECUTE FUNCTION refuse_log_change()`.execute(db);
+      await sql`
+        CREATE TRIGGER read_audit_no_truncate BEFORE TRUNCATE ON read_audit
+        FOR EACH STATEMENT EXECUTE FUNCTION refuse_log_change()`.execute(db);
+    },
+  },
+
+  '0006_credentials': credentialsMigration,
   // Files (PROTOCOL 9). Bytes live in the file storage (a directory, or an S3 bucket) under their
   // SHA-256; a row here says they are held. `condemned_at` marks a file the cleanup is deleting:
   // from then on it counts as not held, until an upload of the same bytes takes it back.
@@ -300,7 +329,18 @@ class InlineProvider implements MigrationProvider {
   }
 }
 
-export async function migrate(db: Kysely<Database>): Promise<string[]> {
+/**
+ * Migrates a database: graphile-worker's schema first (the job queue: migration 0008_1 forwards
+ * jobs to it), then Registra's. Takes the pool as well, which graphile-worker's migrations need.
+ */
+export async function migrate({
+  db,
+  pool,
+}: {
+  db: Kysely<Database>;
+  pool: pg.Pool;
+}): Promise<string[]> {
+  await migrateJobQueue(pool);
   const migrator = new Migrator({ db, provider: new InlineProvider() });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error;

@@ -18,6 +18,20 @@ export interface Database {
   files: FilesTable;
   file_uploaders: FileUploadersTable;
   file_references: FileReferencesTable;
+  read_audit: ReadAuditTable;
+  issuer_keys: IssuerKeysTable;
+  credentials: CredentialsTable;
+}
+
+export interface ReadAuditTable {
+  id: Generated<string>;
+  at: Timestamp;
+  user_id: string;
+  role: string;
+  route: string;
+  kind: 'read' | 'search' | 'export';
+  record_ids: string[];
+  query: JsonColumn<unknown> | null;
 }
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -158,4 +172,24 @@ export interface FileReferencesTable {
   record_id: string;
   entry_id: string;
   kept: boolean;
+}
+
+export interface IssuerKeysTable {
+  kid: string;
+  private_jwk: JsonColumn<JsonWebKeyShape>;
+  public_jwk: JsonColumn<JsonWebKeyShape>;
+  created_at: GeneratedTimestamp;
+  retired_at: Timestamp | null;
+}
+
+export interface CredentialsTable {
+  id: string;
+  record_id: string;
+  record_type: string;
+  issued_seq: number;
+  issued_at: Timestamp;
+  kid: string;
+  status_list: number;
+  status_index: number;
+  jwt: string;
 }

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants as zlib } from 'node:zlib';
 import { authRoutes } from '../routes/auth.js';
+import { certificateRoutes } from '../routes/certificates.js';
 import { fileRoutes } from '../routes/files.js';
 import { operationRoutes } from '../routes/operations.js';
 import { recordRoutes } from '../routes/records.js';
@@ -22,8 +23,14 @@ import { userRoutes } from '../routes/users.js';
 import type { PoolStats } from '../db/database.js';
 import type { AuthService } from '../services/auth.js';
 import type { FileStorage } from '../services/files/storage.js';
+import { Certificates } from '../services/certificates.js';
+import { Credentials } from '../services/credentials.js';
+import { Issuer } from '../services/issuer.js';
+import { PdfRenderer } from '../services/pdf-renderer.js';
 import type { Registry } from '../services/context.js';
+import { ReadAudit } from '../services/read-audit.js';
 import { registerJsonParser } from './json.js';
+import { auditReads } from './read-audit.js';
 import type { Metrics } from './metrics.js';
 import { shedLoad } from './shedding.js';
 import { handleClientError, handleError, handleFrameworkError, sendProblem } from './problem.js';
@@ -50,6 +57,12 @@ export interface AppOptions {
    * failures per address): addresses or CIDR ranges, comma-separated. Default: none.
    */
   trustProxy?: string;
+  /** The read audit's writer (default: one on the registry's database, flushed on close). */
+  readAudit?: ReadAudit;
+  /** The deployment's public URL: the issuer of its credentials (REGISTRA_PUBLIC_URL). */
+  publicUrl?: string;
+  /** Chromium, which prints certificates (REGISTRA_CHROMIUM). */
+  chromiumPath?: string;
 }
 
 /** PROTOCOL 7: a request whose body has not arrived within 30 seconds is answered 408. */
@@ -57,7 +70,7 @@ export const REQUEST_TIMEOUT = 30_000;
 
 /**
  * Content-Security-Policy of pages, assets and API answers (PROTOCOL 7). Tokens live in the web
- * app's IndexedDB, so no script may run but the app's own files: no inline script or style, no
+ * app's IndexedDB, so no script may run but the app's own files: no inline script, no
  * eval, no other origin, no framing (clickjacking). upgrade-insecure-requests is left out: on a
  * plain-HTTP deployment in an office network it would send the app's requests to a port that does
  * not listen.
@@ -69,7 +82,12 @@ const CONTENT_SECURITY_POLICY = {
     baseUri: ["'self'"],
     scriptSrc: ["'self'"],
     scriptSrcAttr: ["'none'"],
-    styleSrc: ["'self'"],
+    // Inline styles (not scripts): a certificate's template is an HTML document with its own
+    // <style>, previewed in a sandboxed srcdoc frame, which takes this policy. The app's own
+    // styles are files.
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    // The certificate's PDF, printed from a frame on a blob: URL the app made.
+    frameSrc: ["'self'", 'blob:'],
     // blob: previews of photos taken offline and of files read with a token (the SDK's blobs).
     imgSrc: ["'self'", 'data:', 'blob:'],
     fontSrc: ["'self'"],
@@ -203,7 +221,25 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
   });
 
-  await app.register(authRoutes(auth));
+  const readAudit =
+    options.readAudit ??
+    new ReadAudit(registry.db, (error) =>
+      app.log.error({ err: error }, 'read audit not written yet'),
+    );
+  auditReads(app, registry, readAudit);
+  app.addHook('onClose', () => readAudit.close());
+
+  const issuer = new Issuer(
+    registry.db,
+    options.publicUrl ?? 'http://127.0.0.1:3000',
+    registry.config.document.name,
+  );
+  const renderer = new PdfRenderer({ executablePath: options.chromiumPath ?? '/usr/bin/chromium' });
+  app.addHook('onClose', () => renderer.close());
+  const certificates = new Certificates(registry, new Credentials(registry, issuer), renderer);
+
+  await app.register(authRoutes(auth, issuer));
+  await app.register(certificateRoutes(auth, certificates));
   await app.register(syncRoutes(registry, auth, metrics));
   await app.register(recordRoutes(registry, auth));
   await app.register(userRoutes(registry, auth));

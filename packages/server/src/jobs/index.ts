@@ -46,8 +46,6 @@ import type { z } from 'zod';
 import type { Database } from '../db/schema.js';
 import { addJobs, addJobsStatement, type JobRow } from '../store/jobs.js';
 
-export { migrateJobQueue } from '../store/jobs.js';
-
 /** A kind of job: its name, the schema of its payload, and what it does. */
 export interface TaskDefinition<P> {
   name: string;

@@ -1,7 +1,9 @@
+import { KEY_PURPOSE } from '@registra/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticate, callerOf } from '../http/authenticate.js';
 import type { AuthService } from '../services/auth.js';
+import type { Issuer } from '../services/issuer.js';
 
 const secret = z.string().min(1).max(1024);
 
@@ -36,7 +38,7 @@ const TokenResponseSchema = z.object({
   user: PublicUserSchema,
 });
 
-export function authRoutes(auth: AuthService): FastifyPluginAsyncZod {
+export function authRoutes(auth: AuthService, issuer: Issuer): FastifyPluginAsyncZod {
   return async (app) => {
     app.post(
       '/api/v1/auth/token',
@@ -64,6 +66,13 @@ export function authRoutes(auth: AuthService): FastifyPluginAsyncZod {
       (request) => auth.publicUser(callerOf(request).user),
     );
 
-    app.get('/.well-known/jwks.json', { schema: { hide: true } }, () => auth.signer.jwks);
+    // Both key sets, each key saying what it is for: access tokens, or credentials (with the
+    // retired credential keys, which still verify what they signed).
+    app.get('/.well-known/jwks.json', { schema: { hide: true } }, async () => ({
+      keys: [
+        ...auth.signer.jwks.keys.map((key) => ({ ...key, [KEY_PURPOSE]: 'access-token' })),
+        ...(await issuer.published()),
+      ],
+    }));
   };
 }

@@ -11,6 +11,8 @@ import { authenticate, callerOf, requirePermission } from '../http/authenticate.
 import type { AuthService } from '../services/auth.js';
 import type { Registry } from '../services/context.js';
 import { getChain, getRecord, searchRecords } from '../services/records.js';
+import { recordReads } from '../services/read-audit.js';
+import type { AuditSpec } from '../http/read-audit.js';
 import { MANAGE_USERS } from '../services/users.js';
 
 export const ListQuerySchema = z.strictObject({
@@ -27,6 +29,20 @@ export const ListQuerySchema = z.strictObject({
 });
 export type ListQuery = z.infer<typeof ListQuerySchema>;
 
+/** Reads of one record, by the id in the path. */
+const READ: AuditSpec = {
+  kind: 'read',
+  records: (request) => [(request.params as { id: string }).id],
+};
+
+/** A search: every record of the page it answered, and what was asked. */
+const SEARCH: AuditSpec = {
+  kind: 'search',
+  records: (_request, payload) =>
+    ((payload as { results?: { id: string }[] } | undefined)?.results ?? []).map((r) => r.id),
+  query: (request) => ({ ...(request.query as Record<string, unknown>) }),
+};
+
 /** A page of a record's log: the entries after this seq. */
 const EntriesPageSchema = z.strictObject({
   entriesAfter: z.coerce.number().int().min(0).max(2_147_483_647).default(0),
@@ -38,6 +54,7 @@ export function recordRoutes(registry: Registry, auth: AuthService): FastifyPlug
       '/api/v1/records/:id',
       {
         onRequest: authenticate(auth),
+        config: { audit: READ },
         schema: {
           summary: 'A record: its folded state and its log, in pages of at most 4 MiB',
           tags: ['records'],
@@ -59,6 +76,7 @@ export function recordRoutes(registry: Registry, auth: AuthService): FastifyPlug
     app.get(
       '/api/v1/records/:id/chain',
       {
+        config: { audit: READ },
         onRequest: [
           authenticate(auth),
           async (request) => requirePermission(registry, callerOf(request), MANAGE_USERS),
@@ -85,9 +103,51 @@ export function recordRoutes(registry: Registry, auth: AuthService): FastifyPlug
     );
 
     app.get(
+      '/api/v1/records/:id/audit',
+      {
+        onRequest: authenticate(auth),
+        schema: {
+          summary: 'Who read a record (administrators; registrars in jurisdiction)',
+          tags: ['records'],
+          params: z.strictObject({ id: z.uuid() }),
+          querystring: z.strictObject({
+            limit: z.coerce.number().int().min(1).max(200).default(50),
+            after: z
+              .string()
+              .regex(/^[0-9]{1,19}$/)
+              .optional(),
+          }),
+          response: {
+            200: z.object({
+              results: z.array(
+                z.object({
+                  at: z.string(),
+                  userId: z.string(),
+                  role: z.string(),
+                  route: z.string(),
+                  kind: z.enum(['read', 'search', 'export']),
+                }),
+              ),
+              next: z.string().nullable(),
+            }),
+          },
+        },
+      },
+      (request) =>
+        recordReads(
+          registry,
+          callerOf(request),
+          request.params.id,
+          request.query.limit,
+          request.query.after,
+        ),
+    );
+
+    app.get(
       '/api/v1/records',
       {
         onRequest: authenticate(auth),
+        config: { audit: SEARCH },
         schema: {
           summary: 'Search and work queues, in keyset pages',
           tags: ['records'],

@@ -18,6 +18,9 @@ export function Header() {
           <button type="button" onClick={() => go('/search')}>
             Search
           </button>
+          <button type="button" onClick={() => go('/verify')}>
+            Verify
+          </button>
           <UserMenu />
         </nav>
       </div>

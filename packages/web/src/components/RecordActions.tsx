@@ -47,6 +47,11 @@ export function RecordActions({
       go(`/records/${record.id}/${action.type}`);
       return;
     }
+    // Printing has its own screen: preview, who collects it, print, then the action.
+    if (action.type === 'PRINT_CERTIFICATE') {
+      go(`/records/${record.id}/print`);
+      return;
+    }
     if (REASON_ACTIONS.has(action.type) && reason === undefined) {
       setAsking(action);
       return;

@@ -114,6 +114,9 @@ export function Login() {
             ))}
           </div>
         )}
+        <p className="small">
+          <a href="#/verify">Verify a certificate</a> (no login needed)
+        </p>
       </form>
     </main>
   );

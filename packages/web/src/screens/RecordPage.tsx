@@ -6,6 +6,7 @@ import { PendingRequests } from '../components/PendingRequests.js';
 import { RecordActions } from '../components/RecordActions.js';
 import { Timeline } from '../components/Timeline.js';
 import { useClient, useLoad, useWorkspace } from '../hooks/index.js';
+import { certificateTemplatesOf, type RecordState, type RegistryConfig } from '@registra/core';
 import { recordTitle, recordTypeLabel } from '../labels.js';
 
 /** One record: what it says, what may be done with it now, and everything that happened to it. */
@@ -59,7 +60,13 @@ export function RecordPage({ recordId }: { recordId: string }) {
             : 'Not assigned'}
         </span>
       </p>
+      {record.printCount > 0 && (
+        <p className="muted small" data-testid="print-count">
+          Certificate printed {record.printCount} {record.printCount === 1 ? 'time' : 'times'}
+        </p>
+      )}
       <RecordActions record={record} config={config} principal={principal} />
+      <SlipLink record={record} config={config} />
       <PendingRequests record={record} entries={entries} config={config} me={me} />
       <Conflicts local={local.value} config={config} me={me} />
       <h2 className="visually-hidden">Declaration</h2>
@@ -68,5 +75,23 @@ export function RecordPage({ recordId }: { recordId: string }) {
       <h2>History</h2>
       <Timeline local={local.value} config={config} me={me} />
     </article>
+  );
+}
+
+/**
+ * Record types whose certificates are not a PRINT_CERTIFICATE action (a booking slip): a link to
+ * print one whenever the record is in a status the configuration prints.
+ */
+function SlipLink({ record, config }: { record: RecordState; config: RegistryConfig }) {
+  const printable = config.document.certificates.find((c) => c.recordType === record.type);
+  const template = certificateTemplatesOf(config, record.type)[0];
+  if (!printable || !template || !printable.printableIn.includes(record.status)) return null;
+  if (config.recordTypes.get(record.type)?.actions.PRINT_CERTIFICATE) return null;
+  return (
+    <p>
+      <a className="button" href={`#/records/${record.id}/print`}>
+        Print {(template.label[template.languages[0] ?? 'en'] ?? template.id).toLowerCase()}
+      </a>
+    </p>
   );
 }
