@@ -222,9 +222,29 @@ describe.each(['local', 's3'] as const)('files (PROTOCOL 9) on %s storage', (sto
     expect((await head(far, hash)).status).toBe(404);
 
     const device = new Device(server, agent);
-    await declareBirth(device, { ...BIRTH, 'documents.proofOfBirth': value(bytes) });
+    const recordId = await declareBirth(device, {
+      ...BIRTH,
+      'documents.proofOfBirth': value(bytes),
+    });
     expect((await head(registrar, hash)).status).toBe(200);
     expect((await head(far, hash)).status).toBe(404);
+    // Reading the bytes is reading the record: it is in the record's read audit (PROTOCOL 13).
+    const read = await server.request('GET', `/api/v1/files/${hash}`, { token: registrar.token });
+    expect(read.status).toBe(200);
+    await expect
+      .poll(
+        async () => {
+          const audit = await server.request('GET', `/api/v1/records/${recordId}/audit`, {
+            token: registrar.token,
+          });
+          const { results } = (await audit.json()) as {
+            results: { route: string; kind: string; userId: string }[];
+          };
+          return results.filter((r) => r.route === '/api/v1/files/:sha256');
+        },
+        { timeout: 10_000 },
+      )
+      .toEqual([expect.objectContaining({ kind: 'read', userId: registrar.user.id })]);
 
     // Identical bytes uploaded by someone else are stored once; they may read them from then on.
     await uploaded(far, bytes);

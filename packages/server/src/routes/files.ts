@@ -44,6 +44,7 @@ export function fileRoutes(
 ): FastifyPluginAsyncZod {
   return async (app) => {
     const callers = new WeakMap<object, Caller>();
+    const fileRecords = new WeakMap<FastifyRequest, string[]>();
     const tus = createUploadServer({
       registry,
       storage,
@@ -108,7 +109,7 @@ export function fileRoutes(
         },
       },
       async (request, reply) => {
-        const file = await readableFile(registry, callerOf(request), request.params.sha256);
+        const { file } = await readableFile(registry, callerOf(request), request.params.sha256);
         fileHeaders(reply, request.params.sha256, file);
         return reply.header('content-length', String(file.size)).send();
       },
@@ -120,6 +121,10 @@ export function fileRoutes(
         onRequest: authenticate(auth),
         exposeHeadRoute: false,
         compress: false,
+        // A file's bytes are part of the records that name it (read audit, PROTOCOL 13).
+        config: {
+          audit: { kind: 'read', records: (request) => fileRecords.get(request) ?? [] },
+        },
         schema: {
           summary: 'The bytes of a file the caller may read (ETag: the hash; Range honoured)',
           tags: ['files'],
@@ -128,7 +133,8 @@ export function fileRoutes(
       },
       async (request, reply) => {
         const { sha256 } = request.params;
-        const file = await readableFile(registry, callerOf(request), sha256);
+        const { file, recordIds } = await readableFile(registry, callerOf(request), sha256);
+        fileRecords.set(request, recordIds);
         fileHeaders(reply, sha256, file);
         if (request.headers['if-none-match']?.includes(`"${sha256}"`))
           return reply.code(304).send();

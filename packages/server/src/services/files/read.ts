@@ -12,12 +12,14 @@ export async function readableFile(
   registry: Registry,
   caller: Caller,
   sha256: string,
-): Promise<HeldFile> {
+): Promise<{ file: HeldFile; recordIds: string[] }> {
   const access = await findFileAccess(registry.db, sha256, caller.user.id);
-  const seen =
-    access &&
-    (access.uploadedByCaller ||
-      access.records.some((record) => inReach(caller.principal, registry.config, record)));
-  if (!access || !seen) throw notFound('no such file');
-  return access.file;
+  const records = (access?.records ?? []).filter((record) =>
+    inReach(caller.principal, registry.config, record),
+  );
+  if (!access || (!access.uploadedByCaller && records.length === 0)) {
+    throw notFound('no such file');
+  }
+  // The records in the caller's reach that name it: a read of the file is a read of them.
+  return { file: access.file, recordIds: records.map((record) => record.id) };
 }
