@@ -242,7 +242,7 @@ describe.each(['local', 's3'] as const)('files (PROTOCOL 9) on %s storage', (sto
           };
           return results.filter((r) => r.route === '/api/v1/files/:sha256');
         },
-        { timeout: 10_000 },
+        { timeout: 20_000 },
       )
       .toEqual([expect.objectContaining({ kind: 'read', userId: registrar.user.id })]);
 
