@@ -7,11 +7,14 @@ import { migrate } from './db/migrations.js';
 import { JobQueue, type JobRunner } from './jobs/index.js';
 import type { AppendEffect } from './services/append/effects.js';
 import { deduplicationEffect, deduplicationTask } from './services/deduplication/job.js';
-import type { Env } from './env.js';
+import { s3Settings, type Env } from './env.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
 import { AuthService } from './services/auth.js';
 import type { Registry } from './services/context.js';
+import { FILE_CLEANUP_SCHEDULE, fileCleanupTask } from './services/files/cleanup.js';
+import { openFileStorage } from './services/files/open.js';
+import type { FileStorage } from './services/files/storage.js';
 import { configureHashing } from './services/passwords.js';
 import { loadConfigFile, resolveConfigDir, seed } from './services/seed.js';
 import { loadSigner } from './services/tokens.js';
@@ -55,7 +58,7 @@ export async function openDatabase(
 export async function openRegistry(
   env: Env,
   db: DB,
-): Promise<{ registry: Registry; demoUsers: string[]; jobs: JobQueue }> {
+): Promise<{ registry: Registry; demoUsers: string[]; jobs: JobQueue; files: FileStorage }> {
   configureHashing({ threads: env.REGISTRA_HASH_THREADS, maxQueue: env.REGISTRA_HASH_QUEUE });
   const { configFile, usersFile } = resolveConfigDir(env.REGISTRA_CONFIG);
   const config = loadConfigFile(configFile);
@@ -65,12 +68,15 @@ export async function openRegistry(
     env.REGISTRA_SEED_DEMO_USERS === 'true'
       ? await seed(db, config, usersFile, env.REGISTRA_DEMO_PASSWORD)
       : [];
-  return { registry, demoUsers, jobs: jobQueueFor(registry) };
+  const files = openFileStorage(config, { dataDir: env.REGISTRA_DATA_DIR, s3: s3Settings(env) });
+  return { registry, demoUsers, jobs: jobQueueFor(registry, files), files };
 }
 
 /** Every task and schedule of the server, on one queue (jobs/index.ts): add yours here. */
-export function jobQueueFor(registry: Registry): JobQueue {
-  return new JobQueue().define(deduplicationTask(registry));
+export function jobQueueFor(registry: Registry, files: FileStorage): JobQueue {
+  return new JobQueue()
+    .define(deduplicationTask(registry))
+    .cron(fileCleanupTask(registry, files), FILE_CLEANUP_SCHEDULE, {});
 }
 
 /** What else happens when entries are appended (services/append/effects.ts): add yours here. */
@@ -112,7 +118,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
   const database = await openDatabase(env, (m) => env.LOG_LEVEL === 'debug' && console.error(m));
   let runner: JobRunner | null = null;
   try {
-    const { registry, demoUsers, jobs } = await openRegistry(env, database.db);
+    const { registry, demoUsers, jobs, files } = await openRegistry(env, database.db);
     const auth = new AuthService(
       registry,
       await loadSigner(database.db, env.REGISTRA_SIGNING_KEY, env.REGISTRA_ISSUER),
@@ -122,6 +128,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
       registry,
       auth,
       metrics,
+      files,
       logger,
       pool: database.pool,
       publicUrl: env.REGISTRA_PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`,
@@ -137,7 +144,11 @@ export async function startServer(env: Env): Promise<RunningServer> {
     const port = typeof address === 'object' && address ? address.port : env.PORT;
     const url = `http://${env.HOST}:${port}`;
     app.log.info(
-      { url, configuration: `${registry.config.document.id}@${registry.config.version}` },
+      {
+        url,
+        configuration: `${registry.config.document.id}@${registry.config.version}`,
+        files: files.description,
+      },
       `Registra is listening on ${url}`,
     );
     if (demoUsers.length > 0) app.log.info(demoUsersCreated(env, demoUsers));
