@@ -230,7 +230,7 @@ function expected(cell: Cell): { outcome: Expected; rule: string } {
 
 /** The status each action is offered in (PROTOCOL 5.4), and how to get a record there. */
 type Stage = 'CREATED' | 'DECLARED' | 'REGISTERED' | 'PENDING_CORRECTION';
-const STAGE: Record<Exclude<ActionType, 'CREATE' | 'CUSTOM'>, Stage> = {
+const STAGE: Record<Exclude<ActionType, 'CREATE' | 'CUSTOM' | 'HOOK_OVERDUE'>, Stage> = {
   NOTIFY: 'CREATED',
   DECLARE: 'CREATED',
   UPDATE: 'CREATED',

@@ -241,10 +241,10 @@ describe('outbox and sync engine', () => {
     };
     const device = testDevice(server, { fetch: fromNewerServer });
     await device.client.login('agent', PASSWORD);
-    expect((await device.client.config()).version).toBe('1.0.0');
+    expect((await device.client.config()).version).toBe('1.1.0');
 
     newer = true;
-    expect((await device.client.config()).version).toBe('1.0.0');
+    expect((await device.client.config()).version).toBe('1.1.0');
     const recordId = uuidv7();
     await device.client.actions.submit({ type: 'CREATE', recordId, recordType: 'birth' });
     expect(await device.client.sync.now()).toMatchObject({ sent: 1, accepted: 1 });

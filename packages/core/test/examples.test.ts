@@ -100,12 +100,12 @@ function actionPermissions(type: RecordTypeConfig): { what: string; permission: 
   for (const [name, action] of Object.entries(plain)) {
     if (!action) continue;
     found.push({ what: name, permission: action.permission });
-    if (action.confirmation)
+    if (action.confirmation?.permission)
       found.push({ what: `${name} confirmation`, permission: action.confirmation.permission });
   }
   for (const custom of CUSTOM) {
     found.push({ what: custom.id, permission: custom.permission });
-    if (custom.confirmation)
+    if (custom.confirmation?.permission)
       found.push({ what: `${custom.id} confirmation`, permission: custom.confirmation.permission });
   }
   if (ASSIGN) {
@@ -164,7 +164,7 @@ describe.each(NAMES)('example %s', (name) => {
       for (const [what, action] of confirmed) {
         if (!action?.confirmation) continue;
         const { permission } = action;
-        const approver = action.confirmation.permission;
+        const approver = action.confirmation.permission ?? permission;
         const pairs = demo.flatMap((requester) =>
           demo
             .filter((other) => other.username !== requester.username)

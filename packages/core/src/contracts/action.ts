@@ -17,6 +17,8 @@ export const ACTION_TYPES = [
   'APPROVE',
   'DECLINE',
   'CUSTOM',
+  /** Appended by the server only: a hook's request is overdue (PROTOCOL 8, flag `hook-overdue`). */
+  'HOOK_OVERDUE',
 ] as const;
 export const ActionTypeSchema = z.enum(ACTION_TYPES);
 export type ActionType = z.infer<typeof ActionTypeSchema>;
@@ -66,7 +68,7 @@ export const ACTION_BODY_KEYS = (Object.keys(actionShape) as (keyof typeof actio
 /** Keys that only some action types may carry, and which type needs each. */
 const ONLY_FOR: Record<'assignee' | 'requestId' | 'customType', readonly ActionType[]> = {
   assignee: ['ASSIGN'],
-  requestId: ['APPROVE', 'DECLINE'],
+  requestId: ['APPROVE', 'DECLINE', 'HOOK_OVERDUE'],
   customType: ['CUSTOM'],
 };
 
