@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import cluster from 'node:cluster';
 import type pg from 'pg';
 import { connect, type DB } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
@@ -11,7 +12,8 @@ import { AuthService } from './services/auth.js';
 import type { Registry } from './services/context.js';
 import { configureHashing } from './services/passwords.js';
 import { loadConfigFile, resolveConfigDir, seed } from './services/seed.js';
-import { loadSigner } from './services/tokens.js';
+import { loadSigner, type Signer } from './services/tokens.js';
+import { defineHookJobs, hookOutbox, hookSigners, HookMetrics } from './services/hooks/index.js';
 
 export interface Database {
   db: DB;
@@ -53,21 +55,33 @@ export async function openDatabase(
 export async function openRegistry(
   env: Env,
   db: DB,
-): Promise<{ registry: Registry; demoUsers: string[]; jobs: JobQueue }> {
+): Promise<{ registry: Registry; demoUsers: string[] }> {
   configureHashing({ threads: env.REGISTRA_HASH_THREADS, maxQueue: env.REGISTRA_HASH_QUEUE });
   const { configFile, usersFile } = resolveConfigDir(env.REGISTRA_CONFIG);
   const config = loadConfigFile(configFile);
-  const registry: Registry = { db, config, now: () => new Date() };
+  // Checked at start in every process: a hook that is on needs its secret.
+  hookSigners(config);
+  const registry: Registry = { db, config, now: () => new Date(), effects: [hookOutbox(config)] };
   const demoUsers =
     env.REGISTRA_SEED_DEMO_USERS === 'true'
       ? await seed(db, config, usersFile, env.REGISTRA_DEMO_PASSWORD)
       : [];
-  return { registry, demoUsers, jobs: jobQueueFor(registry) };
+  return { registry, demoUsers };
+}
+
+/** What the server's jobs work with besides the registry. */
+export interface JobServices {
+  signer: Signer;
+  hookMetrics: HookMetrics;
+  /** Where hooks' secrets are read (default: the process's environment). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Every task and schedule of the server, on one queue (jobs/index.ts): add yours here. */
-export function jobQueueFor(_registry: Registry): JobQueue {
-  return new JobQueue();
+export function jobQueueFor(registry: Registry, services: JobServices): JobQueue {
+  const jobs = new JobQueue();
+  defineHookJobs(jobs, registry, services.signer, services.hookMetrics, services.env);
+  return jobs;
 }
 
 /** The job runner of the process that owns the database (jobs/index.ts). */
@@ -96,9 +110,14 @@ export async function startServer(env: Env): Promise<RunningServer> {
   const database = await openDatabase(env, (m) => env.LOG_LEVEL === 'debug' && console.error(m));
   let runner: JobRunner | null = null;
   try {
-    const { registry, demoUsers, jobs } = await openRegistry(env, database.db);
-    const auth = new AuthService(registry, await loadSigner(database.db, env.REGISTRA_SIGNING_KEY));
-    const metrics = new Metrics(database.pool);
+    const { registry, demoUsers } = await openRegistry(env, database.db);
+    const signer = await loadSigner(database.db, env.REGISTRA_SIGNING_KEY);
+    const auth = new AuthService(registry, signer);
+    // In a cluster worker the jobs run in the primary, which serves their metrics (cluster.ts).
+    const ownsJobs = cluster.isPrimary;
+    const hookMetrics = new HookMetrics(registry);
+    const metrics = new Metrics(database.pool, ownsJobs ? [hookMetrics.registry] : []);
+    const jobs = jobQueueFor(registry, { signer, hookMetrics });
     const app = await buildApp({
       registry,
       auth,
@@ -108,9 +127,11 @@ export async function startServer(env: Env): Promise<RunningServer> {
       requestTimeout: env.REGISTRA_REQUEST_TIMEOUT_MS,
       ...(env.REGISTRA_TRUST_PROXY ? { trustProxy: env.REGISTRA_TRUST_PROXY } : {}),
     });
-    runner = await startJobRunner(env, database.url, jobs, (level, message) =>
-      level === 'error' ? app.log.error(message) : app.log.info(message),
-    );
+    if (ownsJobs) {
+      runner = await startJobRunner(env, database.url, jobs, (level, message) =>
+        level === 'error' ? app.log.error(message) : app.log.info(message),
+      );
+    }
     await app.listen({ host: env.HOST, port: env.PORT });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : env.PORT;

@@ -26,7 +26,7 @@ describe('configuration versions', () => {
       (document.recordTypes[0] as { label: string }).label = 'Birth (renamed)';
     });
     await expect(seed(database.db, renamed, null, 'unused-password')).rejects.toThrow(
-      /version 1\.0\.0 is already stored with another document/,
+      /version 1\.1\.0 is already stored with another document/,
     );
 
     const bumped = civilRegistry((document) => {

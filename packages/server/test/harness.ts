@@ -13,6 +13,7 @@ import { AuthService, type AuthOptions } from '../src/services/auth.js';
 import type { Registry } from '../src/services/context.js';
 import { loadConfigFile, resolveConfigDir, seed } from '../src/services/seed.js';
 import { jobQueueFor } from '../src/server.js';
+import { hookOutbox, HookMetrics } from '../src/services/hooks/index.js';
 import { loadSigner } from '../src/services/tokens.js';
 import type { FastifyInstance } from 'fastify';
 import { BIRTH } from '../../core/test/fixtures.js';
@@ -105,6 +106,8 @@ export interface TestServerOptions {
   auth?: AuthOptions;
   /** Start the server's job runner (jobs/index.ts), as `npm start` does. */
   jobs?: boolean;
+  /** The environment the configuration's hooks read their URLs and secrets from. */
+  env?: Record<string, string>;
 }
 
 export async function startTestServer(
@@ -113,24 +116,28 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const database = await freshDatabase();
   const { configFile, usersFile } = resolveConfigDir(configName);
-  const config = loadConfigFile(configFile);
+  const env = options.env ?? {};
+  const config = loadConfigFile(configFile, env);
   const clock = { offsetMs: 0 };
   const registry: Registry = {
     db: database.db,
     config,
     now: () => new Date(Date.now() + clock.offsetMs),
+    effects: [hookOutbox(config)],
   };
   await seed(database.db, config, usersFile, PASSWORD);
-  const auth = new AuthService(registry, await loadSigner(database.db), options.auth);
+  const signer = await loadSigner(database.db);
+  const auth = new AuthService(registry, signer, options.auth);
+  const hookMetrics = new HookMetrics(registry);
   const app = await buildApp({
     ...options.app,
     registry,
     auth,
-    metrics: new Metrics(),
+    metrics: new Metrics(undefined, [hookMetrics.registry]),
     ...(process.env.TEST_LOG ? { logger: { level: 'error' } } : {}),
   });
   const runner = options.jobs
-    ? await jobQueueFor(registry).start({
+    ? await jobQueueFor(registry, { signer, hookMetrics, env }).start({
         connectionString: database.url,
         concurrency: 8,
         pollInterval: 200,

@@ -15,6 +15,7 @@ export interface Database {
   records_rebuild: RecordsTable;
   registration_counters: RegistrationCountersTable;
   login_attempts: LoginAttemptsTable;
+  hook_deliveries: HookDeliveriesTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -128,4 +129,20 @@ export interface LoginAttemptsTable {
   address: string;
   attempted_at: Timestamp;
   failed: Generated<boolean>;
+}
+
+export interface HookDeliveriesTable {
+  id: string;
+  hook: string;
+  record_id: string;
+  entry_id: string;
+  seq: number;
+  state: Generated<'pending' | 'done'>;
+  outcome: string | null;
+  attempts: Generated<number>;
+  next_attempt_at: GeneratedTimestamp;
+  leased_until: Timestamp | null;
+  last_error: string | null;
+  created_at: GeneratedTimestamp;
+  done_at: Timestamp | null;
 }

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants as zlib } from 'node:zlib';
 import { authRoutes } from '../routes/auth.js';
+import { hookRoutes } from '../routes/hooks.js';
 import { operationRoutes } from '../routes/operations.js';
 import { recordRoutes } from '../routes/records.js';
 import { syncRoutes } from '../routes/sync.js';
@@ -203,6 +204,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(recordRoutes(registry, auth));
   await app.register(userRoutes(registry, auth));
   await app.register(operationRoutes(registry, auth, metrics));
+  await app.register(hookRoutes(registry, auth));
 
   await serveWebApp(app, webRoot, hasWebApp);
   return app;

@@ -63,19 +63,22 @@ export function defineTask<P>(
   return { name, payload, run };
 }
 
+/** What adding a job needs of its task: the name and the payload's type (no `run`). */
+export type TaskRef<P> = Pick<TaskDefinition<P>, 'name' | 'payload'>;
+
 /** One job of a task: its payload, and when and how it runs. */
 export type JobSpec<P> = Omit<JobRow, 'task' | 'payload'> & { payload: P };
 
 /** The statement that adds jobs of a task, for writeAll (the appending transaction). */
 export function jobStatement<P>(
-  task: TaskDefinition<P>,
+  task: TaskRef<P>,
   jobs: readonly JobSpec<P>[],
 ): RawBuilder<unknown> {
   return addJobsStatement(jobs.map((job) => ({ ...job, task: task.name })));
 }
 
 /** Adds a job now, in `db`'s transaction if it is one. */
-export function addJob<P>(db: Kysely<Database>, task: TaskDefinition<P>, job: JobSpec<P>) {
+export function addJob<P>(db: Kysely<Database>, task: TaskRef<P>, job: JobSpec<P>) {
   return addJobs(db, [{ ...job, task: task.name }]);
 }
 

@@ -170,7 +170,7 @@ export function appendEntriesStatement(entries: NewEntry[]): RawBuilder<unknown>
       message, registration_number, created_by, created_by_role, created_at_location, recorded_at, config_version
     FROM jsonb_to_recordset(${rows}::jsonb) AS x(id uuid, record_id uuid, seq integer, record_type text,
       type text, body jsonb, device_id uuid, device_seq bigint, status text, code text, message text,
-      registration_number text, created_by uuid, created_by_role text, created_at_location text,
+      registration_number text, created_by text, created_by_role text, created_at_location text,
       recorded_at timestamptz, config_version text)`;
 }
 
@@ -286,4 +286,34 @@ export async function readLogUpTo(
     WHERE e.record_id = ${recordId}::uuid AND (e.tx, e.pos) <= (${upTo.tx}::xid8, ${upTo.pos}::bigint)
     ORDER BY e.seq`.execute(db);
   return result.rows.map(toEntry);
+}
+
+/** One stored entry by id. */
+export async function findEntry(db: Kysely<Database>, id: string): Promise<Entry | undefined> {
+  const row = await db
+    .selectFrom('entries')
+    .select(ENTRY_COLUMNS)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row ? toEntry(row) : undefined;
+}
+
+/** The accepted APPROVE or DECLINE of each of these requests that has been appended, if any. */
+export async function findDecisions(
+  db: Kysely<Database>,
+  requests: readonly { recordId: string; requestId: string }[],
+): Promise<Map<string, Entry>> {
+  const decisions = new Map<string, Entry>();
+  if (requests.length === 0) return decisions;
+  const columns = sql.join(ENTRY_COLUMNS.map((c) => sql.ref(c)));
+  const result = await sql<EntryRow>`
+    SELECT ${columns} FROM entries
+    WHERE record_id = ANY(${requests.map((r) => r.recordId)}::uuid[])
+      AND type IN ('APPROVE', 'DECLINE') AND status = 'accepted'
+      AND body->>'requestId' = ANY(${requests.map((r) => r.requestId)}::text[])`.execute(db);
+  for (const row of result.rows) {
+    const entry = toEntry(row);
+    if (entry.requestId) decisions.set(entry.requestId, entry);
+  }
+  return decisions;
 }

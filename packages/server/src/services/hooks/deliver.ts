@@ -1,0 +1,214 @@
+import { type Entry, type HookConfig, type RecordState } from '@registra/core';
+import { v7 as uuidv7 } from 'uuid';
+import type { Webhook } from 'standardwebhooks';
+import { addJob } from '../../jobs/index.js';
+import {
+  attemptStatement,
+  claimHead,
+  type AttemptResult,
+  type DeliveryRow,
+} from '../../store/deliveries.js';
+import { findEntry, loadLogs } from '../../store/entries.js';
+import { findRecordState } from '../../store/records.js';
+import type { Registry } from '../context.js';
+import { nextAttemptAt } from './backoff.js';
+import { appendAsHook, type HookAction } from './caller.js';
+import { postDelivery, type Answer } from './send.js';
+import { deliverTask, deliveryJob } from './tasks.js';
+
+/** What the delivery of a hook's work needs besides the registry. */
+export interface DeliveryContext {
+  registry: Registry;
+  signers: ReadonlyMap<string, Webhook>;
+  /** A token that may only APPROVE or DECLINE this request, as this hook (PROTOCOL 8). */
+  confirmationToken(hookId: string, requestId: string): Promise<string>;
+  /** Counts an attempt's outcome (metrics). */
+  count(hookId: string, outcome: string): void;
+}
+
+/** How many deliveries one job sends before it hands the rest of the record to a new job. */
+const PER_JOB = 50;
+/** Seconds a lease outlives the hook's timeout, for the attempt's bookkeeping. */
+const LEASE_MARGIN = 30;
+
+/**
+ * The job `hooks.deliver`: sends a record's pending deliveries to one hook, head first, each
+ * under a lease; stops at the first that fails, which schedules the record's next attempt
+ * (backoff.ts). A hook that is off leaves its deliveries pending, for when it is on again.
+ */
+export async function deliverRecord(
+  context: DeliveryContext,
+  hookId: string,
+  recordId: string,
+): Promise<void> {
+  const { registry } = context;
+  const hook = registry.config.hooks.get(hookId);
+  const signer = context.signers.get(hookId);
+  if (!hook || !signer) return;
+  for (let sent = 0; sent < PER_JOB; sent++) {
+    const { claimed, head } = await claimHead(
+      registry.db,
+      hookId,
+      recordId,
+      hook.timeout + LEASE_MARGIN,
+    );
+    if (!claimed) {
+      // Not due yet and nobody on it: make sure a job waits for it.
+      if (head && !head.leased) {
+        await addJob(registry.db, deliverTask, deliveryJob(hookId, recordId, head.nextAttemptAt));
+      }
+      return;
+    }
+    const result = await attempt(context, hook, signer, claimed);
+    context.count(hookId, result.done ? result.outcome : 'failed');
+    if (!result.done) {
+      await addJob(registry.db, deliverTask, deliveryJob(hookId, recordId, result.nextAttemptAt));
+      return;
+    }
+  }
+  await addJob(registry.db, deliverTask, deliveryJob(hookId, recordId, new Date()));
+}
+
+/** One attempt at a claimed delivery; its outcome is written before this returns. */
+async function attempt(
+  context: DeliveryContext,
+  hook: HookConfig,
+  signer: Webhook,
+  delivery: DeliveryRow,
+): Promise<AttemptResult> {
+  const { registry } = context;
+  const record = await findRecordState(registry.db, delivery.recordId);
+  const write = async (result: AttemptResult) => {
+    await attemptStatement(delivery.id, result).execute(registry.db);
+    return result;
+  };
+  const failed = (error: string): AttemptResult => ({
+    done: false,
+    error,
+    nextAttemptAt: nextAttemptAt(delivery.attempts + 1, registry.now()),
+  });
+  if (!record) return write(failed('the record is not in the read model'));
+
+  if (hook.kind === 'notify') {
+    const entry = await findEntry(registry.db, delivery.entryId);
+    if (!entry) return write({ done: true, outcome: 'gone', error: 'the entry is not stored' });
+    const answer = await send(hook, signer, delivery, { hook: hook.id, entry, record });
+    if ('status' in answer && answer.status >= 200 && answer.status < 300) {
+      return write({ done: true, outcome: 'delivered' });
+    }
+    return write(failed(describe(answer)));
+  }
+
+  // A confirm hook: nothing to send once someone has decided the request.
+  if (!record.pending.some((p) => p.id === delivery.entryId)) {
+    return write({ done: true, outcome: 'decided' });
+  }
+  const entries = (await loadLogs(registry.db, [delivery.recordId])).get(delivery.recordId) ?? [];
+  const request = entries.find((e) => e.id === delivery.entryId);
+  if (!request) return write(failed('the request is not stored'));
+  const answer = await send(hook, signer, delivery, {
+    hook: hook.id,
+    request,
+    record,
+    entries,
+    confirmationToken: await context.confirmationToken(hook.id, request.id),
+  });
+  return decideFrom(context, hook, delivery, record, request, answer, failed, write);
+}
+
+/** PROTOCOL 8: 200 approves, 400 and 422 decline, 202 waits for the hook's call; else retry. */
+async function decideFrom(
+  context: DeliveryContext,
+  hook: HookConfig,
+  delivery: DeliveryRow,
+  record: RecordState,
+  request: Entry,
+  answer: Answer,
+  failed: (error: string) => AttemptResult,
+  write: (result: AttemptResult) => Promise<AttemptResult>,
+): Promise<AttemptResult> {
+  if (!('status' in answer)) return write(failed(answer.error));
+  if (answer.status === 202) return write({ done: true, outcome: 'deferred' });
+  const decision = decisionOf(answer);
+  if (typeof decision === 'string') return write(failed(decision));
+  const { registry } = context;
+  const action: HookAction = {
+    id: uuidv7(),
+    recordId: record.id,
+    type: decision.type,
+    requestId: request.id,
+    occurredAt: registry.now().toISOString(),
+    ...(decision.declaration ? { declaration: decision.declaration } : {}),
+    ...(decision.annotation ? { annotation: decision.annotation } : {}),
+  };
+  if (decision.registrationNumber) action.registrationNumber = decision.registrationNumber;
+  const outcome = decision.type === 'APPROVE' ? 'approved' : 'declined';
+  const done: AttemptResult = { done: true, outcome };
+  const [result] = await appendAsHook(
+    registry,
+    hook.id,
+    [action],
+    [attemptStatement(delivery.id, done)],
+  );
+  if (result && result.outcome !== 'rejected') return done;
+  // The decision was refused (the hook's declaration fails the form, say): it is kept in the log
+  // as a rejected entry, and the request is sent again later.
+  return write(failed(`the ${decision.type} was refused: ${result?.code} ${result?.message}`));
+}
+
+interface HookDecision {
+  type: 'APPROVE' | 'DECLINE';
+  declaration?: Record<string, unknown>;
+  annotation?: Record<string, unknown>;
+  registrationNumber?: string;
+}
+
+/** A decision from a confirm hook's answer, or why the answer is none. */
+function decisionOf(answer: { status: number; body: string }): HookDecision | string {
+  const { status } = answer;
+  if (status !== 200 && status !== 400 && status !== 422) return describe(answer);
+  let body: unknown = {};
+  try {
+    if (answer.body.trim() !== '') body = JSON.parse(answer.body);
+  } catch {
+    body = undefined;
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  // 400 and 422 decline whatever their body: a reason is only asked for.
+  const fields = isObject(body) ? body : {};
+  if (status === 200 && !isObject(body)) return `${status} with a body that is not a JSON object`;
+  if (status !== 200) {
+    const given = typeof fields['reason'] === 'string' ? fields['reason'].trim() : '';
+    const reason = given.slice(0, 1000) || `declined by the hook (${status}, no reason given)`;
+    return { type: 'DECLINE', annotation: { reason } };
+  }
+  const { declaration, annotation, registrationNumber } = fields;
+  if (declaration !== undefined && !isObject(declaration))
+    return '200 with a declaration that is not an object';
+  if (annotation !== undefined && !isObject(annotation))
+    return '200 with an annotation that is not an object';
+  if (
+    registrationNumber !== undefined &&
+    (typeof registrationNumber !== 'string' || !/^[\w./-]{1,64}$/.test(registrationNumber))
+  ) {
+    return '200 with a registrationNumber that is not 1 to 64 letters, digits, . / - or _';
+  }
+  return {
+    type: 'APPROVE',
+    ...(declaration ? { declaration } : {}),
+    ...(annotation ? { annotation } : {}),
+    ...(registrationNumber ? { registrationNumber } : {}),
+  };
+}
+
+function send(hook: HookConfig, signer: Webhook, delivery: DeliveryRow, body: object) {
+  return postDelivery(hook.url, signer, delivery.id, JSON.stringify(body), hook.timeout * 1000);
+}
+
+/** An answer as the delivery's `lastError`. */
+function describe(answer: Answer): string {
+  if ('error' in answer) return answer.error;
+  const text = answer.body.replace(/\s+/g, ' ').trim().slice(0, 200);
+  return `answered ${answer.status}${text ? `: ${text}` : ''}`;
+}
