@@ -7,6 +7,8 @@ import { ProblemError } from './services/problem.js';
 import { rebuildReadModel, verifyReadModel } from './services/read-model.js';
 import { addUser, deactivateUser, users } from './services/users.js';
 import { startPrimary } from './cluster.js';
+import type { Registry } from './services/context.js';
+import { deliveries, retryDelivery } from './services/hooks/deliveries.js';
 import type { Env } from './env.js';
 import { openDatabase, openRegistry, startServer } from './server.js';
 
@@ -21,6 +23,9 @@ Usage: registra <command> [options]
   users list                  list users and machine clients
   users add --username U --name N --role R --office O --password P [--client]
   users deactivate USERNAME   deactivate a user; their tokens stop working at once
+  deliveries list [--hook H] [--state pending|failing|done] [--record ID] [--limit N]
+                              deliveries to hooks, newest first, with their last error
+  deliveries retry ID         retry a pending delivery now
 
 Environment: DATABASE_URL, REGISTRA_DATA_DIR, REGISTRA_CONFIG, REGISTRA_DEMO_PASSWORD,
 REGISTRA_WORKERS, HOST, PORT, LOG_LEVEL (see README.md).`;
@@ -44,6 +49,10 @@ async function main(argv: string[]): Promise<number> {
       office: { type: 'string' },
       password: { type: 'string' },
       client: { type: 'boolean', default: false },
+      hook: { type: 'string' },
+      state: { type: 'string' },
+      record: { type: 'string' },
+      limit: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -87,7 +96,8 @@ async function main(argv: string[]): Promise<number> {
   const known =
     ['migrate', 'rebuild', 'verify'].includes(command) ||
     (command === 'users' &&
-      (sub === 'list' || sub === 'add' || (sub === 'deactivate' && arg !== undefined)));
+      (sub === 'list' || sub === 'add' || (sub === 'deactivate' && arg !== undefined))) ||
+    (command === 'deliveries' && (sub === 'list' || (sub === 'retry' && arg !== undefined)));
   if (!known) {
     console.error(HELP);
     return 1;
@@ -158,12 +168,54 @@ async function main(argv: string[]): Promise<number> {
           return 0;
         }
         break;
+      case 'deliveries':
+        return await deliveriesCommand(registry, sub, arg, values);
     }
     console.error(HELP);
     return 1;
   } finally {
     await database.close();
   }
+}
+
+/** `registra deliveries list|retry` (PROTOCOL 8): what the deliveries API shows, for operators. */
+async function deliveriesCommand(
+  registry: Registry,
+  sub: string | undefined,
+  arg: string | undefined,
+  options: { hook?: string; state?: string; record?: string; limit?: string },
+): Promise<number> {
+  if (sub === 'retry' && arg) {
+    await retryDelivery(registry, arg);
+    console.log(`delivery ${arg} is due now`);
+    return 0;
+  }
+  const state = options.state;
+  if (state !== undefined && state !== 'pending' && state !== 'failing' && state !== 'done') {
+    console.error('--state is pending, failing or done');
+    return 1;
+  }
+  const { results } = await deliveries(registry, {
+    hook: options.hook,
+    state,
+    recordId: options.record,
+    limit: Math.min(500, Math.max(1, Number(options.limit ?? 50) || 50)),
+  });
+  for (const d of results) {
+    console.log(
+      [
+        d.id,
+        d.hook,
+        d.recordId,
+        d.state,
+        d.outcome ?? '-',
+        d.attempts,
+        d.nextAttemptAt ?? '-',
+        d.lastError ?? '',
+      ].join('\t'),
+    );
+  }
+  return 0;
 }
 
 main(process.argv.slice(2)).then(
