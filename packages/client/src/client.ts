@@ -18,6 +18,7 @@ import type {
   Draft,
   LocalRecord,
   NewAction,
+  Delivery,
   RegistraClient,
   SyncReport,
   SyncStatus,
@@ -394,7 +395,24 @@ export function createClient(options: ClientOptions): RegistraClient {
     return localRecord(db, recordId, view);
   }
 
+  const hooks: RegistraClient['hooks'] = {
+    deliveries: async (query = {}) => {
+      const search = new URLSearchParams(
+        Object.entries(query).map(([key, value]) => [key, String(value)]),
+      );
+      const answer = await transport.request<{ results: Delivery[]; next: string | null }>(
+        'GET',
+        `/api/v1/hooks/deliveries?${search}`,
+      );
+      return answer.body;
+    },
+    retry: async (deliveryId) => {
+      await transport.request('POST', `/api/v1/hooks/deliveries/${deliveryId}/retry`);
+    },
+  };
+
   return {
+    hooks,
     login,
     unlock,
     lock,

@@ -115,4 +115,36 @@ describe('a registrar with the rules service', () => {
       .poll(() => page.locator('main').innerText())
       .toMatch(/The mother must be at least 12 years older than the child/);
   });
+
+  test('an administrator sees a failing delivery with its last error, and retries it', async () => {
+    rules.kill();
+    const recordId = await declared(BIRTH);
+    const registrar = await server.login('registrar');
+    const response = await server.request('POST', '/api/v1/actions', {
+      token: registrar.token,
+      body: {
+        actions: [
+          action({ type: 'ASSIGN', recordId, assignee: registrar.user.id }),
+          action({ type: 'REGISTER', recordId }),
+        ],
+      },
+    });
+    expect(response.status).toBe(200);
+    const { page } = await newPage(browser, DESKTOP);
+    await login(page, server.url, 'admin');
+    await page.getByTestId('user-menu').click();
+    await page.getByRole('link', { name: /failing deliveries/i }).click();
+    await expect
+      .poll(async () => {
+        await page.getByRole('button', { name: /^refresh$/i }).click();
+        return page.locator('main').innerText();
+      })
+      .toMatch(/rules[\s\S]*Last error: no connection/);
+    await shoot(page, 'desktop-failing-deliveries');
+    await page
+      .getByRole('button', { name: /retry now/i })
+      .first()
+      .click();
+    await expect.poll(() => page.locator('main').innerText()).toMatch(/attempts?/);
+  });
 });

@@ -2,6 +2,7 @@ import { Flash } from './components/Flash.js';
 import { Header } from './components/Header.js';
 import { useClient, useObservable, WorkspaceProvider } from './hooks/index.js';
 import { useRoute, type Route } from './router.js';
+import { Deliveries } from './screens/Deliveries.js';
 import { FormScreen } from './screens/FormScreen.js';
 import { Home } from './screens/Home.js';
 import { Login } from './screens/Login.js';
@@ -33,6 +34,8 @@ function Screen({ route }: { route: Route }) {
       return <Home queue={route.queue ?? 'ready-for-review'} />;
     case 'search':
       return <Search />;
+    case 'deliveries':
+      return <Deliveries />;
     case 'record':
       return <RecordPage key={route.id} recordId={route.id} />;
     case 'new':

@@ -7,7 +7,8 @@ export type Route =
   | { name: 'record'; id: string }
   | { name: 'new'; recordType: string }
   | { name: 'draft'; id: string }
-  | { name: 'act'; id: string; action: string };
+  | { name: 'act'; id: string; action: string }
+  | { name: 'deliveries' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
@@ -16,6 +17,8 @@ export function parseRoute(hash: string): Route {
       return { name: 'home', queue: parts[1] ?? 'ready-for-review' };
     case 'search':
       return { name: 'search' };
+    case 'deliveries':
+      return { name: 'deliveries' };
     case 'records':
       if (parts[1] && parts[2]) return { name: 'act', id: parts[1], action: parts[2] };
       if (parts[1]) return { name: 'record', id: parts[1] };

@@ -17,7 +17,11 @@ export function Timeline({
 }) {
   const type = local.record.type;
   const who = (id: string, role?: string) =>
-    id === me ? 'you' : `${role ?? 'user'} …${id.slice(-4)}`;
+    id === me
+      ? 'you'
+      : id.startsWith('hook:')
+        ? `the ${id.slice(5)} system`
+        : `${role ?? 'user'} …${id.slice(-4)}`;
   const refused = local.attention.filter(
     (item) => !local.entries.some((entry) => entry.id === item.action.id),
   );

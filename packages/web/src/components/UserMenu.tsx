@@ -41,6 +41,11 @@ export function UserMenu() {
           <p className="muted small">
             Signed in as <strong>{user?.username}</strong> ({user?.role})
           </p>
+          {user?.scopes.includes('hook.manage') && (
+            <a href="#/deliveries" onClick={() => setOpen(false)}>
+              Failing deliveries
+            </a>
+          )}
           <button type="button" onClick={() => client.lock()}>
             Lock
           </button>
