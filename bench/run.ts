@@ -22,6 +22,7 @@ const BENCHMARKS = [
   'append',
   'fold',
   'offline-capture',
+  'hooks',
 ];
 
 const QUICK = process.env['BENCH_QUICK'] === '1';

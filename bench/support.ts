@@ -17,6 +17,7 @@ import {
   type DB,
   type Registry,
 } from '@registra/server';
+import { migrateJobQueue } from '../packages/server/src/jobs/index.js';
 import { freePort } from '../packages/server/test/ports.js';
 
 export const PASSWORD = 'bench-password';
@@ -51,7 +52,8 @@ export async function startCluster(): Promise<Cluster> {
       await client.end();
       const url = new URL(admin);
       url.pathname = `/${name}`;
-      const { db } = connect(url.toString(), 80);
+      const { db, pool } = connect(url.toString(), 80);
+      await migrateJobQueue(pool);
       await migrate(db);
       made.push(db);
       return { url: url.toString(), db };

@@ -10,13 +10,14 @@ import { startPrimary } from './cluster.js';
 import type { Registry } from './services/context.js';
 import { deliveries, retryDelivery } from './services/hooks/deliveries.js';
 import type { Env } from './env.js';
-import { openDatabase, openRegistry, startServer } from './server.js';
+import { openDatabase, openRegistry, startServer, startWorker } from './server.js';
 
 const HELP = `registra: offline-first public registers
 
 Usage: registra <command> [options]
 
   start                       run the API (embedded PostgreSQL unless DATABASE_URL is set)
+  worker                      run background jobs only (hook deliveries), no HTTP
   migrate                     apply database migrations
   rebuild                     re-fold every record into a fresh read model and swap it in
   verify                      re-fold every record and report differences from the read model
@@ -63,10 +64,14 @@ async function main(argv: string[]): Promise<number> {
   }
   const env = readEnv();
 
-  if (command === 'start') {
+  if (command === 'start' || command === 'worker') {
     let server: { stop(): Promise<void> };
     let log: (message: string) => void;
-    if (cluster.isPrimary && env.REGISTRA_WORKERS > 1) {
+    if (command === 'worker') {
+      log = infoLog(env);
+      server = await startWorker(env);
+      log('Registra job worker started');
+    } else if (cluster.isPrimary && env.REGISTRA_WORKERS > 1) {
       log = infoLog(env);
       server = await startPrimary(env, log);
     } else {

@@ -39,7 +39,9 @@ export async function startPrimary(env: Env, log: (message: string) => void): Pr
     // metrics join the workers' (below).
     const hookMetrics = new HookMetrics(registry);
     const jobs = jobQueueFor(registry, { signer, hookMetrics });
-    runner = await startJobRunner(env, database.url, jobs, (_level, message) => log(message));
+    if (env.REGISTRA_JOB_CONCURRENCY > 0) {
+      runner = await startJobRunner(env, database.url, jobs, (_level, message) => log(message));
+    }
 
     const aggregator = new AggregatorRegistry();
     const fork = (): Worker => {

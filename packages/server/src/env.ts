@@ -18,8 +18,11 @@ const EnvSchema = z.object({
   /** Threads that hash passwords, per process, and hashes that may wait for one (then 503). */
   REGISTRA_HASH_THREADS: z.coerce.number().int().min(1).max(64).default(1),
   REGISTRA_HASH_QUEUE: z.coerce.number().int().min(0).max(10_000).default(32),
-  /** Background jobs (hook deliveries, cleanups) run at once by the process that owns the database. */
-  REGISTRA_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(16),
+  /**
+   * Background jobs (hook deliveries, cleanups) run at once by the process that owns the
+   * database; 0: none here (`registra worker` processes run them).
+   */
+  REGISTRA_JOB_CONCURRENCY: z.coerce.number().int().min(0).max(200).default(16),
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

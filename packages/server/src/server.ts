@@ -101,6 +101,33 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/**
+ * `registra worker`: the job runner alone, without HTTP, for deployments that scale job workers
+ * apart from API nodes (ARCHITECTURE, Scale). Any number of them share the jobs.
+ */
+export async function startWorker(env: Env): Promise<{ stop(): Promise<void> }> {
+  const database = await openDatabase(env);
+  try {
+    const { registry } = await openRegistry(env, database.db);
+    const signer = await loadSigner(database.db, env.REGISTRA_SIGNING_KEY);
+    const jobs = jobQueueFor(registry, { signer, hookMetrics: new HookMetrics(registry) });
+    const runner = await jobs.start({
+      connectionString: database.url,
+      concurrency: Math.max(1, env.REGISTRA_JOB_CONCURRENCY),
+      log: (level, message) => level === 'error' && console.error(message),
+    });
+    return {
+      stop: async () => {
+        await runner.stop();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}
+
 /** Everything `registra start` does: database, migrations, configuration, demo users, HTTP. */
 export async function startServer(env: Env): Promise<RunningServer> {
   const logger = {
@@ -114,7 +141,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
     const signer = await loadSigner(database.db, env.REGISTRA_SIGNING_KEY);
     const auth = new AuthService(registry, signer);
     // In a cluster worker the jobs run in the primary, which serves their metrics (cluster.ts).
-    const ownsJobs = cluster.isPrimary;
+    const ownsJobs = cluster.isPrimary && env.REGISTRA_JOB_CONCURRENCY > 0;
     const hookMetrics = new HookMetrics(registry);
     const metrics = new Metrics(database.pool, ownsJobs ? [hookMetrics.registry] : []);
     const jobs = jobQueueFor(registry, { signer, hookMetrics });

@@ -156,6 +156,14 @@ export class JobQueue {
       concurrency: options.concurrency,
       pollInterval: options.pollInterval ?? 1000,
       noHandleSignals: true,
+      // Jobs are fetched and completed in batches (graphile-worker's localQueue and batched
+      // completion): a round trip per batch instead of two per job (bench/README.md, Hooks).
+      preset: {
+        worker: {
+          localQueue: { size: options.concurrency * 2 },
+          completeJobBatchDelay: 5,
+        },
+      },
       taskList,
       parsedCronItems: parseCronItems(
         this.#crons.map((c) => ({

@@ -1,5 +1,8 @@
+import type { Entry, RecordState } from '@registra/core';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { writeAll } from './append.js';
+import { ENTRY_COLUMNS, toEntry, type EntryRow } from './entries.js';
 
 /** A delivery to write with the entry that causes it (PROTOCOL 8). */
 export interface NewDelivery {
@@ -80,6 +83,127 @@ export async function claimHead(
   return claimed
     ? { claimed: delivery, head: null }
     : { claimed: null, head: { nextAttemptAt: delivery.nextAttemptAt, leased } };
+}
+
+/** A notify delivery taken with what it carries: its entry (null if gone) and the record now. */
+export interface ClaimedNotice {
+  delivery: DeliveryRow;
+  entry: Entry | null;
+}
+
+/**
+ * Takes, when the head is due and free, the record's first `limit` pending deliveries to a hook
+ * in seq order, with their entries and the record's state, in one statement: a notify hook's
+ * deliveries of one record go out one after the other under one lease.
+ */
+export async function claimNotices(
+  db: Kysely<Database>,
+  hook: string,
+  recordId: string,
+  leaseSeconds: number,
+  limit: number,
+): Promise<{
+  claimed: ClaimedNotice[];
+  record: RecordState | null;
+  head: { nextAttemptAt: Date; leased: boolean } | null;
+}> {
+  const entryColumns = sql.join(
+    ENTRY_COLUMNS.map((c) => sql`e.${sql.ref(c)} AS ${sql.id(`e_${c}`)}`),
+  );
+  const result = await sql<
+    DeliveryRow & { claimed: boolean; leased: boolean; state: RecordState | null } & Record<
+        string,
+        unknown
+      >
+  >`
+    WITH queue AS (
+      SELECT id, seq, next_attempt_at, leased_until FROM hook_deliveries
+      WHERE hook = ${hook} AND record_id = ${recordId}::uuid AND state = 'pending'
+      ORDER BY seq LIMIT ${limit} FOR UPDATE
+    ), head AS (
+      SELECT next_attempt_at <= now() AND (leased_until IS NULL OR leased_until < now()) AS free
+      FROM queue ORDER BY seq LIMIT 1
+    ), taken AS (
+      UPDATE hook_deliveries d SET leased_until = now() + make_interval(secs => ${leaseSeconds})
+      FROM queue q
+      WHERE d.id = q.id AND (SELECT free FROM head)
+      RETURNING d.id
+    )
+    SELECT d.id, d.hook, d.record_id AS "recordId", d.entry_id AS "entryId", d.seq, d.state,
+      d.outcome, d.attempts, d.next_attempt_at AS "nextAttemptAt", d.last_error AS "lastError",
+      d.created_at AS "createdAt", coalesce((SELECT free FROM head), false) AS claimed,
+      (d.leased_until IS NOT NULL AND d.leased_until >= now()) AS leased,
+      r.state, ${entryColumns}
+    FROM queue q JOIN hook_deliveries d ON d.id = q.id
+    LEFT JOIN entries e ON e.id = d.entry_id
+    LEFT JOIN records r ON r.id = d.record_id
+    ORDER BY q.seq`.execute(db);
+  const first = result.rows[0];
+  if (!first) return { claimed: [], record: null, head: null };
+  if (!first.claimed) {
+    return {
+      claimed: [],
+      record: null,
+      head: { nextAttemptAt: first.nextAttemptAt, leased: first.leased },
+    };
+  }
+  return {
+    record: first.state,
+    head: null,
+    claimed: result.rows.map((row) => {
+      const entryRow = Object.fromEntries(
+        ENTRY_COLUMNS.map((c) => [c, row[`e_${c}`]]),
+      ) as unknown as EntryRow;
+      return {
+        delivery: {
+          id: row.id,
+          hook: row.hook,
+          recordId: row.recordId,
+          entryId: row.entryId,
+          seq: row.seq,
+          state: row.state as unknown as DeliveryRow['state'],
+          outcome: row.outcome,
+          attempts: row.attempts,
+          nextAttemptAt: row.nextAttemptAt,
+          lastError: row.lastError,
+          createdAt: row.createdAt,
+        },
+        entry: entryRow.id ? toEntry(entryRow) : null,
+      };
+    }),
+  };
+}
+
+/**
+ * The end of a run of notify deliveries, in one round trip: `delivered` are done, `failed` waits
+ * for its next attempt, and the lease on the others (not tried) is released.
+ */
+export async function finishNotices(
+  db: Kysely<Database>,
+  delivered: string[],
+  failed: { id: string; error: string; nextAttemptAt: Date } | null,
+  untried: string[],
+): Promise<void> {
+  const writes: RawBuilder<unknown>[] = [];
+  if (delivered.length > 0) {
+    writes.push(sql`UPDATE hook_deliveries SET state = 'done', outcome = 'delivered',
+        attempts = attempts + 1, leased_until = NULL, done_at = now()
+      WHERE id = ANY(${delivered}::uuid[])`);
+  }
+  if (failed) {
+    writes.push(
+      attemptStatement(failed.id, {
+        done: false,
+        error: failed.error,
+        nextAttemptAt: failed.nextAttemptAt,
+      }),
+    );
+  }
+  if (untried.length > 0) {
+    writes.push(sql`UPDATE hook_deliveries SET leased_until = NULL
+      WHERE id = ANY(${untried}::uuid[])`);
+  }
+  await writeAll(db, writes);
 }
 
 /** The end of an attempt: done with an outcome, or failed until `nextAttemptAt`. */

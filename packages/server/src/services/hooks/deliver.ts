@@ -5,10 +5,12 @@ import { addJob } from '../../jobs/index.js';
 import {
   attemptStatement,
   claimHead,
+  claimNotices,
+  finishNotices,
   type AttemptResult,
   type DeliveryRow,
 } from '../../store/deliveries.js';
-import { findEntry, loadLogs } from '../../store/entries.js';
+import { loadLogs } from '../../store/entries.js';
 import { findRecordState } from '../../store/records.js';
 import type { Registry } from '../context.js';
 import { nextAttemptAt } from './backoff.js';
@@ -22,19 +24,23 @@ export interface DeliveryContext {
   signers: ReadonlyMap<string, Webhook>;
   /** A token that may only APPROVE or DECLINE this request, as this hook (PROTOCOL 8). */
   confirmationToken(hookId: string, requestId: string): Promise<string>;
-  /** Counts an attempt's outcome (metrics). */
-  count(hookId: string, outcome: string): void;
+  /** Counts attempts' outcomes (metrics). */
+  count(hookId: string, outcome: string, n: number): void;
 }
 
 /** How many deliveries one job sends before it hands the rest of the record to a new job. */
-const PER_JOB = 50;
+const PER_JOB = 200;
+/** A notify hook's deliveries of one record taken at once, under one lease. */
+const PER_CLAIM = 50;
 /** Seconds a lease outlives the hook's timeout, for the attempt's bookkeeping. */
 const LEASE_MARGIN = 30;
 
 /**
- * The job `hooks.deliver`: sends a record's pending deliveries to one hook, head first, each
- * under a lease; stops at the first that fails, which schedules the record's next attempt
- * (backoff.ts). A hook that is off leaves its deliveries pending, for when it is on again.
+ * The job `hooks.deliver`: sends a record's pending deliveries to one hook in seq order, each
+ * only once the one before is done, under a lease; stops at the first that fails, which
+ * schedules the record's next attempt (backoff.ts). It goes on until nothing is due, so that an
+ * entry appended while it ran is not left behind. A hook that is off leaves its deliveries
+ * pending, for when it is on again.
  */
 export async function deliverRecord(
   context: DeliveryContext,
@@ -45,31 +51,102 @@ export async function deliverRecord(
   const hook = registry.config.hooks.get(hookId);
   const signer = context.signers.get(hookId);
   if (!hook || !signer) return;
-  for (let sent = 0; sent < PER_JOB; sent++) {
-    const { claimed, head } = await claimHead(
-      registry.db,
-      hookId,
-      recordId,
-      hook.timeout + LEASE_MARGIN,
-    );
-    if (!claimed) {
+  const deliver = hook.kind === 'notify' ? deliverNotices : deliverRequest;
+  for (let sent = 0; sent < PER_JOB;) {
+    const step = await deliver(context, hook, signer, recordId);
+    if (step.kind === 'idle') {
       // Not due yet and nobody on it: make sure a job waits for it.
-      if (head && !head.leased) {
-        await addJob(registry.db, deliverTask, deliveryJob(hookId, recordId, head.nextAttemptAt));
+      if (step.head && !step.head.leased) {
+        await addJob(
+          registry.db,
+          deliverTask,
+          deliveryJob(hookId, recordId, step.head.nextAttemptAt),
+        );
       }
       return;
     }
-    const result = await attempt(context, hook, signer, claimed);
-    context.count(hookId, result.done ? result.outcome : 'failed');
-    if (!result.done) {
-      await addJob(registry.db, deliverTask, deliveryJob(hookId, recordId, result.nextAttemptAt));
+    if (step.kind === 'failed') {
+      await addJob(registry.db, deliverTask, deliveryJob(hookId, recordId, step.nextAttemptAt));
       return;
     }
+    sent += step.sent;
   }
   await addJob(registry.db, deliverTask, deliveryJob(hookId, recordId, new Date()));
 }
 
-/** One attempt at a claimed delivery; its outcome is written before this returns. */
+type Step =
+  | { kind: 'idle'; head: { nextAttemptAt: Date; leased: boolean } | null }
+  | { kind: 'sent'; sent: number }
+  | { kind: 'failed'; nextAttemptAt: Date };
+
+/** A notify hook: the record's due deliveries, one after the other, each `{hook, entry, record}`. */
+async function deliverNotices(
+  context: DeliveryContext,
+  hook: HookConfig,
+  signer: Webhook,
+  recordId: string,
+): Promise<Step> {
+  const { registry } = context;
+  const lease = hook.timeout * PER_CLAIM + LEASE_MARGIN;
+  const { claimed, record, head } = await claimNotices(
+    registry.db,
+    hook.id,
+    recordId,
+    lease,
+    PER_CLAIM,
+  );
+  if (claimed.length === 0) return { kind: 'idle', head };
+  const delivered: string[] = [];
+  let failed: { id: string; error: string; nextAttemptAt: Date } | null = null;
+  for (const { delivery, entry } of claimed) {
+    // An entry is never deleted; a delivery without one has nothing to say.
+    const answer = entry
+      ? await send(hook, signer, delivery, { hook: hook.id, entry, record })
+      : ({ status: 204, body: '' } as const);
+    if ('status' in answer && answer.status >= 200 && answer.status < 300) {
+      delivered.push(delivery.id);
+      continue;
+    }
+    failed = {
+      id: delivery.id,
+      error: describe(answer),
+      nextAttemptAt: nextAttemptAt(delivery.attempts + 1, registry.now()),
+    };
+    break;
+  }
+  const tried = new Set([...delivered, ...(failed ? [failed.id] : [])]);
+  const untried = claimed.map((c) => c.delivery.id).filter((id) => !tried.has(id));
+  await finishNotices(registry.db, delivered, failed, untried);
+  if (delivered.length > 0) context.count(hook.id, 'delivered', delivered.length);
+  if (failed) {
+    context.count(hook.id, 'failed', 1);
+    return { kind: 'failed', nextAttemptAt: failed.nextAttemptAt };
+  }
+  return { kind: 'sent', sent: delivered.length };
+}
+
+/** A confirm hook: the record's one pending request, if due. */
+async function deliverRequest(
+  context: DeliveryContext,
+  hook: HookConfig,
+  signer: Webhook,
+  recordId: string,
+): Promise<Step> {
+  const { claimed, head } = await claimHead(
+    context.registry.db,
+    hook.id,
+    recordId,
+    hook.timeout + LEASE_MARGIN,
+  );
+  if (!claimed) return { kind: 'idle', head };
+  const result = await attempt(context, hook, signer, claimed);
+  context.count(hook.id, result.done ? result.outcome : 'failed', 1);
+  return result.done
+    ? { kind: 'sent', sent: 1 }
+    : { kind: 'failed', nextAttemptAt: result.nextAttemptAt };
+}
+
+/** One attempt at a confirm hook's claimed request; its outcome is written before it returns. */
 async function attempt(
   context: DeliveryContext,
   hook: HookConfig,
@@ -88,16 +165,6 @@ async function attempt(
     nextAttemptAt: nextAttemptAt(delivery.attempts + 1, registry.now()),
   });
   if (!record) return write(failed('the record is not in the read model'));
-
-  if (hook.kind === 'notify') {
-    const entry = await findEntry(registry.db, delivery.entryId);
-    if (!entry) return write({ done: true, outcome: 'gone', error: 'the entry is not stored' });
-    const answer = await send(hook, signer, delivery, { hook: hook.id, entry, record });
-    if ('status' in answer && answer.status >= 200 && answer.status < 300) {
-      return write({ done: true, outcome: 'delivered' });
-    }
-    return write(failed(describe(answer)));
-  }
 
   // A confirm hook: nothing to send once someone has decided the request.
   if (!record.pending.some((p) => p.id === delivery.entryId)) {

@@ -106,7 +106,8 @@ export function defineHookJobs(
     signers: hookSigners(registry.config, env),
     confirmationToken: (hookId: string, requestId: string) =>
       signer.signConfirmation(hookId, requestId),
-    count: (hook: string, outcome: string) => metrics.deliveries.inc({ hook, outcome }),
+    count: (hook: string, outcome: string, n: number) =>
+      metrics.deliveries.inc({ hook, outcome }, n),
   };
   jobs.define({
     ...deliverTask,

@@ -1,9 +1,13 @@
 import { Webhook } from 'standardwebhooks';
+import { Agent, request } from 'undici';
 
 /** What an attempt got: the answer's status and (at most 64 KiB of) its body, or why none. */
 export type Answer = { status: number; body: string } | { error: string };
 
 const MAX_ANSWER_BYTES = 64 * 1024;
+
+/** Keep-alive connections to the hooks, shared by every delivery of the process. */
+const agent = new Agent({ connections: 128, keepAliveTimeout: 30_000 });
 
 /**
  * The signer of a hook's deliveries (PROTOCOL 8, Standard Webhooks): the key is the secret's UTF-8
@@ -29,9 +33,10 @@ export async function postDelivery(
 ): Promise<Answer> {
   const at = new Date();
   try {
-    const response = await fetch(url, {
+    // undici's request, not fetch: a third of the CPU per delivery (bench/README.md, Hooks).
+    const response = await request(url, {
       method: 'POST',
-      redirect: 'manual',
+      dispatcher: agent,
       signal: AbortSignal.timeout(timeoutMs),
       headers: {
         'content-type': 'application/json',
@@ -42,30 +47,26 @@ export async function postDelivery(
       },
       body,
     });
-    return { status: response.status, body: await readCapped(response) };
+    return { status: response.statusCode, body: await readCapped(response.body) };
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    const code = (error as { code?: string }).code;
     const name = (error as Error).name;
     if (name === 'TimeoutError' || name === 'AbortError') {
       return { error: `no answer within ${timeoutMs / 1000} s` };
     }
-    return { error: cause ? `no connection (${cause})` : (error as Error).message };
+    return { error: code ? `no connection (${code})` : (error as Error).message };
   }
 }
 
 /** The answer's body as text, cut at MAX_ANSWER_BYTES: a hook cannot fill the server's memory. */
-async function readCapped(response: Response): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
+  const chunks: Buffer[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.byteLength;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.byteLength;
     if (size >= MAX_ANSWER_BYTES) {
-      await reader.cancel();
+      body.destroy();
       break;
     }
   }
