@@ -200,6 +200,10 @@ async function deliveriesCommand(
     console.error('--state is pending, failing or done');
     return 1;
   }
+  if (options.record !== undefined && !/^[0-9a-f-]{36}$/i.test(options.record)) {
+    console.error('--record is a record id (a UUID)');
+    return 1;
+  }
   const { results } = await deliveries(registry, {
     hook: options.hook,
     state,

@@ -1,13 +1,18 @@
 import type { ActionResult, Entry, RecordState } from '@registra/core';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sweepHooks } from '../src/services/hooks/index.js';
 import { action, BIRTH, newId, startTestServer, type Session, type TestServer } from './harness.js';
 import { civilRegistryWithHooks, Receiver, type Received, type Reply } from './receiver.js';
 
+const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const RULES_SECRET = `whsec_${Buffer.from('rules secret of the test').toString('base64')}`;
 const EVENTS_SECRET = 'a plain events secret';
 
 let receiver: Receiver;
+let configDir: string;
+let hookEnv: Record<string, string>;
 let server: TestServer;
 let agent: Session;
 let registrar: Session;
@@ -16,19 +21,17 @@ let admin: Session;
 
 beforeAll(async () => {
   receiver = await new Receiver({ '/rules': RULES_SECRET, '/events': EVENTS_SECRET }).start();
-  const configDir = civilRegistryWithHooks((hook) => {
+  configDir = civilRegistryWithHooks((hook) => {
     hook['timeout'] = 1;
     hook['overdueAfter'] = 2;
   });
-  server = await startTestServer(configDir, {
-    jobs: true,
-    env: {
-      REGISTRA_RULES_URL: `${receiver.url}/rules`,
-      REGISTRA_RULES_SECRET: RULES_SECRET,
-      REGISTRA_EVENTS_URL: `${receiver.url}/events`,
-      REGISTRA_EVENTS_SECRET: EVENTS_SECRET,
-    },
-  });
+  hookEnv = {
+    REGISTRA_RULES_URL: `${receiver.url}/rules`,
+    REGISTRA_RULES_SECRET: RULES_SECRET,
+    REGISTRA_EVENTS_URL: `${receiver.url}/events`,
+    REGISTRA_EVENTS_SECRET: EVENTS_SECRET,
+  };
+  server = await startTestServer(configDir, { jobs: true, env: hookEnv });
   agent = await server.login('agent');
   registrar = await server.login('registrar');
   registrar2 = await server.login('registrar2');
@@ -330,6 +333,37 @@ describe('notify hooks and the deliveries API (PROTOCOL 8)', () => {
     expect(text).toMatch(/registra_hook_deliveries_total\{hook="events",outcome="delivered"\} \d+/);
     expect(text).toMatch(/registra_hook_deliveries_pending\{hook="rules"\} \d+/);
     expect(text).toMatch(/registra_hook_oldest_pending_seconds\{hook="events"\} [\d.]+/);
+  });
+});
+
+describe('registra deliveries', () => {
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', CLI, 'deliveries', ...args], {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        ...hookEnv,
+        DATABASE_URL: server.databaseUrl,
+        REGISTRA_CONFIG: configDir,
+        REGISTRA_SEED_DEMO_USERS: 'false',
+      },
+    });
+
+  it('lists deliveries with their state and last error, and retries one', async () => {
+    receiver.reply = (r) => (r.path === '/events' ? { status: 500, body: 'cli' } : { status: 200 });
+    const recordId = newId();
+    await results(agent, [action({ type: 'CREATE', recordId, recordType: 'birth' })]);
+    const [failing] = await until(
+      () => deliveriesOf(recordId, 'events', 'failing'),
+      (list) => list.length > 0,
+    );
+    const listed = cli('list', '--hook', 'events', '--state', 'failing', '--record', recordId);
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain(`${failing?.id}\tevents\t${recordId}\tfailing`);
+    expect(listed.stdout).toContain('answered 500: cli');
+    const retried = cli('retry', String(failing?.id));
+    expect(retried.stdout).toContain('is due now');
+    expect(cli('list', '--state', 'stuck').status).toBe(1);
   });
 });
 

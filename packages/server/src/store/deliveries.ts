@@ -276,7 +276,7 @@ export async function listDeliveries(
   if (filter.hook) where.push(sql`hook = ${filter.hook}`);
   if (filter.recordId) where.push(sql`record_id = ${filter.recordId}::uuid`);
   if (filter.state === 'done') where.push(sql`state = 'done'`);
-  if (filter.state === 'pending') where.push(sql`state = 'pending'`);
+  if (filter.state === 'pending') where.push(sql`state = 'pending' AND attempts = 0`);
   if (filter.state === 'failing') where.push(sql`state = 'pending' AND attempts > 0`);
   if (filter.after) where.push(sql`id < ${filter.after}::uuid`);
   const result = await sql<DeliveryRow>`
