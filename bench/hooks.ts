@@ -121,6 +121,12 @@ export async function run(): Promise<Record<string, string | number>[]> {
     // A backlog: the hook on, nobody delivering.
     const backlog = await ingest(cluster, { ...on, REGISTRA_JOB_CONCURRENCY: '0' });
     await backlog.stop();
+    rows.push({
+      measure: 'sync ingest, notify hook on, no delivery meanwhile (the outbox writes alone)',
+      value: backlog.rate,
+      unit: 'actions/s',
+      ratio: backlog.rate / off,
+    });
     const total = await pending(backlog.databaseUrl);
     const before = receiver.count();
     const worker = spawn(

@@ -219,7 +219,7 @@ const migrations: Record<string, Migration> = {
   // PROTOCOL 8: hooks. Entries a hook causes are created by `hook:<id>`, not a user's uuid. The
   // outbox of deliveries is written in the appending transaction; a delivery is `pending` until
   // answered, a record's deliveries to one hook go out in seq order (the head first), and a lease
-  // keeps two workers off one delivery (a killed worker's lease runs out; hooks/sweep.ts).
+  // keeps two workers off one delivery (a killed worker's lease runs out; services/hooks/sweep.ts).
   '0008_2_hook_deliveries': {
     async up(db: Kysely<unknown>) {
       await sql`ALTER TABLE entries ALTER COLUMN created_by TYPE text`.execute(db);

@@ -37,7 +37,7 @@
  *
  * A process killed while it runs a job leaves that job locked: graphile-worker frees it only after
  * 4 hours. Work that must go on sooner keeps its own state and a lease, and a cron job that
- * re-adds what is overdue (hooks/sweep.ts does so for deliveries).
+ * re-adds what is overdue (services/hooks/sweep.ts does so for deliveries).
  */
 import { parseCronItems, run, type JobHelpers, type Runner, type TaskList } from 'graphile-worker';
 import { Logger } from 'graphile-worker';

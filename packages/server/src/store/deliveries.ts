@@ -231,16 +231,6 @@ export function settleStatement(entryId: string, outcome: string): RawBuilder<un
     WHERE entry_id = ${entryId}::uuid AND state = 'pending'`;
 }
 
-/** The attempt count of a delivery (for its backoff). */
-export async function findDelivery(
-  db: Kysely<Database>,
-  id: string,
-): Promise<DeliveryRow | undefined> {
-  const result = await sql<DeliveryRow>`
-    SELECT ${COLUMNS} FROM hook_deliveries WHERE id = ${id}::uuid`.execute(db);
-  return result.rows[0];
-}
-
 /**
  * Heads of records whose first pending delivery is due since `graceSeconds` and held by no live
  * lease: work that no job will do any more (a worker killed mid-job leaves its job locked).

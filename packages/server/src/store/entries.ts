@@ -288,16 +288,6 @@ export async function readLogUpTo(
   return result.rows.map(toEntry);
 }
 
-/** One stored entry by id. */
-export async function findEntry(db: Kysely<Database>, id: string): Promise<Entry | undefined> {
-  const row = await db
-    .selectFrom('entries')
-    .select(ENTRY_COLUMNS)
-    .where('id', '=', id)
-    .executeTakeFirst();
-  return row ? toEntry(row) : undefined;
-}
-
 /** The accepted APPROVE or DECLINE of each of these requests that has been appended, if any. */
 export async function findDecisions(
   db: Kysely<Database>,

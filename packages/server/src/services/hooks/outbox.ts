@@ -2,6 +2,7 @@ import {
   confirmationOf,
   hookCovers,
   HOOK_PRINCIPAL_PREFIX,
+  type HookConfig,
   type RegistryConfig,
 } from '@registra/core';
 import type { RawBuilder } from 'kysely';
@@ -54,7 +55,7 @@ export function hookOutbox(config: RegistryConfig): AppendEffect {
 
 function deliveriesOf(
   config: RegistryConfig,
-  hooks: readonly { id: string; kind: string; recordTypes?: string[]; actions?: string[] }[],
+  hooks: readonly HookConfig[],
   { entry, record }: Appended,
 ): NewDelivery[] {
   if (entry.status === 'rejected') return [];
@@ -65,9 +66,7 @@ function deliveriesOf(
       : undefined;
   return hooks
     .filter((hook) =>
-      hook.kind === 'notify'
-        ? hookCovers(hook as Parameters<typeof hookCovers>[0], record.type, entry.type)
-        : hook.id === confirmedBy,
+      hook.kind === 'notify' ? hookCovers(hook, record.type, entry.type) : hook.id === confirmedBy,
     )
     .map((hook) => ({
       id: uuidv7(),

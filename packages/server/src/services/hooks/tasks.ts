@@ -8,9 +8,9 @@ export const deliverTask: TaskRef<{ hook: string; recordId: string }> = {
 };
 
 /** Every minute: re-add work no job holds any more, and flag overdue requests (sweep.ts). */
-export const sweepTask: TaskRef<Record<string, never>> = {
+export const sweepTask: TaskRef<Record<string, unknown>> = {
   name: 'hooks.sweep',
-  payload: z.object({}).strip() as unknown as z.ZodType<Record<string, never>>,
+  payload: z.record(z.string(), z.unknown()),
 };
 
 /**
