@@ -15,15 +15,17 @@ import {
   type RecordTypeConfig,
   type RegistryConfig,
 } from '@registra/core';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
-// Every directory under examples/ is checked, so a new example is covered without touching this file.
+// Every directory under examples/ with a config.json is checked, so a new example is covered
+// without touching this file. (Others hold example services, such as rules-service.)
 
 const EXAMPLES = new URL('../../../examples/', import.meta.url);
 const NAMES = readdirSync(EXAMPLES, { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
+  .filter((entry) => existsSync(new URL(`${entry.name}/config.json`, EXAMPLES)))
   .map((entry) => entry.name)
   .sort();
 
