@@ -2,7 +2,9 @@ import type { ActionResult, Entry, RecordState } from '@registra/core';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { sweepHooks } from '../src/services/hooks/index.js';
+import path from 'node:path';
+import { hookSigners, sweepHooks } from '../src/services/hooks/index.js';
+import { loadConfigFile } from '../src/services/seed.js';
 import { action, BIRTH, newId, startTestServer, type Session, type TestServer } from './harness.js';
 import { civilRegistryWithHooks, Receiver, type Received, type Reply } from './receiver.js';
 
@@ -333,6 +335,18 @@ describe('notify hooks and the deliveries API (PROTOCOL 8)', () => {
     expect(text).toMatch(/registra_hook_deliveries_total\{hook="events",outcome="delivered"\} \d+/);
     expect(text).toMatch(/registra_hook_deliveries_pending\{hook="rules"\} \d+/);
     expect(text).toMatch(/registra_hook_oldest_pending_seconds\{hook="events"\} [\d.]+/);
+  });
+});
+
+describe('start', () => {
+  it('refuses a hook that is on without its secret, naming the setting', () => {
+    const config = loadConfigFile(path.join(configDir, 'config.json'), {
+      REGISTRA_RULES_URL: 'http://127.0.0.1:9/rules',
+    });
+    expect(() => hookSigners(config, {})).toThrow(
+      /hooks\.0\.secretEnv: hook "rules" is on, but REGISTRA_RULES_SECRET is not set/,
+    );
+    expect(hookSigners(loadConfigFile(path.join(configDir, 'config.json'), {}), {}).size).toBe(0);
   });
 });
 
