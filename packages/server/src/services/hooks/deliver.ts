@@ -87,7 +87,10 @@ async function deliverNotices(
   recordId: string,
 ): Promise<Step> {
   const { registry } = context;
-  const lease = hook.timeout * PER_CLAIM + LEASE_MARGIN;
+  // The lease is short (a process killed mid-run holds the record that long): a send may start
+  // only while it can end within the lease; what is left is released for the next claim.
+  const lease = 2 * hook.timeout + LEASE_MARGIN;
+  const lastStart = Date.now() + (lease - hook.timeout) * 1000;
   const { claimed, record, head } = await claimNotices(
     registry.db,
     hook.id,
@@ -99,6 +102,7 @@ async function deliverNotices(
   const delivered: string[] = [];
   let failed: { id: string; error: string; nextAttemptAt: Date } | null = null;
   for (const { delivery, entry } of claimed) {
+    if (Date.now() > lastStart) break;
     // An entry is never deleted; a delivery without one has nothing to say.
     const answer = entry
       ? await send(hook, signer, delivery, { hook: hook.id, entry, record })
