@@ -25,6 +25,7 @@ const BENCHMARKS = [
   'offline-capture',
   'files',
   'certificates',
+  'hooks',
 ];
 
 const QUICK = process.env['BENCH_QUICK'] === '1';

@@ -19,6 +19,7 @@ import type {
   Draft,
   LocalRecord,
   NewAction,
+  Delivery,
   RegistraClient,
   SearchResults,
   FileStatus,
@@ -595,8 +596,24 @@ export function createClient(options: ClientOptions): RegistraClient {
     const results = [...new Set(ranked)].map((id) => byId.get(id) as RecordState).slice(0, limit);
     return { results, online };
   }
+  const hooks: RegistraClient['hooks'] = {
+    deliveries: async (query = {}) => {
+      const search = new URLSearchParams(
+        Object.entries(query).map(([key, value]) => [key, String(value)]),
+      );
+      const answer = await transport.request<{ results: Delivery[]; next: string | null }>(
+        'GET',
+        `/api/v1/hooks/deliveries?${search}`,
+      );
+      return answer.body;
+    },
+    retry: async (deliveryId) => {
+      await transport.request('POST', `/api/v1/hooks/deliveries/${deliveryId}/retry`);
+    },
+  };
 
   return {
+    hooks,
     login,
     resume,
     unlock,

@@ -50,6 +50,8 @@ export interface IncomingAction {
   raw: Record<string, unknown>;
   id: string;
   deviceSeq?: number;
+  /** The number a confirming hook gave its APPROVE of a REGISTER (PROTOCOL 8); never from a body. */
+  registrationNumber?: string;
 }
 
 export interface DeviceState {
@@ -284,7 +286,8 @@ class Batch {
     record.recordType = decision.recordType;
     let registrationNumber: string | null = null;
     if (decision.register && record.fold) {
-      registrationNumber = await makeRegistrationNumber(
+      registrationNumber ??= item.registrationNumber ?? null;
+      registrationNumber ??= await makeRegistrationNumber(
         this.trx,
         this.registry.config,
         decision.recordType,
