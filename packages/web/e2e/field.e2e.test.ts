@@ -12,6 +12,7 @@ import {
   PHONE,
   finishForm,
   nextPage,
+  setOffline,
   shoot,
   syncNow,
   test,
@@ -94,7 +95,7 @@ describe('the field app', () => {
     await waitForServiceWorker(page);
     await shoot(page, 'phone-home');
 
-    await context.setOffline(true);
+    await setOffline(context, true);
     await expect.poll(() => page.getByTestId('sync-status').innerText()).toMatch(/offline/i);
     await fillBirth(page, 'Offline One');
     await finishBirth(page);
@@ -124,7 +125,7 @@ describe('the field app', () => {
     await page.getByText('Draft Only').first().waitFor();
     await shoot(page, 'phone-drafts-offline');
 
-    await context.setOffline(false);
+    await setOffline(context, false);
     await syncNow(page);
     expect(await declaredOnServer('Offline')).toEqual(['DECLARED', 'DECLARED', 'DECLARED']);
     await openQueue(page, 'my-drafts-sent');
@@ -212,7 +213,7 @@ describe('the field app', () => {
     const recordId = await createNotified('Unassigned Later');
     await syncNow(page);
 
-    await context.setOffline(true);
+    await setOffline(context, true);
     await page.goto(`${proxy.url}/#/records/${recordId}`);
     await page.getByTestId('action-UPDATE').click();
     await page.locator('[id="child.surname"]').fill('Typed Offline');
@@ -234,7 +235,7 @@ describe('the field app', () => {
     });
     expect(response.status).toBe(200);
 
-    await context.setOffline(false);
+    await setOffline(context, false);
     await syncNow(page);
     await openQueue(page, 'needs-attention');
     await page.getByText('NOT_ASSIGNED').first().waitFor();

@@ -5,7 +5,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import axe from 'axe-core';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type CDPSession,
+  type Page,
+} from 'playwright-core';
 import { expect, it } from 'vitest';
 import { PASSWORD } from '../../server/test/harness.js';
 
@@ -75,6 +81,57 @@ export async function waitForServiceWorker(page: Page): Promise<void> {
     await page.reload();
     await page.getByTestId('sync-status').waitFor();
   }
+}
+
+/**
+ * Cuts the network of every page of `context` (Playwright's offline emulation: requests fail, as
+ * with no network), or gives it back.
+ *
+ * Why not `context.setOffline` alone: since Chromium 150 (RenderDocument) a reload or navigation
+ * gets a new renderer frame, and DevTools' offline emulation is not re-applied to its `navigator`.
+ * The network stays cut (every fetch fails) but the new document starts with `navigator.onLine`
+ * true, as on "lie-fi". Here every new document of a page that is offline is told the truth again,
+ * through DevTools' `Network.overrideNetworkState` (which changes only `navigator.onLine` and its
+ * events, never whether requests go through), as soon as it is committed: the app gets its
+ * `offline` event. Pages opened while offline are emulated from their start by Playwright itself.
+ */
+export async function setOffline(context: BrowserContext, offline: boolean): Promise<void> {
+  if (!offlineContexts.has(context)) context.on('page', (page) => void navigatorSession(page));
+  offlineContexts.set(context, offline);
+  await context.setOffline(offline);
+  for (const page of context.pages()) {
+    const session = await navigatorSession(page);
+    if (!offline) await tellNavigator(session, false);
+  }
+}
+
+const offlineContexts = new WeakMap<BrowserContext, boolean>();
+const navigatorSessions = new WeakMap<Page, Promise<CDPSession>>();
+
+function navigatorSession(page: Page): Promise<CDPSession> {
+  let session = navigatorSessions.get(page);
+  if (!session) {
+    session = (async () => {
+      const cdp = await page.context().newCDPSession(page);
+      cdp.on('Page.frameNavigated', ({ frame }) => {
+        if (frame.parentId === undefined && offlineContexts.get(page.context()) === true)
+          void tellNavigator(cdp, true).catch(() => undefined);
+      });
+      await cdp.send('Page.enable');
+      return cdp;
+    })();
+    navigatorSessions.set(page, session);
+  }
+  return session;
+}
+
+async function tellNavigator(session: CDPSession, offline: boolean): Promise<void> {
+  await session.send('Network.overrideNetworkState', {
+    offline,
+    latency: 0,
+    downloadThroughput: -1,
+    uploadThroughput: -1,
+  });
 }
 
 export async function shootOpenPages(name: string): Promise<void> {
