@@ -243,6 +243,27 @@ describe('the field app', () => {
     await shoot(page, 'phone-needs-attention');
     await context.close();
   });
+
+  test('on "lie-fi" (the phone says online, the server cannot be reached) Log in unlocks a person known to the device', async () => {
+    // The server's address stops answering (a proxy in front of it, then closed); nothing tells
+    // the browser, so navigator.onLine stays true, as on a phone with signal and no internet.
+    const lost = new AnswerDropper(server.url);
+    await lost.start();
+    const { context, page } = await newPage(browser, PHONE);
+    await login(page, lost.url, 'agent');
+    await waitForServiceWorker(page);
+    await lost.stop();
+
+    await page.reload();
+    await page.getByLabel('Password').waitFor({ timeout: 20_000 });
+    expect(await page.evaluate(() => navigator.onLine)).toBe(true);
+    await page.getByLabel('Username').fill('agent');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: /log in/i }).click();
+    await page.getByTestId('sync-status').waitFor();
+    await expect.poll(() => page.getByTestId('sync-status').innerText()).toMatch(/offline/i);
+    await context.close();
+  });
 });
 
 /** A birth NOTIFIED by the agent through the API (it stays assigned to the agent). */

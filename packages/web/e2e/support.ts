@@ -50,6 +50,12 @@ export const DESKTOP = { width: 1280, height: 800 };
 const openPages = new Set<Page>();
 /** What Chromium refused under the server's Content-Security-Policy during the running test. */
 const cspViolations: string[] = [];
+/**
+ * Whether each context is offline (see `setOffline`), and the DevTools session through which each
+ * page's new documents are told so.
+ */
+const offlineContexts = new WeakMap<BrowserContext, boolean>();
+const navigatorSessions = new WeakMap<Page, Promise<CDPSession>>();
 
 export async function newPage(
   browser: Browser,
@@ -63,6 +69,8 @@ export async function newPage(
 /** Another tab of the same browser context: same storage, Web Locks and BroadcastChannels. */
 export async function newTab(context: BrowserContext): Promise<Page> {
   const page = await context.newPage();
+  // Opened while the context is offline: its first navigation must already be watched.
+  if (offlineContexts.has(context)) await navigatorSession(page);
   openPages.add(page);
   page.on('close', () => openPages.delete(page));
   page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
@@ -87,13 +95,14 @@ export async function waitForServiceWorker(page: Page): Promise<void> {
  * Cuts the network of every page of `context` (Playwright's offline emulation: requests fail, as
  * with no network), or gives it back.
  *
- * Why not `context.setOffline` alone: since Chromium 150 (RenderDocument) a reload or navigation
- * gets a new renderer frame, and DevTools' offline emulation is not re-applied to its `navigator`.
- * The network stays cut (every fetch fails) but the new document starts with `navigator.onLine`
- * true, as on "lie-fi". Here every new document of a page that is offline is told the truth again,
- * through DevTools' `Network.overrideNetworkState` (which changes only `navigator.onLine` and its
- * events, never whether requests go through), as soon as it is committed: the app gets its
- * `offline` event. Pages opened while offline are emulated from their start by Playwright itself.
+ * Why not `context.setOffline` alone: since Chromium 150 (RenderDocument) every new document (a
+ * reload, or a new tab leaving about:blank) gets a new renderer frame, and DevTools' offline
+ * emulation is not re-applied to its `navigator`. The network stays cut (every fetch fails) but
+ * the new document says `navigator.onLine` is true, as on "lie-fi". Here every new document of a
+ * page of an offline context is told the truth again through DevTools'
+ * `Network.overrideNetworkState` (which changes only `navigator.onLine` and its events, never
+ * whether a request goes through) as soon as it is committed: the app gets its `offline` event.
+ * Tabs opened with `newTab` are watched before their first navigation.
  */
 export async function setOffline(context: BrowserContext, offline: boolean): Promise<void> {
   if (!offlineContexts.has(context)) context.on('page', (page) => void navigatorSession(page));
@@ -104,9 +113,6 @@ export async function setOffline(context: BrowserContext, offline: boolean): Pro
     if (!offline) await tellNavigator(session, false);
   }
 }
-
-const offlineContexts = new WeakMap<BrowserContext, boolean>();
-const navigatorSessions = new WeakMap<Page, Promise<CDPSession>>();
 
 function navigatorSession(page: Page): Promise<CDPSession> {
   let session = navigatorSessions.get(page);
