@@ -87,7 +87,7 @@ export function createClient(options: ClientOptions): RegistraClient {
   const user = new Store<User | null>(null);
   const status = new Store<SyncStatus>({
     phase: 'idle',
-    online: typeof navigator === 'object' && 'onLine' in navigator ? navigator.onLine : true,
+    online: browserOnline(),
     pending: 0,
     pendingRecords: 0,
     needsAttention: 0,
@@ -366,7 +366,9 @@ export function createClient(options: ClientOptions): RegistraClient {
     try {
       const report = await engine.run();
       await refreshCounts();
-      status.update({ phase: 'idle', online: true, lastError: null });
+      // The network may have gone while the answer was being stored (the browser's `offline`
+      // event came during the sync): the browser's word now wins over the finished sync's.
+      status.update({ phase: 'idle', online: browserOnline(), lastError: null });
       if (options.backgroundSync !== false) void prefetch().catch(() => undefined);
       void keepCredentials().catch(() => undefined);
       // The names on what came in: kept fresh while online, for offline use.
@@ -710,4 +712,9 @@ const sharedStorage = {};
 
 function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Whether the browser says it has a network; outside a browser (Node), assumed. */
+function browserOnline(): boolean {
+  return typeof navigator === 'object' && 'onLine' in navigator ? navigator.onLine : true;
 }
