@@ -131,6 +131,7 @@ async function main(argv: string[]): Promise<number> {
       case 'rebuild': {
         let shown = 0;
         const report = await rebuildReadModel(registry, {
+          databaseUrl: database.url,
           onProgress: ({ records, entries }) => {
             if (records - shown < 100_000) return;
             shown = records;

@@ -27,7 +27,7 @@ import { walkChain } from '../chain.js';
 import { upsertRecordsStatement } from '../../store/records.js';
 import { findActiveUsers } from '../../store/users.js';
 import type { Caller, Registry } from '../context.js';
-import { readModelRow } from '../read-model.js';
+import { readModelRow } from '../read-model-row.js';
 import { effectWrites, type Appended } from './effects.js';
 import {
   entryResult,
