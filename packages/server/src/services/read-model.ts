@@ -3,9 +3,12 @@ import {
   jsonEqual,
   searchKeys,
   searchName,
+  type BlindIndex,
   type RecordFold,
   type RecordTypeConfig,
 } from '@registra/core';
+import type { DB } from '../db/database.js';
+import type { Keyring } from './vault/index.js';
 import { loadChains, type StoredLink } from '../store/entries.js';
 import { walkChain } from './chain.js';
 import {
@@ -29,28 +32,54 @@ export function readModelRow(
   fold: RecordFold,
   recordType: RecordTypeConfig,
   headHash: string | null,
+  keyring: Keyring,
+  blind: BlindIndex,
 ): RecordRow {
+  const { record, carry } = fold;
   return {
-    state: fold.record,
-    carry: fold.carry,
+    state: keyring.sealState(record),
+    carry: keyring.sealCarry(record.id, record.type, carry),
     headHash,
-    name: searchName(fold.record, recordType),
-    keys: searchKeys(fold.record, recordType),
+    name: searchName(record, recordType),
+    keys: searchKeys(record, recordType, blind),
   };
 }
 
 /** A record's row folded from its log, and the breaks in its chain. */
 function fold(
   registry: Registry,
+  keyring: Keyring,
   log: StoredLink[],
 ): { row: RecordRow | null; breaks: ReturnType<typeof walkChain>['breaks'] } {
-  const entries = log.map((link) => link.entry);
+  const entries = log.map((link) => keyring.openBody(link.entry));
   const first = entries[0];
   const recordType = first && registry.config.recordTypes.get(first.recordType ?? '');
   const folded = recordType ? foldLog(entries, recordType) : null;
   const chain = walkChain(log);
-  const row = folded && recordType ? readModelRow(folded, recordType, chain.head) : null;
+  const row =
+    folded && recordType
+      ? readModelRow(folded, recordType, chain.head, keyring, registry.vault.blind)
+      : null;
   return { row, breaks: chain.breaks };
+}
+
+/** The data keys of the records of these logs. */
+function keyringOf(registry: Registry, db: DB, logs: StoredLink[][]): Promise<Keyring> {
+  const ids = logs.flatMap((log) => (log[0] ? [log[0].entry.recordId] : []));
+  return registry.vault.keyring(db, registry.config, ids);
+}
+
+/**
+ * A record's read-model row folded again from its log, in the caller's transaction: after its
+ * key was erased, so that the read model drops its sensitive values and their blind indexes.
+ */
+export async function refoldRecord(registry: Registry, db: DB, recordId: string): Promise<void> {
+  const logs = [...(await loadChains(db, [recordId])).values()];
+  const keyring = await keyringOf(registry, db, logs);
+  const rows = logs
+    .map((log) => fold(registry, keyring, log).row)
+    .filter((r): r is RecordRow => r !== null);
+  await upsertRecords(db, rows);
 }
 
 export interface VerifyReport {
@@ -69,12 +98,13 @@ export async function verifyReadModel(registry: Registry): Promise<VerifyReport>
       .map((log) => log[0]?.entry.recordId)
       .filter((id): id is string => id !== undefined);
     const stored = await readModelRows(registry.db, ids);
+    const keyring = await keyringOf(registry, registry.db, logs);
     for (const log of logs) {
       const recordId = log[0]?.entry.recordId;
       if (!recordId) continue;
       report.records += 1;
       report.entries += log.length;
-      const { row: expected, breaks } = fold(registry, log);
+      const { row: expected, breaks } = fold(registry, keyring, log);
       // A broken chain first: the log itself was changed (PROTOCOL 13).
       for (const { seq, problem } of breaks)
         differ(recordId, `chain broken at seq ${seq}: ${problem}`);
@@ -130,8 +160,9 @@ export async function rebuildReadModel(
   // One batch is written while the next is read and folded.
   let writing: Promise<void> = Promise.resolve();
   for await (const logs of recordLogs(db, options.batchSize)) {
+    const keyring = await keyringOf(registry, db, logs);
     const rows = logs
-      .map((log) => fold(registry, log).row)
+      .map((log) => fold(registry, keyring, log).row)
       .filter((row): row is RecordRow => row !== null);
     report.records += rows.length;
     report.entries += logs.reduce((n, log) => n + log.length, 0);
@@ -147,8 +178,9 @@ export async function rebuildReadModel(
     await lockExclusively(trx, WRITE_LOCK);
     // Records whose log grew since they were folded above, or that are new.
     const logs = await loadChains(trx, await staleRebuildIds(trx));
+    const keyring = await keyringOf(registry, trx, [...logs.values()]);
     const folded = [...logs.values()]
-      .map((log) => fold(registry, log).row)
+      .map((log) => fold(registry, keyring, log).row)
       .filter((r): r is RecordRow => r !== null);
     await upsertRecords(trx, folded, 'records_rebuild');
     report.caughtUp = folded.length;
