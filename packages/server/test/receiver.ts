@@ -129,14 +129,17 @@ export class Receiver {
  */
 export function civilRegistryWithHooks(
   change: (hook: Record<string, unknown>) => void = () => {},
+  { deduplication = true }: { deduplication?: boolean } = {},
 ): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'registra-hooks-'));
   const source = path.join(EXAMPLES_DIR, 'civil-registry');
   const config = JSON.parse(readFileSync(path.join(source, 'config.json'), 'utf8')) as {
     version: string;
     hooks: Record<string, unknown>[];
+    recordTypes: Record<string, unknown>[];
   };
   for (const hook of config.hooks) change(hook);
+  if (!deduplication) for (const type of config.recordTypes) delete type['deduplication'];
   config.version = `${config.version}-test`;
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
   copyFileSync(path.join(source, 'users.json'), path.join(dir, 'users.json'));
