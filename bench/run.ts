@@ -26,6 +26,7 @@ const BENCHMARKS = [
   'files',
   'certificates',
   'hooks',
+  'encryption',
 ];
 
 const QUICK = process.env['BENCH_QUICK'] === '1';

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadConfigurationOrThrow, type RegistryConfig } from '@registra/core';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -6,6 +7,8 @@ import { v7 as uuidv7 } from 'uuid';
 import {
   AuthService,
   buildApp,
+  FileKeyProvider,
+  Vault,
   connect,
   loadConfigFile,
   loadSigner,
@@ -79,14 +82,19 @@ export interface BenchServer {
 export async function startBenchServer(
   cluster: Cluster,
   configName = 'civil-registry',
+  options: { plaintext?: boolean } = {},
 ): Promise<BenchServer> {
   const { url: databaseUrl, db } = await cluster.database();
   const { configFile, usersFile } = resolveConfigDir(configName);
-  const config = loadConfigFile(configFile);
-  const registry: Registry = { db, config, now: () => new Date() };
+  // `plaintext`: the configuration with no field sensitive (a baseline without encryption).
+  const config = options.plaintext
+    ? withoutSensitiveFields(configFile)
+    : loadConfigFile(configFile);
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'registra-bench-files-'));
+  const vault = await Vault.open(FileKeyProvider.inDataDir(dataDir));
+  const registry: Registry = { db, config, now: () => new Date(), vault };
   await seed(db, config, usersFile, PASSWORD);
   const auth = new AuthService(registry, await loadSigner(db));
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'registra-bench-files-'));
   const files = openFileStorage(config, { dataDir });
   const app = await buildApp({ registry, auth, metrics: new Metrics(), files });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -103,6 +111,15 @@ export async function startBenchServer(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A configuration file loaded with every `sensitive` mark removed. */
+function withoutSensitiveFields(configFile: string): RegistryConfig {
+  const text = readFileSync(configFile, 'utf8');
+  const document = JSON.parse(text, (key, value: unknown) =>
+    key === 'sensitive' ? undefined : value,
+  ) as unknown;
+  return loadConfigurationOrThrow(document);
 }
 
 /** An access token for a seeded user (password PASSWORD) of the server at `url`. */

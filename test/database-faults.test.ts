@@ -19,6 +19,7 @@ import { loadConfigFile, resolveConfigDir, seed } from '../packages/server/src/s
 import { loadSigner } from '../packages/server/src/services/tokens.js';
 import { action, BIRTH, newId, PASSWORD } from '../packages/server/test/harness.js';
 import { fixedPort } from '../packages/server/test/ports.js';
+import { FileKeyProvider, Vault } from '../packages/server/src/services/vault/index.js';
 
 /**
  * PostgreSQL goes away under traffic (issue: reliability suite). The API keeps running; while the
@@ -54,7 +55,8 @@ beforeAll(async () => {
   await migrate(connection);
   const { configFile, usersFile } = resolveConfigDir('civil-registry');
   const config = loadConfigFile(configFile);
-  registry = { db, config, now: () => new Date() };
+  const keys = FileKeyProvider.inDataDir(mkdtempSync(path.join(tmpdir(), 'registra-keys-')));
+  registry = { db, config, now: () => new Date(), vault: await Vault.open(keys) };
   await seed(db, config, usersFile, PASSWORD);
   const auth = new AuthService(registry, await loadSigner(db));
   app = await buildApp({ registry, auth, metrics: new Metrics() });

@@ -6,7 +6,9 @@ import {
 } from '@registra/core';
 import fc from 'fast-check';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClient, type RegistraClient } from '../packages/client/src/index.js';
 import { freshDatabase, otherDatabasesSettled, PASSWORD } from '../packages/server/test/harness.js';
@@ -15,6 +17,7 @@ import { resolveConfigDir } from '../packages/server/src/services/seed.js';
 import { FaultProxy } from './support/fault-proxy.js';
 import { prng } from './support/prng.js';
 import { ServerProcess } from './support/server-process.js';
+import { FileKeyProvider, Vault } from '../packages/server/src/services/vault/index.js';
 
 /**
  * Reliability under the faults field conditions produce (issue: proof under faults): several
@@ -142,8 +145,11 @@ afterAll(async () => {
 
 async function runPlan(scenario: Scenario, seed: number, steps: Step[]): Promise<void> {
   const database = await freshDatabase();
+  // The server's key-encryption keys, for verifying its database here too.
+  const keyFile = path.join(mkdtempSync(path.join(tmpdir(), 'registra-keys-')), 'keys.json');
   const server = new ServerProcess({
     DATABASE_URL: database.url,
+    REGISTRA_KEY_FILE: keyFile,
     REGISTRA_SEED_DEMO_USERS: 'true',
     REGISTRA_CONFIG: scenario.config,
     REGISTRA_DEMO_PASSWORD: PASSWORD,
@@ -289,7 +295,8 @@ async function runPlan(scenario: Scenario, seed: number, steps: Step[]): Promise
 
     const configFile = resolveConfigDir(scenario.config).configFile;
     const config = loadConfigurationOrThrow(JSON.parse(readFileSync(configFile, 'utf8')));
-    const report = await verifyReadModel({ db: database.db, config, now: () => new Date() });
+    const vault = await Vault.open(new FileKeyProvider(keyFile));
+    const report = await verifyReadModel({ db: database.db, config, now: () => new Date(), vault });
     expect(report.differences).toEqual([]);
     expect(captured.length).toBeGreaterThan(0);
   } finally {

@@ -1,7 +1,7 @@
 import { doubleMetaphone } from 'double-metaphone';
 import type { RecordState } from './contracts/record.js';
 import type { FieldType, RecordTypeConfig } from './config/schema.js';
-import { formFields } from './config/lookup.js';
+import { formFields, sensitiveFields } from './config/lookup.js';
 import { normaliseTrackingId, TRACKING_ALPHABET } from './tracking.js';
 
 /**
@@ -38,7 +38,11 @@ export function searchFieldsOf(recordType: RecordTypeConfig | undefined): string
  */
 export function searchName(state: RecordState, recordType: RecordTypeConfig | undefined): string {
   const words: string[] = [];
-  for (const field of searchFieldsOf(recordType)) words.push(...textsOf(state.declaration[field]));
+  const hidden = recordType ? sensitiveFields(recordType) : new Set<string>();
+  for (const field of searchFieldsOf(recordType)) {
+    // A sensitive field is never kept in the clear, not even as words (PROTOCOL 13).
+    if (!hidden.has(field)) words.push(...textsOf(state.declaration[field]));
+  }
   return searchForm(words.join(' '));
 }
 
@@ -141,9 +145,28 @@ export function identifierForm(value: string): string {
   return searchForm(value).replace(/[\s\-./()]+/g, '');
 }
 
-/** The index key of an identifier field's value. */
-export function identifierKey(field: string, value: string): string {
-  return `i:${field}=${identifierForm(value)}`;
+/**
+ * A blind index (PROTOCOL 13): a keyed hash of a sensitive identifier's form, so that it is found
+ * exactly without being stored. The server holds the key; core only says where it is used.
+ */
+export type BlindIndex = (field: string, form: string) => string;
+
+/**
+ * The index key of an identifier field's value: its form, or with `blind` (a sensitive field)
+ * its blind index.
+ */
+export function identifierKey(field: string, value: string, blind?: BlindIndex): string {
+  const form = identifierForm(value);
+  return blind ? `b:${field}=${blind(field, form)}` : `i:${field}=${form}`;
+}
+
+/** The blind index to key a field of the type with: `blind` when the field is sensitive. */
+export function blindFor(
+  recordType: RecordTypeConfig,
+  field: string,
+  blind: BlindIndex | undefined,
+): BlindIndex | undefined {
+  return sensitiveFields(recordType).has(field) ? blind : undefined;
 }
 
 /**
@@ -155,14 +178,20 @@ export function keyedNameFields(recordType: RecordTypeConfig): string[] {
   for (const rule of recordType.deduplication?.rules ?? []) {
     if (rule.match.some((m) => m === 'fuzzy' || m === 'phonetic')) fields.add(rule.field);
   }
-  return [...fields];
+  const hidden = sensitiveFields(recordType);
+  return [...fields].filter((field) => !hidden.has(field));
 }
 
 /**
  * Everything a record is found by, as keys for one inverted index (a GIN index of the read
- * model): each name word exactly, by sound and by its deletion forms, and each identifier field.
+ * model): each name word exactly, by sound and by its deletion forms, and each identifier field
+ * (a sensitive one by its blind index, with `blind`; never a sensitive field's words).
  */
-export function searchKeys(state: RecordState, recordType: RecordTypeConfig | undefined): string[] {
+export function searchKeys(
+  state: RecordState,
+  recordType: RecordTypeConfig | undefined,
+  blind?: BlindIndex,
+): string[] {
   const keys = new Set<string>();
   if (!recordType) return [];
   for (const field of keyedNameFields(recordType)) {
@@ -178,7 +207,9 @@ export function searchKeys(state: RecordState, recordType: RecordTypeConfig | un
   for (const [id, field] of formFields(recordType)) {
     const value = state.declaration[id];
     if (IDENTIFIER_TYPES.has(field.type) && typeof value === 'string' && value.trim() !== '') {
-      keys.add(identifierKey(id, value));
+      const fieldBlind = blindFor(recordType, id, blind);
+      if (field.sensitive && !fieldBlind) continue; // never in the clear
+      keys.add(identifierKey(id, value, fieldBlind));
     }
   }
   return [...keys].sort();

@@ -73,7 +73,11 @@ describe('certificate configuration', () => {
     const document = civilDocument();
     const certificate = document.certificates?.[0];
     if (!certificate) throw new Error('no certificates');
-    certificate.claims = { ...certificate.claims, nickname: 'child.nickname' };
+    certificate.claims = {
+      ...certificate.claims,
+      nickname: 'child.nickname',
+      motherNid: 'mother.nid',
+    };
     certificate.revokedBy = ['VANISH'];
     const template = certificate.templates[0];
     if (!template) throw new Error('no template');
@@ -84,6 +88,10 @@ describe('certificate configuration', () => {
     expect(result.errors).toEqual(
       expect.arrayContaining([
         { path: 'certificates.0.claims.nickname', message: 'unknown field "child.nickname"' },
+        {
+          path: 'certificates.0.claims.motherNid',
+          message: 'field "mother.nid" is sensitive and cannot be a claim',
+        },
         { path: 'certificates.0.revokedBy.0', message: '"birth" offers no action "VANISH"' },
         {
           path: 'certificates.0.templates.0.html.en',

@@ -58,7 +58,18 @@ describe('search keys (PROTOCOL 10)', () => {
   });
 
   it('keys identifier fields by field, without spaces and separators', () => {
-    expect(keys).toContain('i:mother.nid=12345678');
+    const plain = { ...birth, form: structuredClone(birth.form) };
+    for (const page of plain.form.pages) for (const field of page.fields) delete field.sensitive;
+    const unmarked = searchKeys(state({ 'mother.nid': '123 456/78' }), plain);
+    expect(unmarked).toContain('i:mother.nid=12345678');
+  });
+
+  it('keys a sensitive identifier by its blind index only, never in the clear (PROTOCOL 13)', () => {
+    expect(keys.filter((k) => k.includes('mother.nid') || k.includes('12345678'))).toEqual([]);
+    const blind = (field: string, form: string) => `H(${field}|${form.length})`;
+    const blinded = searchKeys(state({ 'mother.nid': '123 456/78' }), birth, blind);
+    expect(blinded).toContain('b:mother.nid=H(mother.nid|8)');
+    expect(blinded.some((k) => k.includes('12345678'))).toBe(false);
   });
 
   it('matches words symmetrically, best kind first', () => {

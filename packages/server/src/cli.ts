@@ -1,4 +1,5 @@
 #!/usr/bin/env -S npx tsx
+import { userInfo } from 'node:os';
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { ConfigurationError } from '@registra/core';
@@ -7,6 +8,8 @@ import { Issuer } from './services/issuer.js';
 import { ProblemError } from './services/problem.js';
 import { deduplicateAll } from './services/deduplication/index.js';
 import { rebuildReadModel, verifyReadModel } from './services/read-model.js';
+import { eraseRecord } from './services/vault/erasure.js';
+import { retireKeks, rotateKek } from './services/vault/rotation.js';
 import { addUser, deactivateUser, users } from './services/users.js';
 import { startPrimary } from './cluster.js';
 import type { Registry } from './services/context.js';
@@ -27,6 +30,9 @@ Usage: registra <command> [options]
   users list                  list users and machine clients
   users add --username U --name N --role R --office O --password P [--client]
   users deactivate USERNAME   deactivate a user; their tokens stop working at once
+  erase RECORD_ID             destroy a record's data key: its sensitive fields read as erased, the chain still verifies
+  kek rotate                  make a new key-encryption key current and re-wrap every data key with it
+  kek retire                  forget the key-encryption keys that no data key is wrapped with any more
   keys list                   list the keys that sign credentials, current and retired
   keys rotate                 make a new credential key current; retired keys stay published
   deliveries list [--hook H] [--state pending|failing|done] [--record ID] [--limit N]
@@ -114,6 +120,8 @@ async function main(argv: string[]): Promise<number> {
     (command === 'users' &&
       (sub === 'list' || sub === 'add' || (sub === 'deactivate' && arg !== undefined))) ||
     (command === 'keys' && (sub === 'list' || sub === 'rotate')) ||
+    (command === 'erase' && sub !== undefined) ||
+    (command === 'kek' && (sub === 'rotate' || sub === 'retire')) ||
     (command === 'deliveries' && (sub === 'list' || (sub === 'retry' && arg !== undefined)));
   if (!known) {
     console.error(HELP);
@@ -166,6 +174,28 @@ async function main(argv: string[]): Promise<number> {
         console.log(
           `checked ${done.done} records in ${seconds.toFixed(1)} s ` +
             `(${Math.round(done.done / Math.max(seconds, 1e-9))} records/s); ${done.flagged} flagged as suspected duplicates`,
+        );
+        return 0;
+      }
+      case 'erase': {
+        const erasure = await eraseRecord(registry, sub ?? '', `cli:${userInfo().username}`);
+        console.log(
+          erasure.erasedNow
+            ? `erased the data key of ${erasure.recordId}; its sensitive fields now read as erased`
+            : `${erasure.recordId} was erased on ${erasure.erasedAt} by ${erasure.erasedBy}`,
+        );
+        return 0;
+      }
+      case 'kek': {
+        if (sub === 'retire') {
+          console.log(`key-encryption keys kept: ${(await retireKeks(registry)).join(', ')}`);
+          return 0;
+        }
+        const report = await rotateKek(registry, {
+          onProgress: (n) => console.log(`re-wrapped ${n} data keys…`),
+        });
+        console.log(
+          `key-encryption key ${report.kekId} is current; re-wrapped ${report.rewrapped} data keys`,
         );
         return 0;
       }

@@ -5,6 +5,8 @@ import type { S3Settings } from './services/files/s3-storage.js';
 const EnvSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   REGISTRA_DATA_DIR: z.string().default('./.registra'),
+  /** The key-encryption keys' file (PROTOCOL 13); unset, REGISTRA_DATA_DIR/keys.json (mode 0600). */
+  REGISTRA_KEY_FILE: z.string().min(1).optional(),
   REGISTRA_CONFIG: z.string().default('civil-registry'),
   REGISTRA_DEMO_PASSWORD: z.string().min(8).default('registra-demo'),
   /** Default: 'true' on the embedded database, 'false' with DATABASE_URL (see readEnv). */

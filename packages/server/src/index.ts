@@ -19,6 +19,7 @@ export { loadConfigFile, resolveConfigDir, seed } from './services/seed.js';
 export { loadSigner } from './services/tokens.js';
 export { startServer, openDatabase, openRegistry } from './server.js';
 export { openFileStorage } from './services/files/open.js';
+export { FileKeyProvider, Vault, type KeyProvider } from './services/vault/index.js';
 export type { FileStorage } from './services/files/storage.js';
 export { PdfRenderer } from './services/pdf-renderer.js';
 export { credentialQr } from './services/certificates.js';

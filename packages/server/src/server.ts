@@ -12,6 +12,7 @@ import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
 import { AuthService } from './services/auth.js';
 import type { Registry } from './services/context.js';
+import { FileKeyProvider, Vault } from './services/vault/index.js';
 import { FILE_CLEANUP_SCHEDULE, fileCleanupTask } from './services/files/cleanup.js';
 import { openFileStorage } from './services/files/open.js';
 import type { FileStorage } from './services/files/storage.js';
@@ -65,7 +66,10 @@ export async function openRegistry(
   const config = loadConfigFile(configFile);
   // Checked at start in every process: a hook that is on needs its secret.
   hookSigners(config);
-  const registry: Registry = { db, config, now: () => new Date() };
+  const keys = env.REGISTRA_KEY_FILE
+    ? new FileKeyProvider(env.REGISTRA_KEY_FILE)
+    : FileKeyProvider.inDataDir(env.REGISTRA_DATA_DIR);
+  const registry: Registry = { db, config, now: () => new Date(), vault: await Vault.open(keys) };
   registry.effects = appendEffectsFor(registry);
   const demoUsers =
     env.REGISTRA_SEED_DEMO_USERS === 'true'

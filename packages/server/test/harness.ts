@@ -22,6 +22,7 @@ import { HookMetrics } from '../src/services/hooks/index.js';
 import { loadSigner } from '../src/services/tokens.js';
 import type { FastifyInstance } from 'fastify';
 import { BIRTH } from '../../core/test/fixtures.js';
+import { FileKeyProvider, Vault } from '../src/services/vault/index.js';
 
 /** Every field DECLARE requires of a birth (the core tests' fixture). */
 export { BIRTH };
@@ -127,17 +128,18 @@ export async function startTestServer(
   const env = options.env ?? {};
   const config = loadConfigFile(configFile, env);
   const clock = { offsetMs: 0 };
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'registra-files-'));
   const registry: Registry = {
     db: database.db,
     config,
     now: () => new Date(Date.now() + clock.offsetMs),
+    vault: await Vault.open(FileKeyProvider.inDataDir(dataDir)),
   };
   registry.effects = appendEffectsFor(registry);
   await seed(database.db, config, usersFile, PASSWORD);
   const signer = await loadSigner(database.db);
   const auth = new AuthService(registry, signer, options.auth);
   const hookMetrics = new HookMetrics(registry);
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'registra-files-'));
   const files = openFileStorage(config, { dataDir, s3: options.s3 });
   const app = await buildApp({
     files,

@@ -8,6 +8,10 @@ import type { Registry } from '../src/services/context.js';
 import { loadConfigFile, resolveConfigDir, seed } from '../src/services/seed.js';
 import { loadSigner } from '../src/services/tokens.js';
 import { freshDatabase, PASSWORD } from './harness.js';
+import { FileKeyProvider, Vault } from '../src/services/vault/index.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 // A server with one database connection, that sheds load once 2 requests wait for it.
 let database: Awaited<ReturnType<typeof freshDatabase>>;
@@ -21,7 +25,8 @@ beforeAll(async () => {
   ({ db, pool } = connect(database.url, 1));
   const { configFile, usersFile } = resolveConfigDir('civil-registry');
   const config = loadConfigFile(configFile);
-  const registry: Registry = { db, config, now: () => new Date() };
+  const keys = FileKeyProvider.inDataDir(mkdtempSync(path.join(tmpdir(), 'registra-keys-')));
+  const registry: Registry = { db, config, now: () => new Date(), vault: await Vault.open(keys) };
   await seed(db, config, usersFile, PASSWORD);
   const auth = new AuthService(registry, await loadSigner(db));
   app = await buildApp({ registry, auth, metrics: new Metrics(pool), pool, maxWaiting: 2 });

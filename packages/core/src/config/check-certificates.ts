@@ -30,6 +30,10 @@ export function checkCertificates(
     }
     for (const [claim, field] of Object.entries(certificate.claims)) {
       if (!fields.has(field)) report([...at, 'claims', claim], `unknown field "${field}"`);
+      // A credential is stored as issued: a sensitive value would sit in it in the clear.
+      else if (fields.get(field)?.sensitive) {
+        report([...at, 'claims', claim], `field "${field}" is sensitive and cannot be a claim`);
+      }
     }
     const actions = new Set<string>([
       ...Object.keys(recordType.actions).filter((a) => a !== 'CUSTOM'),

@@ -39,6 +39,18 @@ export function formFields(recordType: RecordTypeConfig): ReadonlyMap<string, Fi
   return fields;
 }
 
+const sensitiveCache = new WeakMap<RecordTypeConfig, ReadonlySet<string>>();
+
+/** The ids of the record type's fields marked `sensitive` (PROTOCOL 13). */
+export function sensitiveFields(recordType: RecordTypeConfig): ReadonlySet<string> {
+  let ids = sensitiveCache.get(recordType);
+  if (!ids) {
+    ids = new Set([...formFields(recordType)].flatMap(([id, f]) => (f.sensitive ? [id] : [])));
+    sensitiveCache.set(recordType, ids);
+  }
+  return ids;
+}
+
 export function customActionOf(
   recordType: RecordTypeConfig,
   customType: string | undefined,

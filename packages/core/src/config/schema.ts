@@ -84,6 +84,11 @@ const fieldBase = {
   requiredIf: ConditionSchema.optional(),
   /** Visible only when this holds; a hidden field must carry no value. */
   showIf: ConditionSchema.optional(),
+  /**
+   * Stored encrypted wherever the server keeps it (log, read model, WAL) and found through a
+   * blind index only (PROTOCOL 13); shown decrypted to callers with reach.
+   */
+  sensitive: z.boolean().optional(),
 };
 
 const regex = z.string().refine((source) => {

@@ -1,6 +1,6 @@
 import type { Declaration } from '../contracts/action.js';
 import type { EvidenceMatch, FieldEvidence } from '../contracts/duplicates.js';
-import { formFields } from '../config/lookup.js';
+import { formFields, sensitiveFields } from '../config/lookup.js';
 import type { DeduplicationRule, FieldType, RecordTypeConfig } from '../config/schema.js';
 import { jsonEqual } from '../declaration/merge.js';
 import {
@@ -169,14 +169,16 @@ export function scoreCandidate(
   const dedup = recordType.deduplication;
   if (!dedup) return null;
   const fields = formFields(recordType);
+  const hidden = sensitiveFields(recordType);
   const evidence: Record<string, FieldEvidence> = {};
   const scores = new Map<string, FieldScore>();
   for (const rule of dedup.rules) {
     const x = record[rule.field];
     const y = candidate[rule.field];
     const entry: FieldEvidence = { match: 'none' };
-    if (!isEmpty(x)) entry.this = x;
-    if (!isEmpty(y)) entry.that = y;
+    // Evidence is stored in the log: a sensitive field's values stay out of it (PROTOCOL 13).
+    if (!isEmpty(x) && !hidden.has(rule.field)) entry.this = x;
+    if (!isEmpty(y) && !hidden.has(rule.field)) entry.that = y;
     evidence[rule.field] = entry;
     if (isEmpty(x) || isEmpty(y)) continue;
     scores.set(rule.field, compareField(rule, fields.get(rule.field)?.type, x, y));

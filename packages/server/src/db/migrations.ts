@@ -370,6 +370,26 @@ const migrations: Record<string, Migration> = {
       await sql`CREATE INDEX hook_deliveries_list ON hook_deliveries (hook, state, id)`.execute(db);
     },
   },
+  // Envelope encryption (PROTOCOL 13): each record's data key, wrapped by a key-encryption key
+  // that is kept outside the database (services/vault). Erasure sets `wrapped` to null.
+  '0050_record_keys': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        CREATE TABLE record_keys (
+          record_id uuid PRIMARY KEY,
+          record_type text NOT NULL,
+          kek_id text NOT NULL,
+          wrapped bytea,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          erased_at timestamptz,
+          erased_by text,
+          CHECK ((wrapped IS NULL) = (erased_at IS NOT NULL))
+        )`.execute(db);
+      await sql`CREATE INDEX record_keys_kek ON record_keys (kek_id) WHERE wrapped IS NOT NULL`.execute(
+        db,
+      );
+    },
+  },
 };
 
 /** The read model's table as migration 0001 made it. Frozen with the migration. */

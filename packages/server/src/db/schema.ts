@@ -22,6 +22,17 @@ export interface Database {
   issuer_keys: IssuerKeysTable;
   credentials: CredentialsTable;
   hook_deliveries: HookDeliveriesTable;
+  record_keys: RecordKeysTable;
+}
+
+export interface RecordKeysTable {
+  record_id: string;
+  record_type: string;
+  kek_id: string;
+  wrapped: Buffer | null;
+  created_at: Generated<Timestamp>;
+  erased_at: Timestamp | null;
+  erased_by: string | null;
 }
 
 export interface ReadAuditTable {

@@ -10,7 +10,8 @@ import { z } from 'zod';
 import { authenticate, callerOf, requirePermission } from '../http/authenticate.js';
 import type { AuthService } from '../services/auth.js';
 import type { Registry } from '../services/context.js';
-import { getChain, getRecord, searchRecords } from '../services/records.js';
+import { getChain, getRecord, queryForAudit, searchRecords } from '../services/records.js';
+import { eraseRecord } from '../services/vault/erasure.js';
 import { recordReads } from '../services/read-audit.js';
 import type { AuditSpec } from '../http/read-audit.js';
 import { MANAGE_USERS } from '../services/users.js';
@@ -58,13 +59,16 @@ const READ: AuditSpec = {
   records: (request) => [(request.params as { id: string }).id],
 };
 
-/** A search: every record of the page it answered, and what was asked. */
-const SEARCH: AuditSpec = {
+/**
+ * A search: every record of the page it answered, and what was asked, a sensitive identifier by
+ * its blind index (PROTOCOL 13).
+ */
+const searchAudit = (registry: Registry): AuditSpec => ({
   kind: 'search',
   records: (_request, payload) =>
     ((payload as { results?: { id: string }[] } | undefined)?.results ?? []).map((r) => r.id),
-  query: (request) => ({ ...(request.query as Record<string, unknown>) }),
-};
+  query: (request) => queryForAudit(registry, request.query as Record<string, unknown>),
+});
 
 /** A page of a record's log: the entries after this seq. */
 const EntriesPageSchema = z.strictObject({
@@ -125,6 +129,31 @@ export function recordRoutes(registry: Registry, auth: AuthService): FastifyPlug
       (request) => getChain(registry, request.params.id, request.query.entriesAfter),
     );
 
+    app.post(
+      '/api/v1/records/:id/erase',
+      {
+        onRequest: [
+          authenticate(auth),
+          async (request) => requirePermission(registry, callerOf(request), MANAGE_USERS),
+        ],
+        schema: {
+          summary:
+            'Erase a record’s sensitive fields by destroying its data key (administrators; recorded with who and when)',
+          tags: ['records'],
+          params: z.strictObject({ id: z.uuid() }),
+          response: {
+            200: z.object({
+              recordId: z.uuid(),
+              erasedAt: z.string(),
+              erasedBy: z.string(),
+              erasedNow: z.boolean(),
+            }),
+          },
+        },
+      },
+      (request) => eraseRecord(registry, request.params.id, callerOf(request).user.id),
+    );
+
     app.get(
       '/api/v1/records/:id/audit',
       {
@@ -170,7 +199,7 @@ export function recordRoutes(registry: Registry, auth: AuthService): FastifyPlug
       '/api/v1/records',
       {
         onRequest: authenticate(auth),
-        config: { audit: SEARCH },
+        config: { audit: searchAudit(registry) },
         schema: {
           summary: 'Search and work queues, in keyset pages',
           tags: ['records'],

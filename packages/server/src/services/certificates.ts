@@ -12,6 +12,7 @@ import type { Caller, Registry } from './context.js';
 import type { Credentials } from './credentials.js';
 import type { PdfRenderer } from './pdf-renderer.js';
 import { forbidden, notFound, ProblemError } from './problem.js';
+import { openState } from './vault/open.js';
 
 /**
  * The QR code of a credential as inline SVG. Error correction L: a credential is a long text, and
@@ -51,8 +52,9 @@ export class Certificates {
    */
   async #printable(caller: Caller, recordId: string): Promise<RecordState> {
     const { config, db } = this.registry;
-    const record = await findRecordState(db, recordId);
-    if (!record || !inReach(caller.principal, config, record)) throw notFound('no such record');
+    const stored = await findRecordState(db, recordId);
+    if (!stored || !inReach(caller.principal, config, stored)) throw notFound('no such record');
+    const record = await openState(this.registry, stored);
     const recordType = config.recordTypes.get(record.type);
     const certificate = config.document.certificates.find((c) => c.recordType === record.type);
     if (!recordType || !certificate) throw notFound(`${record.type} records have no certificates`);

@@ -2,12 +2,15 @@ import type { Principal, RegistryConfig } from '@registra/core';
 import type { DB } from '../db/database.js';
 import type { UserRow } from '../store/users.js';
 import type { AppendEffect } from './append/effects.js';
+import type { Vault } from './vault/index.js';
 
 /** What every service works with: the database, the active configuration and the clock. */
 export interface Registry {
   db: DB;
   config: RegistryConfig;
   now: () => Date;
+  /** Sensitive fields' keys and blind indexes (PROTOCOL 13). */
+  vault: Vault;
   /** What else happens when entries are appended (hooks, files, deduplication). */
   effects?: AppendEffect[];
 }

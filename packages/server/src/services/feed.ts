@@ -4,6 +4,7 @@ import type { Registry } from './context.js';
 import { showDuplicatesOfEntries } from './duplicates-view.js';
 import { invalidInput } from './problem.js';
 import { scopeOf } from './reach.js';
+import { openEntries } from './vault/open.js';
 
 export interface Changes {
   changes: Entry[];
@@ -135,7 +136,12 @@ export async function readChanges(
   }
   const last = page[taken - 1];
   return {
-    changes: await showDuplicatesOfEntries(registry, principal, changes),
+    // Counted sealed above: a sensitive value in the clear is never longer than its envelope.
+    changes: await showDuplicatesOfEntries(
+      registry,
+      principal,
+      await openEntries(registry, changes),
+    ),
     cursor: encodeCursor(last ? last.position : (after ?? START)),
     hasMore: taken < page.length || rows.length > limit || cutByBytes,
   };

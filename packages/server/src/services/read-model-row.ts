@@ -2,41 +2,51 @@ import {
   foldLog,
   searchKeys,
   searchName,
+  type BlindIndex,
   type RecordFold,
   type RecordTypeConfig,
 } from '@registra/core';
 import type { StoredLink } from '../store/entries.js';
 import type { RecordRow } from '../store/records.js';
 import { walkChain } from './chain.js';
+import type { Keyring } from './vault/index.js';
 
 /**
- * The read-model row of a folded record: its state and carry, its chain's head, and the name and
- * keys that `q` searches. Appends, `rebuild` (on its worker threads too) and `verify` all make
- * their rows here, from core's fold and search keys.
+ * The read-model row of a folded record: its state and carry (sealed with the record's key), its
+ * chain's head, and the name and keys that `q` searches (a sensitive identifier by its blind
+ * index only). Appends, `rebuild` (on its worker threads too) and `verify` all make their rows
+ * here, from core's fold and search keys.
  */
 export function readModelRow(
   fold: RecordFold,
   recordType: RecordTypeConfig,
   headHash: string | null,
+  keyring: Keyring,
+  blind: BlindIndex,
 ): RecordRow {
+  const { record, carry } = fold;
   return {
-    state: fold.record,
-    carry: fold.carry,
+    state: keyring.sealState(record),
+    carry: keyring.sealCarry(record.id, record.type, carry),
     headHash,
-    name: searchName(fold.record, recordType),
-    keys: searchKeys(fold.record, recordType),
+    name: searchName(record, recordType),
+    keys: searchKeys(record, recordType, blind),
   };
 }
 
-/** A record's row folded from its log (null when the log folds to no record). */
+/** A record's row folded from its log, opened with its key (null when it folds to no record). */
 export function foldRecordLog(
   recordTypes: ReadonlyMap<string, RecordTypeConfig>,
   log: readonly StoredLink[],
+  keyring: Keyring,
+  blind: BlindIndex,
 ): RecordRow | null {
-  const entries = log.map((link) => link.entry);
+  const entries = log.map((link) => keyring.openBody(link.entry));
   const recordType = recordTypes.get(entries[0]?.recordType ?? '');
   const folded = recordType ? foldLog(entries, recordType) : null;
-  return folded && recordType ? readModelRow(folded, recordType, chainHead(log)) : null;
+  return folded && recordType
+    ? readModelRow(folded, recordType, chainHead(log), keyring, blind)
+    : null;
 }
 
 /**

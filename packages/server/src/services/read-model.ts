@@ -1,6 +1,8 @@
 import { jsonEqual } from '@registra/core';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import type { DB } from '../db/database.js';
+import type { Keyring } from './vault/index.js';
 import { loadChains, type StoredLink } from '../store/entries.js';
 import { walkChain } from './chain.js';
 import { foldRecordLog } from './read-model-row.js';
@@ -22,9 +24,32 @@ import type { Registry } from './context.js';
 /** A record's row folded from its log, and the breaks in its chain. */
 function fold(
   registry: Registry,
+  keyring: Keyring,
   log: StoredLink[],
 ): { row: RecordRow | null; breaks: ReturnType<typeof walkChain>['breaks'] } {
-  return { row: foldRecordLog(registry.config.recordTypes, log), breaks: walkChain(log).breaks };
+  return {
+    row: foldRecordLog(registry.config.recordTypes, log, keyring, registry.vault.blind),
+    breaks: walkChain(log).breaks,
+  };
+}
+
+/** The data keys of the records of these logs. */
+function keyringOf(registry: Registry, db: DB, logs: StoredLink[][]): Promise<Keyring> {
+  const ids = logs.flatMap((log) => (log[0] ? [log[0].entry.recordId] : []));
+  return registry.vault.keyring(db, registry.config, ids);
+}
+
+/**
+ * A record's read-model row folded again from its log, in the caller's transaction: after its
+ * key was erased, so that the read model drops its sensitive values and their blind indexes.
+ */
+export async function refoldRecord(registry: Registry, db: DB, recordId: string): Promise<void> {
+  const logs = [...(await loadChains(db, [recordId])).values()];
+  const keyring = await keyringOf(registry, db, logs);
+  const rows = logs
+    .map((log) => fold(registry, keyring, log).row)
+    .filter((r): r is RecordRow => r !== null);
+  await upsertRecords(db, rows);
 }
 
 export interface VerifyReport {
@@ -43,12 +68,13 @@ export async function verifyReadModel(registry: Registry): Promise<VerifyReport>
       .map((log) => log[0]?.entry.recordId)
       .filter((id): id is string => id !== undefined);
     const stored = await readModelRows(registry.db, ids);
+    const keyring = await keyringOf(registry, registry.db, logs);
     for (const log of logs) {
       const recordId = log[0]?.entry.recordId;
       if (!recordId) continue;
       report.records += 1;
       report.entries += log.length;
-      const { row: expected, breaks } = fold(registry, log);
+      const { row: expected, breaks } = fold(registry, keyring, log);
       // A broken chain first: the log itself was changed (PROTOCOL 13).
       for (const { seq, problem } of breaks)
         differ(recordId, `chain broken at seq ${seq}: ${problem}`);
@@ -113,6 +139,7 @@ export async function rebuildReadModel(
   const workerData: RebuildWorkerData = {
     databaseUrl: options.databaseUrl,
     recordTypes: registry.config.recordTypes,
+    blindKey: registry.vault.blindKey,
   };
   const pool = new Piscina<RangeTask, RangeDone>({
     filename: new URL('./rebuild-worker.mjs', import.meta.url).href,
@@ -123,7 +150,9 @@ export async function rebuildReadModel(
   try {
     await Promise.all(
       ranges.map(async (range) => {
-        const done = await pool.run({ ...range, batchSize: options.batchSize ?? 2000 });
+        // The range's data keys, unwrapped here: the key provider stays in this thread.
+        const keys = await registry.vault.keysInRange(db, range);
+        const done = await pool.run({ ...range, keys, batchSize: options.batchSize ?? 2000 });
         report.records += done.records;
         report.entries += done.entries;
         await options.onProgress?.({ records: report.records, entries: report.entries });
@@ -138,8 +167,9 @@ export async function rebuildReadModel(
     await lockExclusively(trx, WRITE_LOCK);
     // Records whose log grew since they were folded above, or that are new.
     const logs = await loadChains(trx, await staleRebuildIds(trx));
+    const keyring = await keyringOf(registry, trx, [...logs.values()]);
     const folded = [...logs.values()]
-      .map((log) => foldRecordLog(registry.config.recordTypes, log))
+      .map((log) => fold(registry, keyring, log).row)
       .filter((r): r is RecordRow => r !== null);
     await upsertRecords(trx, folded, 'records_rebuild');
     report.caughtUp = folded.length;

@@ -8,16 +8,25 @@ import { connect } from '../db/database.js';
 import { COPY_INTO_REBUILD, recordLogs, type RecordRange } from '../store/rebuild.js';
 import { recordCopyLine } from '../store/records.js';
 import { foldRecordLog } from './read-model-row.js';
+import { blindIndexOf, Keyring, type RecordKeyEntry } from './vault/index.js';
 
-/** What every thread of a rebuild is given once: where the database is and the record types. */
+/**
+ * What every thread of a rebuild is given once: where the database is, the record types, and the
+ * blind index's key (threads of this process: secrets stay in it).
+ */
 export interface RebuildWorkerData {
   databaseUrl: string;
   recordTypes: ReadonlyMap<string, RecordTypeConfig>;
+  blindKey: Uint8Array;
 }
 
-/** One task of a rebuild's thread: a range of records, read `batchSize` records at a time. */
+/**
+ * One task of a rebuild's thread: a range of records, read `batchSize` records at a time, and
+ * the range's data keys, unwrapped by the main thread's key provider.
+ */
 export interface RangeTask extends RecordRange {
   batchSize: number;
+  keys: RecordKeyEntry[];
 }
 
 export interface RangeDone {
@@ -32,7 +41,12 @@ export interface RangeDone {
  * not overlap, so the COPY never meets a row it would conflict with.
  */
 export async function rebuildRange(task: RangeTask): Promise<RangeDone> {
-  const { databaseUrl, recordTypes } = workerData as RebuildWorkerData;
+  const { databaseUrl, recordTypes, blindKey } = workerData as RebuildWorkerData;
+  const blind = blindIndexOf(Buffer.from(blindKey));
+  const keyring = Keyring.of(
+    recordTypes,
+    task.keys.map(([id, type, key]) => [id, type, key && Buffer.from(key)]),
+  );
   const done: RangeDone = { records: 0, entries: 0 };
   const reader = connect(databaseUrl, 1);
   const writer = new pg.Client({ connectionString: databaseUrl, application_name: 'registra' });
@@ -43,7 +57,7 @@ export async function rebuildRange(task: RangeTask): Promise<RangeDone> {
         let chunk = '';
         for (const log of logs) {
           done.entries += log.length;
-          const row = foldRecordLog(recordTypes, log);
+          const row = foldRecordLog(recordTypes, log, keyring, blind);
           if (!row) continue;
           chunk += recordCopyLine(row);
           done.records += 1;

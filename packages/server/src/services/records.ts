@@ -13,6 +13,7 @@ import { showDuplicates, showDuplicatesOfEntries } from './duplicates-view.js';
 import type { Caller, Registry } from './context.js';
 import { invalidInput, notFound } from './problem.js';
 import { scopeOf } from './reach.js';
+import { openEntries, openState, openStates } from './vault/open.js';
 
 /** PROTOCOL 7: a page of entries holds at most this much JSON, and this many entries. */
 export const PAGE_BYTES = 4 * 1024 * 1024;
@@ -28,9 +29,10 @@ export async function getRecord(
   id: string,
   entriesAfter = 0,
 ): Promise<{ record: RecordState; entries: Entry[]; hasMoreEntries: boolean }> {
-  const record = await findRecordState(registry.db, id);
-  if (!record || !inReach(caller.principal, registry.config, record))
+  const stored = await findRecordState(registry.db, id);
+  if (!stored || !inReach(caller.principal, registry.config, stored))
     throw notFound('no such record');
+  const record = await openState(registry, stored);
   const page = await readLogPage(registry.db, id, entriesAfter, LOG_PAGE_ENTRIES, PAGE_BYTES);
   const [shown] = await showDuplicates(registry, caller.principal, [record]);
   return {
@@ -38,7 +40,10 @@ export async function getRecord(
     entries: await showDuplicatesOfEntries(
       registry,
       caller.principal,
-      page.links.map((link) => link.entry),
+      await openEntries(
+        registry,
+        page.links.map((link) => link.entry),
+      ),
     ),
     hasMoreEntries: page.hasMore,
   };
@@ -142,10 +147,33 @@ export async function searchRecords(
     results: await showDuplicates(
       registry,
       caller.principal,
-      page.map((row) => row.state),
+      await openStates(
+        registry,
+        page.map((row) => row.state),
+      ),
     ),
     next,
   };
+}
+
+/**
+ * A list query as the read audit keeps it: a sensitive identifier's value replaced by its blind
+ * index (PROTOCOL 13), everything else as asked.
+ */
+export function queryForAudit(
+  registry: Registry,
+  query: Record<string, unknown>,
+): Record<string, unknown> {
+  const kept: Record<string, unknown> = { ...query };
+  const types = [...registry.config.recordTypes.values()];
+  for (const [key, value] of Object.entries(query)) {
+    const field = key.startsWith('field.') ? key.slice('field.'.length) : null;
+    if (field === null || typeof value !== 'string') continue;
+    if (types.some((type) => formFields(type).get(field)?.sensitive === true)) {
+      kept[key] = identifierKey(field, value, registry.vault.blind);
+    }
+  }
+  return kept;
 }
 
 /**
@@ -159,15 +187,18 @@ function identifierKeys(registry: Registry, query: RecordQuery): string[] | unde
     ? [registry.config.recordTypes.get(query.type)]
     : [...registry.config.recordTypes.values()];
   return entries.map(([field, value]) => {
-    const known = types.some((type) => {
+    const defined = types.flatMap((type) => {
       const definition = type && formFields(type).get(field);
-      return definition !== undefined && IDENTIFIER_TYPES.has(definition.type);
+      return definition && IDENTIFIER_TYPES.has(definition.type) ? [definition] : [];
     });
+    const known = defined.length > 0;
     if (!known) {
       throw invalidInput(`field.${field} is not an identifier field (id number, phone or email)`, [
         { path: `querystring.field.${field}`, message: 'is not an identifier field' },
       ]);
     }
-    return identifierKey(field, value);
+    // A sensitive identifier is found by its blind index (PROTOCOL 13).
+    const sensitive = defined.some((definition) => definition.sensitive === true);
+    return identifierKey(field, value, sensitive ? registry.vault.blind : undefined);
   });
 }

@@ -3,6 +3,7 @@ import { countQueues, readQueuePage } from '../store/workqueues.js';
 import type { Caller, Registry } from './context.js';
 import { invalidInput, notFound } from './problem.js';
 import { scopeOf } from './reach.js';
+import { openStates } from './vault/open.js';
 
 /** Counts stop here: a queue of more is shown as "1000+" and paged through. */
 export const COUNT_CAP = 1000;
@@ -61,7 +62,13 @@ export async function queuePage(
     rows.length > query.limit && last
       ? Buffer.from(JSON.stringify([last.key, last.state.id])).toString('base64url')
       : null;
-  return { results: page.map((row) => row.state), next };
+  return {
+    results: await openStates(
+      registry,
+      page.map((row) => row.state),
+    ),
+    next,
+  };
 }
 
 /** Page keys are opaque: base64url JSON of the last row's `updatedAt` and id. */

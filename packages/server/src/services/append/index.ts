@@ -25,9 +25,11 @@ import type { StoredRejection } from '../../store/devices.js';
 import { appendEntriesStatement, loadChains, type NewEntry } from '../../store/entries.js';
 import { walkChain } from '../chain.js';
 import { upsertRecordsStatement } from '../../store/records.js';
+import { insertRecordKeysStatement, type StoredRecordKey } from '../../store/record-keys.js';
 import { findActiveUsers } from '../../store/users.js';
 import type { Caller, Registry } from '../context.js';
 import { readModelRow } from '../read-model-row.js';
+import { Keyring } from '../vault/index.js';
 import { effectWrites, type Appended } from './effects.js';
 import {
   entryResult,
@@ -113,6 +115,9 @@ class Batch {
   #assignees = new Map<string, Principal>();
   #files = new Map<string, HeldFile>();
   readonly #appender: Appender;
+  /** The records' data keys (PROTOCOL 13), and those made for records new in this request. */
+  #keyring: Keyring;
+  readonly #newKeys = new Map<string, StoredRecordKey>();
 
   constructor(
     private readonly trx: Kysely<Database>,
@@ -128,6 +133,7 @@ class Batch {
       officeId: principal.officeId,
       deviceId: device?.id ?? null,
     };
+    this.#keyring = new Keyring(registry.config.recordTypes);
   }
 
   async run(): Promise<void> {
@@ -138,13 +144,15 @@ class Batch {
       this.incoming.map((a) => a.id),
       [...new Set(actions.map((a) => a.recordId))],
     );
+    await this.#loadKeys(context, actions);
     await this.#loadRecords(context);
     await this.#loadAround(actions);
 
     for (const [index, item] of this.incoming.entries()) {
       const base = baseOf(item);
       const action = parsed[index]?.success ? parsed[index].data : null;
-      const known = context.known.get(item.id);
+      const stored = context.known.get(item.id);
+      const known = stored && this.#keyring.openBody(stored);
       if (this.device && item.deviceSeq !== undefined && item.deviceSeq <= this.device.ackThrough) {
         this.#answers[index] = replayResult(
           { ...base, deviceSeq: item.deviceSeq },
@@ -170,9 +178,17 @@ class Batch {
   result(): AppendResult {
     const writes: RawBuilder<unknown>[] = [];
     if (this.#entries.length > 0) writes.push(appendEntriesStatement(this.#entries));
+    const { blind } = this.registry.vault;
     const rows = [...this.#records.values()].flatMap(({ fold, recordType, head, appended }) =>
-      fold && recordType && appended ? [readModelRow(fold, recordType, head)] : [],
+      fold && recordType && appended
+        ? [readModelRow(fold, recordType, head, this.#keyring, blind)]
+        : [],
     );
+    const keys = rows.flatMap((row) => {
+      const key = this.#newKeys.get(row.state.id);
+      return key ? [key] : [];
+    });
+    if (keys.length > 0) writes.push(insertRecordKeysStatement(keys));
     if (rows.length > 0) writes.push(upsertRecordsStatement(rows));
     writes.push(...fileReferenceWrites(this.registry.config, this.#entries));
     writes.push(...effectWrites(this.registry.effects ?? [], this.#appended));
@@ -182,6 +198,27 @@ class Batch {
       writes,
       appended: this.#appended,
     };
+  }
+
+  /**
+   * The data keys of the records the request touches; a record without one (new, or stored before
+   * keys were kept) gets one, stored with its read-model row if the request appends to it.
+   */
+  async #loadKeys(context: AppendContext, actions: Action[]): Promise<void> {
+    const { vault, config } = this.registry;
+    const ids = new Set(actions.map((a) => a.recordId));
+    this.#keyring = await vault.keyring(this.trx, config, ids);
+    for (const action of actions) {
+      if (this.#keyring.has(action.recordId)) continue;
+      const type = context.records.get(action.recordId)?.record.type ?? action.recordType ?? '';
+      const { stored, key } = await vault.newKey(action.recordId, type);
+      this.#keyring.set(action.recordId, type, key);
+      this.#newKeys.set(action.recordId, stored);
+    }
+    for (const [id, entry] of context.records) {
+      entry.record = this.#keyring.openState(entry.record);
+      if (entry.carry) entry.carry = this.#keyring.openCarry(id, entry.record.type, entry.carry);
+    }
   }
 
   /**
@@ -206,7 +243,7 @@ class Batch {
       const record = this.#records.get(id);
       if (!record) continue;
       record.fold = foldLog(
-        log.map((link) => link.entry),
+        log.map((link) => this.#keyring.openBody(link.entry)),
         record.recordType,
       );
       record.head = walkChain(log).head;
@@ -370,7 +407,7 @@ class Batch {
   ): Entry {
     const recordType = record.recordType?.id ?? action.recordType ?? '';
     const row = newEntry(
-      action,
+      this.#keyring.sealBody(action.recordId, recordType, action),
       (record.fold?.record.seq ?? 0) + 1,
       recordType,
       decision,
@@ -379,7 +416,9 @@ class Batch {
       this.registry.config.version,
       record.head,
     );
-    const entry = toLogEntry(row);
+    // The fold and the answer see the action as sent; the log keeps it sealed.
+    const { deviceSeq: _deviceSeq, ...body } = action;
+    const entry = toLogEntry({ ...row, body });
     this.#entries.push(row);
     record.head = row.hash;
     record.fold = foldOnto(record.fold, [entry], record.recordType);

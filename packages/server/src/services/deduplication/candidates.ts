@@ -1,10 +1,12 @@
 import {
   formFields,
+  blindFor,
   identifierKey,
   IDENTIFIER_TYPES,
   nameWords,
   scoreCandidate,
   wordKeys,
+  type BlindIndex,
   type DuplicateCandidate,
   type RecordState,
   type RecordTypeConfig,
@@ -33,6 +35,7 @@ function texts(value: unknown): string[] {
 export function blocksOf(
   recordType: RecordTypeConfig,
   state: RecordState,
+  blind?: BlindIndex,
 ): { blocks: string[][][]; identifiers: string[] } {
   const rules = recordType.deduplication?.rules ?? [];
   const fields = formFields(recordType);
@@ -43,7 +46,7 @@ export function blocksOf(
     const type = fields.get(rule.field)?.type;
     if (type && IDENTIFIER_TYPES.has(type)) {
       if (typeof value === 'string' && value.trim() !== '') {
-        identifiers.push(identifierKey(rule.field, value));
+        identifiers.push(identifierKey(rule.field, value, blindFor(recordType, rule.field, blind)));
       }
     } else if (rule.match.includes('fuzzy') || rule.match.includes('phonetic')) {
       const words = nameWords(texts(value).join(' '));
@@ -86,7 +89,7 @@ export async function findDuplicates(
   const recordType = registry.config.recordTypes.get(state.type);
   const dedup = recordType?.deduplication;
   if (!recordType || !dedup) return [];
-  const { blocks, identifiers } = blocksOf(recordType, state);
+  const { blocks, identifiers } = blocksOf(recordType, state, registry.vault.blind);
   const others = await findCandidates(registry.db, {
     type: state.type,
     recordId: state.id,
@@ -95,12 +98,19 @@ export async function findDuplicates(
     olderThan: options.olderOnly ? { createdAt: state.createdAt, id: state.id } : undefined,
     limit: MAX_CANDIDATES_READ,
   });
+  // Sensitive values in the clear for scoring (the `exact` rule on an identifier): in memory only.
+  const keyring = await registry.vault.keyring(
+    registry.db,
+    registry.config,
+    others.map((o) => o.id),
+  );
   const found: DuplicateCandidate[] = [];
-  for (const other of others) {
-    if (options.dismissed?.has(other.id)) continue;
+  for (const stored of others) {
+    const other = keyring.openBody({ recordId: stored.id, declaration: stored.declaration });
+    if (options.dismissed?.has(stored.id)) continue;
     const scored = scoreCandidate(recordType, state.declaration, other.declaration);
     if (scored && scored.score >= dedup.threshold) {
-      found.push({ recordId: other.id, score: scored.score, evidence: scored.evidence });
+      found.push({ recordId: stored.id, score: scored.score, evidence: scored.evidence });
     }
   }
   found.sort((a, b) => b.score - a.score || a.recordId.localeCompare(b.recordId));

@@ -20,6 +20,7 @@ import { afterCommit, appendActions } from '../append/index.js';
 import type { Caller, Registry } from '../context.js';
 import { appendTransaction } from '../transaction.js';
 import { findDuplicates, type FindOptions } from './candidates.js';
+import { openState } from '../vault/open.js';
 
 export { blocksOf, findDuplicates } from './candidates.js';
 
@@ -76,7 +77,8 @@ export async function deduplicateRecord(
   cause: string,
   options: Pick<FindOptions, 'olderOnly'> = {},
 ): Promise<DeduplicationOutcome> {
-  const state = await findRecordState(registry.db, recordId);
+  const stored = await findRecordState(registry.db, recordId);
+  const state = stored && (await openState(registry, stored));
   const recordType = state && registry.config.recordTypes.get(state.type);
   if (!state || !recordType?.deduplication || state.status === 'ARCHIVED') {
     return { recordId, candidates: [], result: 'not deduplicated' };

@@ -99,13 +99,20 @@ async function deliverNotices(
     PER_CLAIM,
   );
   if (claimed.length === 0) return { kind: 'idle', head };
+  // Payloads are built at send time, with sensitive values in the clear (over TLS) for the hook.
+  const keyring = await registry.vault.keyring(registry.db, registry.config, [recordId]);
+  const opened = record && keyring.openState(record);
   const delivered: string[] = [];
   let failed: { id: string; error: string; nextAttemptAt: Date } | null = null;
   for (const { delivery, entry } of claimed) {
     if (Date.now() > lastStart) break;
     // An entry is never deleted; a delivery without one has nothing to say.
     const answer = entry
-      ? await send(hook, signer, delivery, { hook: hook.id, entry, record })
+      ? await send(hook, signer, delivery, {
+          hook: hook.id,
+          entry: keyring.openBody(entry),
+          record: opened,
+        })
       : ({ status: 204, body: '' } as const);
     if ('status' in answer && answer.status >= 200 && answer.status < 300) {
       delivered.push(delivery.id);
@@ -158,7 +165,9 @@ async function attempt(
   delivery: DeliveryRow,
 ): Promise<AttemptResult> {
   const { registry } = context;
-  const record = await findRecordState(registry.db, delivery.recordId);
+  const keyring = await registry.vault.keyring(registry.db, registry.config, [delivery.recordId]);
+  const stored = await findRecordState(registry.db, delivery.recordId);
+  const record = stored && keyring.openState(stored);
   const write = async (result: AttemptResult) => {
     await attemptStatement(delivery.id, result).execute(registry.db);
     return result;
@@ -174,7 +183,9 @@ async function attempt(
   if (!record.pending.some((p) => p.id === delivery.entryId)) {
     return write({ done: true, outcome: 'decided' });
   }
-  const entries = (await loadLogs(registry.db, [delivery.recordId])).get(delivery.recordId) ?? [];
+  const entries = (
+    (await loadLogs(registry.db, [delivery.recordId])).get(delivery.recordId) ?? []
+  ).map((entry) => keyring.openBody(entry));
   const request = entries.find((e) => e.id === delivery.entryId);
   if (!request) return write(failed('the request is not stored'));
   const answer = await send(hook, signer, delivery, {
