@@ -25,6 +25,11 @@ const EnvSchema = z.object({
   REGISTRA_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(16),
   /** The deployment's public URL: the issuer id of its credentials and where status lists are. */
   REGISTRA_PUBLIC_URL: z.string().url().optional(),
+  /** When signed checkpoints are made: a crontab pattern, server time (default hourly). */
+  REGISTRA_CHECKPOINT_SCHEDULE: z
+    .string()
+    .regex(/^\S+( \S+){4}$/, 'must be a crontab pattern, e.g. "0 * * * *"')
+    .default('0 * * * *'),
   /** The Chromium that prints certificates to PDF. */
   REGISTRA_CHROMIUM: z.string().default('/usr/bin/chromium'),
   HOST: z.string().default('127.0.0.1'),

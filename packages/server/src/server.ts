@@ -12,6 +12,8 @@ import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
 import { AuthService } from './services/auth.js';
 import type { Registry } from './services/context.js';
+import { checkpointTask, DEFAULT_CHECKPOINT_SCHEDULE } from './services/checkpoint-job.js';
+import { Issuer } from './services/issuer.js';
 import { configureHashing } from './services/passwords.js';
 import { loadConfigFile, resolveConfigDir, seed } from './services/seed.js';
 import { loadSigner } from './services/tokens.js';
@@ -65,12 +67,41 @@ export async function openRegistry(
     env.REGISTRA_SEED_DEMO_USERS === 'true'
       ? await seed(db, config, usersFile, env.REGISTRA_DEMO_PASSWORD)
       : [];
-  return { registry, demoUsers, jobs: jobQueueFor(registry) };
+  return {
+    registry,
+    demoUsers,
+    jobs: jobQueueFor(registry, {
+      publicUrl: publicUrlOf(env),
+      checkpointSchedule: env.REGISTRA_CHECKPOINT_SCHEDULE,
+    }),
+  };
+}
+
+/** The deployment's public URL: REGISTRA_PUBLIC_URL, else where it listens. */
+export const publicUrlOf = (env: Env) =>
+  env.REGISTRA_PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`;
+
+export interface JobOptions {
+  /** The issuer named in what the server signs (checkpoints). */
+  publicUrl?: string;
+  /** When checkpoints are made: a crontab pattern (default hourly). */
+  checkpointSchedule?: string;
 }
 
 /** Every task and schedule of the server, on one queue (jobs/index.ts): add yours here. */
-export function jobQueueFor(registry: Registry): JobQueue {
-  return new JobQueue().define(deduplicationTask(registry));
+export function jobQueueFor(registry: Registry, options: JobOptions = {}): JobQueue {
+  const issuer = new Issuer(
+    registry.db,
+    options.publicUrl ?? 'http://127.0.0.1:3000',
+    registry.config.document.name,
+  );
+  return new JobQueue()
+    .define(deduplicationTask(registry))
+    .cron(
+      checkpointTask(registry, issuer),
+      options.checkpointSchedule ?? DEFAULT_CHECKPOINT_SCHEDULE,
+      {},
+    );
 }
 
 /** What else happens when entries are appended (services/append/effects.ts): add yours here. */
@@ -124,7 +155,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
       metrics,
       logger,
       pool: database.pool,
-      publicUrl: env.REGISTRA_PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`,
+      publicUrl: publicUrlOf(env),
       chromiumPath: env.REGISTRA_CHROMIUM,
       requestTimeout: env.REGISTRA_REQUEST_TIMEOUT_MS,
       ...(env.REGISTRA_TRUST_PROXY ? { trustProxy: env.REGISTRA_TRUST_PROXY } : {}),

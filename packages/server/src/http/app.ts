@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { constants as zlib } from 'node:zlib';
 import { authRoutes } from '../routes/auth.js';
 import { certificateRoutes } from '../routes/certificates.js';
+import { checkpointRoutes } from '../routes/checkpoints.js';
 import { directoryRoutes } from '../routes/directory.js';
 import { operationRoutes } from '../routes/operations.js';
 import { recordRoutes } from '../routes/records.js';
@@ -263,6 +264,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(certificateRoutes(auth, certificates));
   await app.register(syncRoutes(registry, auth, metrics));
   await app.register(recordRoutes(registry, auth));
+  await app.register(checkpointRoutes(registry, auth));
   await app.register(directoryRoutes(registry, auth));
   await app.register(userRoutes(registry, auth));
   await app.register(workqueueRoutes(registry, auth));
