@@ -24,6 +24,7 @@ const BENCHMARKS = [
   'fold',
   'offline-capture',
   'certificates',
+  'checkpoint',
 ];
 
 const QUICK = process.env['BENCH_QUICK'] === '1';

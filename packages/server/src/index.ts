@@ -19,3 +19,11 @@ export { loadSigner } from './services/tokens.js';
 export { startServer, openDatabase, openRegistry } from './server.js';
 export { PdfRenderer } from './services/pdf-renderer.js';
 export { credentialQr } from './services/certificates.js';
+export {
+  inclusionProof,
+  makeCheckpoint,
+  treeOfHeads,
+  verifyLatestCheckpoint,
+} from './services/checkpoints.js';
+export { Issuer } from './services/issuer.js';
+export { leafHash, MerkleBuilder } from './services/merkle.js';
