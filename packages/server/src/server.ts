@@ -14,6 +14,7 @@ import { AuthService } from './services/auth.js';
 import type { Registry } from './services/context.js';
 import { checkpointTask, DEFAULT_CHECKPOINT_SCHEDULE } from './services/checkpoint-job.js';
 import { Issuer } from './services/issuer.js';
+import { SignOn } from './services/sign-on.js';
 import { configureHashing } from './services/passwords.js';
 import { loadConfigFile, resolveConfigDir, seed } from './services/seed.js';
 import { loadSigner } from './services/tokens.js';
@@ -74,6 +75,36 @@ export async function openRegistry(
       publicUrl: publicUrlOf(env),
       checkpointSchedule: env.REGISTRA_CHECKPOINT_SCHEDULE,
     }),
+  };
+}
+
+/**
+ * Single sign-on, when REGISTRA_OIDC_ISSUER names a provider: the configuration must then say
+ * what its claims mean (`singleSignOn`), or the server does not start.
+ */
+export function signOnOf(env: Env, registry: Registry): { signOn?: SignOn } {
+  if (!env.REGISTRA_OIDC_ISSUER) return {};
+  const mapping = registry.config.document.singleSignOn;
+  if (!mapping) {
+    throw new Error(
+      'REGISTRA_OIDC_ISSUER is set but the configuration has no `singleSignOn` mapping of claims to role and office',
+    );
+  }
+  if (!env.REGISTRA_OIDC_CLIENT_ID) {
+    throw new Error('REGISTRA_OIDC_ISSUER is set: set REGISTRA_OIDC_CLIENT_ID too');
+  }
+  return {
+    signOn: new SignOn(
+      registry,
+      {
+        issuer: env.REGISTRA_OIDC_ISSUER,
+        clientId: env.REGISTRA_OIDC_CLIENT_ID,
+        clientSecret: env.REGISTRA_OIDC_CLIENT_SECRET,
+        name: env.REGISTRA_OIDC_NAME,
+        publicUrl: publicUrlOf(env),
+      },
+      mapping,
+    ),
   };
 }
 
@@ -157,6 +188,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
       pool: database.pool,
       publicUrl: publicUrlOf(env),
       chromiumPath: env.REGISTRA_CHROMIUM,
+      ...signOnOf(env, registry),
       requestTimeout: env.REGISTRA_REQUEST_TIMEOUT_MS,
       ...(env.REGISTRA_TRUST_PROXY ? { trustProxy: env.REGISTRA_TRUST_PROXY } : {}),
     });

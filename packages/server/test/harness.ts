@@ -12,6 +12,7 @@ import { AuthService, type AuthOptions } from '../src/services/auth.js';
 import type { Registry } from '../src/services/context.js';
 import { loadConfigFile, resolveConfigDir, seed } from '../src/services/seed.js';
 import { appendEffectsFor, jobQueueFor } from '../src/server.js';
+import type { SignOn } from '../src/services/sign-on.js';
 import { loadSigner } from '../src/services/tokens.js';
 import type { FastifyInstance } from 'fastify';
 import { BIRTH } from '../../core/test/fixtures.js';
@@ -103,6 +104,8 @@ export interface TestServerOptions {
   auth?: AuthOptions;
   /** Start the server's job runner (jobs/index.ts), as `npm start` does. */
   jobs?: boolean;
+  /** Single sign-on (services/sign-on.ts), made for the server's registry. */
+  signOn?: (registry: Registry) => SignOn;
 }
 
 export async function startTestServer(
@@ -126,6 +129,7 @@ export async function startTestServer(
     registry,
     auth,
     metrics: new Metrics(),
+    ...(options.signOn ? { signOn: options.signOn(registry) } : {}),
     ...(process.env.TEST_LOG ? { logger: { level: 'error' } } : {}),
   });
   const runner = options.jobs

@@ -30,6 +30,7 @@ import { Issuer } from '../services/issuer.js';
 import { PdfRenderer } from '../services/pdf-renderer.js';
 import type { Registry } from '../services/context.js';
 import { ReadAudit } from '../services/read-audit.js';
+import type { SignOn } from '../services/sign-on.js';
 import { registerJsonParser } from './json.js';
 import { auditReads } from './read-audit.js';
 import type { Metrics } from './metrics.js';
@@ -68,6 +69,8 @@ export interface AppOptions {
   publicUrl?: string;
   /** Chromium, which prints certificates (REGISTRA_CHROMIUM). */
   chromiumPath?: string;
+  /** Single sign-on through an OpenID Connect provider, when configured. */
+  signOn?: SignOn;
 }
 
 /** PROTOCOL 7: a request whose body has not arrived within 30 seconds is answered 408. */
@@ -260,7 +263,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onClose', () => renderer.close());
   const certificates = new Certificates(registry, new Credentials(registry, issuer), renderer);
 
-  await app.register(authRoutes(auth, issuer));
+  await app.register(authRoutes(auth, issuer, options.signOn));
   await app.register(certificateRoutes(auth, certificates));
   await app.register(syncRoutes(registry, auth, metrics));
   await app.register(recordRoutes(registry, auth));
