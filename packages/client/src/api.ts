@@ -183,7 +183,17 @@ export interface RegistraClient {
    * once the session has locked or ended, it answers null: log in or unlock.
    */
   resume(): Promise<User | null>;
-  /** Unlocks offline with the password of the last login on this device. */
+  /**
+   * Finishes a single sign-on (an OpenID Connect provider, through the server): exchanges the
+   * one-time code the server handed the app for Registra's tokens, and keeps a verifier of
+   * `passphrase`, which the person chose on this device, so that they can unlock offline with it
+   * as with a password. The server knows nothing of the passphrase.
+   */
+  signOn(code: string, passphrase: string): Promise<User>;
+  /**
+   * Unlocks offline with the password of the last login on this device (after a single sign-on:
+   * the passphrase chosen then).
+   */
   unlock(username: string, password: string): Promise<User>;
   /** Locks the device (data stays); `logout` also forgets the session's tokens. */
   lock(): void;

@@ -255,9 +255,21 @@ export function createClient(options: ClientOptions): RegistraClient {
   }
 
   async function login(username: string, password: string): Promise<User> {
+    return begin({ grant_type: 'password', username, password }, password);
+  }
+
+  async function signOn(code: string, passphrase: string): Promise<User> {
+    return begin({ grant_type: 'sign_on_code', code }, passphrase);
+  }
+
+  /**
+   * A session from the server's tokens (a password login or a sign-on's code), with the verifier
+   * of the secret that unlocks it offline.
+   */
+  async function begin(grant: Record<string, string>, secret: string): Promise<User> {
     const answer = await transport
       .request<Tokens & { user: User }>('POST', '/api/v1/auth/token', {
-        body: { grant_type: 'password', username, password },
+        body: grant,
         auth: false,
       })
       .catch((error: unknown) => {
@@ -266,11 +278,11 @@ export function createClient(options: ClientOptions): RegistraClient {
         throw error;
       });
     const row: SessionRow = {
-      username,
+      username: answer.body.user.username,
       user: answer.body.user,
       accessToken: answer.body.accessToken,
       refreshToken: answer.body.refreshToken,
-      verifier: await makeVerifier(password),
+      verifier: await makeVerifier(secret),
       lastLoginAt: now().toISOString(),
     };
     await sessions.sessions.put(row);
@@ -559,6 +571,7 @@ export function createClient(options: ClientOptions): RegistraClient {
 
   return {
     login,
+    signOn,
     resume,
     unlock,
     lock: () => lock(),

@@ -1,162 +1,24 @@
 import { sql } from 'kysely';
-import type { Server } from 'node:http';
-import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SignOn, type SignOnOptions } from '../src/services/sign-on.js';
 import { expectProblem, PASSWORD, startTestServer, type TestServer } from './harness.js';
-import { freePort } from './ports.js';
+import { PEOPLE, signOnAs, testProvider, type TestProvider } from './oidc.js';
 
 /**
  * Single sign-on (issue 14) against a real OpenID Connect provider that the test starts
- * (oidc-provider), whose people are below; the civil-registry example maps `groups` to a role and
- * `office` to an office.
+ * (oidc-provider; see oidc.ts for its people and the browser that signs on).
  */
-const PEOPLE: Record<string, Record<string, unknown>> = {
-  'sub-ama': {
-    preferred_username: 'ama.sso',
-    name: 'Ama Mwale',
-    groups: ['staff', 'registra-registrars'],
-    office: 'ibombo-office',
-  },
-  'sub-no-role': {
-    preferred_username: 'bupe.sso',
-    name: 'Bupe Banda',
-    groups: ['staff', 'finance'],
-    office: 'ibombo-office',
-  },
-  'sub-no-office': {
-    preferred_username: 'chanda.sso',
-    name: 'Chanda Phiri',
-    groups: ['registra-field-agents'],
-    office: 'head-office-annex',
-  },
-  'sub-taken': {
-    preferred_username: 'agent', // a password account of the example
-    name: 'Someone Else',
-    groups: ['registra-field-agents'],
-    office: 'ibombo-office',
-  },
-};
-
-const CLIENT_ID = 'registra';
-const CLIENT_SECRET = 'registra-test-secret-0123456789abcdef';
-
 let server: TestServer;
-let providerServer: Server;
-let issuer: string;
-const options: SignOnOptions = {
-  issuer: '',
-  clientId: CLIENT_ID,
-  clientSecret: CLIENT_SECRET,
-  name: 'Farajaland ID',
-  publicUrl: '',
-};
+let provider: TestProvider;
 
 beforeAll(async () => {
-  server = await startTestServer('civil-registry', {
-    signOn: (registry) => {
-      const mapping = registry.config.document.singleSignOn;
-      if (!mapping) throw new Error('the example maps no claims');
-      return new SignOn(registry, options, mapping);
-    },
-  });
-  options.publicUrl = server.url;
-  const port = await freePort();
-  issuer = `http://127.0.0.1:${port}`;
-  options.issuer = issuer;
-  const provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: CLIENT_ID,
-        client_secret: CLIENT_SECRET,
-        redirect_uris: [`${server.url}/api/v1/auth/sign-on/callback`],
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-      },
-    ],
-    pkce: { required: () => true, methods: ['S256'] },
-    claims: { openid: ['sub'], profile: ['name', 'preferred_username', 'groups', 'office'] },
-    findAccount: async (_ctx, id) =>
-      PEOPLE[id] ? { accountId: id, claims: async () => ({ sub: id, ...PEOPLE[id] }) } : undefined,
-    features: { devInteractions: { enabled: true } },
-    cookies: { keys: ['a-test-cookie-key'] },
-    ttl: { Interaction: 600, Session: 600, Grant: 600, AccessToken: 600, IdToken: 600 },
-  });
-  providerServer = (provider as unknown as { listen(p: number, h: string): Server }).listen(
-    port,
-    '127.0.0.1',
-  );
-  await new Promise<void>((resolve) => providerServer.on('listening', () => resolve()));
+  provider = testProvider();
+  server = await startTestServer('civil-registry', { signOn: provider.signOn });
+  await provider.start(server.url);
 });
 afterAll(async () => {
-  await new Promise<void>((resolve) => providerServer.close(() => resolve()));
+  await provider.close();
   await server.close();
 });
-
-/** A browser, as far as a sign-on needs: cookies per origin, redirects followed by hand. */
-class Browser {
-  readonly #cookies = new Map<string, Map<string, string>>();
-
-  async go(url: string, init: RequestInit = {}): Promise<Response> {
-    const origin = new URL(url).origin;
-    const jar = this.#cookies.get(origin) ?? new Map<string, string>();
-    this.#cookies.set(origin, jar);
-    const response = await fetch(url, {
-      ...init,
-      redirect: 'manual',
-      headers: {
-        accept: 'text/html',
-        ...(jar.size ? { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } : {}),
-        ...(init.headers as Record<string, string> | undefined),
-      },
-    });
-    for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const at = (pair ?? '').indexOf('=');
-      jar.set((pair ?? '').slice(0, at), (pair ?? '').slice(at + 1));
-    }
-    return response;
-  }
-
-  /**
-   * Signs on as `accountId`: from Registra's start to the redirect that leaves the provider's
-   * pages, logging in and consenting on the provider's forms on the way. Returns where Registra
-   * finally sends the browser.
-   */
-  async signOn(accountId: string): Promise<URL> {
-    let response = await this.go(`${server.url}/api/v1/auth/sign-on/start`);
-    for (let hops = 0; hops < 20; hops++) {
-      const location = response.headers.get('location');
-      const url = response.url;
-      if (location) {
-        const next = new URL(location, url);
-        // Registra's answer to the callback: back to the web app.
-        if (next.origin === server.url && !next.pathname.startsWith('/api/')) return next;
-        response = await this.go(next.href);
-        continue;
-      }
-      const html = await response.text();
-      const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
-      if (!action) throw new Error(`stuck at ${url}: ${response.status} ${html.slice(0, 300)}`);
-      const form = new URLSearchParams();
-      for (const [, name, value] of html.matchAll(/<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g))
-        form.set(name as string, value as string);
-      if (/name="login"/.test(html)) {
-        form.set('login', accountId);
-        form.set('password', 'anything');
-      }
-      response = await this.go(new URL(action, url).href, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: form.toString(),
-      });
-    }
-    throw new Error('too many redirects');
-  }
-}
-
-/** The web app's sign-on page's query: `/#/sign-on?code=…` or `?error=…&detail=…`. */
-const outcome = (url: URL) => new URLSearchParams(url.hash.replace(/^#\/sign-on\??/, ''));
 
 async function redeem(code: string): Promise<Response> {
   return server.request('POST', '/api/v1/auth/token', {
@@ -183,7 +45,7 @@ describe('single sign-on with an OpenID Connect provider', () => {
     });
     expect(response.status).toBe(302);
     const to = new URL(response.headers.get('location') ?? '');
-    expect(to.origin).toBe(issuer);
+    expect(to.origin).toBe(provider.issuer);
     expect(to.searchParams.get('code_challenge_method')).toBe('S256');
     expect(to.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(to.searchParams.get('state')).toBeTruthy();
@@ -193,9 +55,9 @@ describe('single sign-on with an OpenID Connect provider', () => {
 
   it('makes the user from the claims on first sign-on, and gives Registra’s own tokens', async () => {
     const before = await userCount();
-    const landed = await new Browser().signOn('sub-ama');
-    const code = outcome(landed).get('code');
-    expect(code, landed.href).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const landed = await signOnAs(server.url, 'sub-ama');
+    const code = landed.get('code');
+    expect(code, landed.toString()).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(await userCount()).toBe(before + 1);
 
     const response = await redeem(code as string);
@@ -232,7 +94,7 @@ describe('single sign-on with an OpenID Connect provider', () => {
 
     // Signing on again finds the same user, kept to what the provider now says.
     (PEOPLE['sub-ama'] as Record<string, unknown>)['office'] = 'isamba-office';
-    const again = outcome(await new Browser().signOn('sub-ama')).get('code');
+    const again = (await signOnAs(server.url, 'sub-ama')).get('code');
     const second = (await (await redeem(again as string)).json()) as { user: { id: string } };
     expect(await userCount()).toBe(before + 1);
     expect(second.user.id).toBe(body.user.id);
@@ -243,8 +105,7 @@ describe('single sign-on with an OpenID Connect provider', () => {
 
   it('refuses claims that map to no role, with the reason, and makes no user', async () => {
     const before = await userCount();
-    const landed = await new Browser().signOn('sub-no-role');
-    const refused = outcome(landed);
+    const refused = await signOnAs(server.url, 'sub-no-role');
     expect(refused.get('code')).toBeNull();
     expect(refused.get('error')).toBe('ROLE_NOT_MAPPED');
     expect(refused.get('detail')).toBe('no role is configured for "groups" ["staff","finance"]');
@@ -255,10 +116,10 @@ describe('single sign-on with an OpenID Connect provider', () => {
 
   it('refuses an office that is not one, and a username a password account has', async () => {
     const before = await userCount();
-    const office = outcome(await new Browser().signOn('sub-no-office'));
+    const office = await signOnAs(server.url, 'sub-no-office');
     expect(office.get('error')).toBe('OFFICE_NOT_MAPPED');
     expect(office.get('detail')).toContain('"head-office-annex" is not an office');
-    const taken = outcome(await new Browser().signOn('sub-taken'));
+    const taken = await signOnAs(server.url, 'sub-taken');
     expect(taken.get('error')).toBe('USERNAME_TAKEN');
     expect(await userCount()).toBe(before);
     // The password account is untouched and still logs in.

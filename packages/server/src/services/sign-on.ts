@@ -46,7 +46,7 @@ export const NO_PASSWORD = '!sign-on';
 
 /** How long a person may take at the provider, and the app to redeem its code. */
 const REQUEST_SECONDS = 600;
-const CODE_SECONDS = 120;
+const CODE_SECONDS = 300;
 
 export const CALLBACK_PATH = '/api/v1/auth/sign-on/callback';
 
