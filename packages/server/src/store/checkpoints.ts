@@ -123,6 +123,8 @@ export async function headsSince(
   after: string | null,
   limit: number,
 ): Promise<(HeadRow & { unchanged: boolean })[]> {
+  // The page of records first, then one index lookup of each one's last entry: a join lets the
+  // planner scan every entry for each page.
   const { rows } = await sql<{
     id: string;
     head_hash: string | null;
@@ -130,12 +132,16 @@ export async function headsSince(
     unchanged: boolean;
   }>`
     SELECT r.id, r.head_hash, r.seq,
-           pg_visible_in_snapshot(h.tx, ${snapshot}::pg_snapshot) AS unchanged
-    FROM records r
-    JOIN entries h ON h.record_id = r.id AND h.seq = r.seq
-    WHERE ${after === null ? sql`true` : sql`r.id > ${after}::uuid`}
-    ORDER BY r.id
-    LIMIT ${limit}`.execute(db);
+           pg_visible_in_snapshot(
+             (SELECT h.tx FROM entries h WHERE h.record_id = r.id AND h.seq = r.seq),
+             ${snapshot}::pg_snapshot) AS unchanged
+    FROM (
+      SELECT id, head_hash, seq FROM records
+      WHERE ${after === null ? sql`true` : sql`id > ${after}::uuid`}
+      ORDER BY id
+      LIMIT ${limit}
+    ) r
+    ORDER BY r.id`.execute(db);
   return rows.map((r) => ({
     recordId: r.id,
     headHash: r.head_hash,
