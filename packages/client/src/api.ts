@@ -191,6 +191,11 @@ export interface RegistraClient {
    */
   signOn(code: string, passphrase: string): Promise<User>;
   /**
+   * The OpenID Connect provider staff may sign on with, if the server offers one (online only):
+   * its name, and the address to send the browser to (`start`, on the server).
+   */
+  signOnProvider(): Promise<{ name: string; start: string } | null>;
+  /**
    * Unlocks offline with the password of the last login on this device (after a single sign-on:
    * the passphrase chosen then).
    */

@@ -258,6 +258,16 @@ export function createClient(options: ClientOptions): RegistraClient {
     return begin({ grant_type: 'password', username, password }, password);
   }
 
+  async function signOnProvider(): Promise<{ name: string; start: string } | null> {
+    const answer = await transport.request<{ enabled: boolean; name?: string; start?: string }>(
+      'GET',
+      '/api/v1/auth/sign-on',
+      { auth: false },
+    );
+    const { enabled, name, start } = answer.body;
+    return enabled && name && start ? { name, start: options.baseUrl + start } : null;
+  }
+
   async function signOn(code: string, passphrase: string): Promise<User> {
     return begin({ grant_type: 'sign_on_code', code }, passphrase);
   }
@@ -572,6 +582,7 @@ export function createClient(options: ClientOptions): RegistraClient {
   return {
     login,
     signOn,
+    signOnProvider,
     resume,
     unlock,
     lock: () => lock(),

@@ -287,7 +287,7 @@ describe('signed checkpoints', () => {
     expect(broken.stdout).toContain(
       'the head hashes in the log no longer give its root: history was rewritten',
     );
-  });
+  }, 300_000); // three runs of the CLI, each starting tsx
 });
 
 interface CliResult {
