@@ -23,8 +23,10 @@ const BENCHMARKS = [
   'read-audit',
   'fold',
   'offline-capture',
+  'files',
   'certificates',
   'checkpoint',
+  'hooks',
 ];
 
 const QUICK = process.env['BENCH_QUICK'] === '1';

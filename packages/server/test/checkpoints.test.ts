@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobQueueFor } from '../src/server.js';
+import { HookMetrics } from '../src/services/hooks/index.js';
+import { loadSigner } from '../src/services/tokens.js';
 import { makeCheckpoint, verifyLatestCheckpoint } from '../src/services/checkpoints.js';
 import { Issuer } from '../src/services/issuer.js';
 import { MerkleBuilder, verifyInclusion } from '../src/services/merkle.js';
@@ -144,8 +146,13 @@ async function rootFromRows(): Promise<{ root: string; records: number }> {
 }
 
 describe('signed checkpoints', () => {
-  it('are made on a schedule by the job queue', () => {
-    expect(jobQueueFor(server.registry).taskNames).toContain('checkpoint.make');
+  it('are made on a schedule by the job queue', async () => {
+    const jobs = jobQueueFor(server.registry, {
+      signer: await loadSigner(server.db),
+      hookMetrics: new HookMetrics(server.registry),
+      files: server.files,
+    });
+    expect(jobs.taskNames).toContain('checkpoint.make');
   });
 
   it('sign a Merkle root of every head hash that anyone can recompute and check', async () => {
