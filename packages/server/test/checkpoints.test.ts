@@ -204,6 +204,14 @@ describe('signed checkpoints', () => {
         .digest('hex'),
     ).toBe(hash);
     expect(proof.headHash).toBe(hash);
+
+    // A proof names the record: it is audited as a read of it (written in batches, a moment later).
+    const proofReads = async () =>
+      (
+        await sql<{ route: string }>`
+          SELECT route FROM read_audit WHERE ${ids[1]}::uuid = ANY(record_ids)`.execute(server.db)
+      ).rows.filter((r) => r.route === '/api/v1/records/:id/proof').length;
+    await expect.poll(proofReads, { timeout: 10_000 }).toBe(1);
   });
 
   it('still prove and verify a record’s old head after it grew, and leave out later records', async () => {

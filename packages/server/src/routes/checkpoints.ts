@@ -1,10 +1,17 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticate, callerOf, requirePermission } from '../http/authenticate.js';
+import type { AuditSpec } from '../http/read-audit.js';
 import type { AuthService } from '../services/auth.js';
 import { checkpoint, checkpoints, inclusionProof } from '../services/checkpoints.js';
 import type { Registry } from '../services/context.js';
 import { MANAGE_USERS } from '../services/users.js';
+
+/** A proof names one record: it is a read of it (PROTOCOL 13, read audit), as its chain is. */
+const PROOF_READ: AuditSpec = {
+  kind: 'read',
+  records: (request) => [(request.params as { id: string }).id],
+};
 
 export const CheckpointSchema = z.object({
   id: z.string(),
@@ -65,6 +72,7 @@ export function checkpointRoutes(registry: Registry, auth: AuthService): Fastify
       '/api/v1/records/:id/proof',
       {
         onRequest,
+        config: { audit: PROOF_READ },
         schema: {
           summary:
             'Proof that a record’s head hash is under a checkpoint’s root (the latest by default; administrators)',
