@@ -25,6 +25,7 @@ const BENCHMARKS = [
   'offline-capture',
   'files',
   'certificates',
+  'checkpoint',
   'hooks',
   'encryption',
 ];

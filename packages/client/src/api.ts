@@ -209,7 +209,22 @@ export interface RegistraClient {
    * once the session has locked or ended, it answers null: log in or unlock.
    */
   resume(): Promise<User | null>;
-  /** Unlocks offline with the password of the last login on this device. */
+  /**
+   * Finishes a single sign-on (an OpenID Connect provider, through the server): exchanges the
+   * one-time code the server handed the app for Registra's tokens, and keeps a verifier of
+   * `passphrase`, which the person chose on this device, so that they can unlock offline with it
+   * as with a password. The server knows nothing of the passphrase.
+   */
+  signOn(code: string, passphrase: string): Promise<User>;
+  /**
+   * The OpenID Connect provider staff may sign on with, if the server offers one (online only):
+   * its name, and the address to send the browser to (`start`, on the server).
+   */
+  signOnProvider(): Promise<{ name: string; start: string } | null>;
+  /**
+   * Unlocks offline with the password of the last login on this device (after a single sign-on:
+   * the passphrase chosen then).
+   */
   unlock(username: string, password: string): Promise<User>;
   /** Locks the device (data stays); `logout` also forgets the session's tokens. */
   lock(): void;

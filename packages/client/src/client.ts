@@ -283,9 +283,31 @@ export function createClient(options: ClientOptions): RegistraClient {
   }
 
   async function login(username: string, password: string): Promise<User> {
+    return begin({ grant_type: 'password', username, password }, password);
+  }
+
+  async function signOnProvider(): Promise<{ name: string; start: string } | null> {
+    const answer = await transport.request<{ enabled: boolean; name?: string; start?: string }>(
+      'GET',
+      '/api/v1/auth/sign-on',
+      { auth: false },
+    );
+    const { enabled, name, start } = answer.body;
+    return enabled && name && start ? { name, start: options.baseUrl + start } : null;
+  }
+
+  async function signOn(code: string, passphrase: string): Promise<User> {
+    return begin({ grant_type: 'sign_on_code', code }, passphrase);
+  }
+
+  /**
+   * A session from the server's tokens (a password login or a sign-on's code), with the verifier
+   * of the secret that unlocks it offline.
+   */
+  async function begin(grant: Record<string, string>, secret: string): Promise<User> {
     const answer = await transport
       .request<Tokens & { user: User }>('POST', '/api/v1/auth/token', {
-        body: { grant_type: 'password', username, password },
+        body: grant,
         auth: false,
       })
       .catch((error: unknown) => {
@@ -294,11 +316,11 @@ export function createClient(options: ClientOptions): RegistraClient {
         throw error;
       });
     const row: SessionRow = {
-      username,
+      username: answer.body.user.username,
       user: answer.body.user,
       accessToken: answer.body.accessToken,
       refreshToken: answer.body.refreshToken,
-      verifier: await makeVerifier(password),
+      verifier: await makeVerifier(secret),
       lastLoginAt: now().toISOString(),
     };
     await sessions.sessions.put(row);
@@ -617,6 +639,8 @@ export function createClient(options: ClientOptions): RegistraClient {
   return {
     hooks,
     login,
+    signOn,
+    signOnProvider,
     resume,
     unlock,
     lock: () => lock(),

@@ -30,3 +30,4 @@ export * from './certificates/credential.js';
 export * from './certificates/status-list.js';
 export * from './certificates/verify.js';
 export * from './workflow/queues.js';
+export * from './config/sign-on.js';

@@ -4,6 +4,8 @@ import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { ConfigurationError } from '@registra/core';
 import { readEnv } from './env.js';
+import { makeCheckpoint, verifyLatestCheckpoint } from './services/checkpoints.js';
+import type { Registry } from './services/context.js';
 import { Issuer } from './services/issuer.js';
 import { ProblemError } from './services/problem.js';
 import { deduplicateAll } from './services/deduplication/index.js';
@@ -12,10 +14,13 @@ import { eraseRecord } from './services/vault/erasure.js';
 import { retireKeks, rotateKek } from './services/vault/rotation.js';
 import { addUser, deactivateUser, users } from './services/users.js';
 import { startPrimary } from './cluster.js';
-import type { Registry } from './services/context.js';
 import { deliveries, retryDelivery } from './services/hooks/deliveries.js';
 import type { Env } from './env.js';
-import { openDatabase, openRegistry, startServer, startWorker } from './server.js';
+import { openDatabase, openRegistry, publicUrlOf, startServer, startWorker } from './server.js';
+
+/** The registry's signing keys, naming the deployment as the server does. */
+const issuerOf = (env: Env, registry: Registry) =>
+  new Issuer(registry.db, publicUrlOf(env), registry.config.document.name);
 
 const HELP = `registra: offline-first public registers
 
@@ -25,7 +30,9 @@ Usage: registra <command> [options]
   worker                      run background jobs only (hook deliveries), no HTTP
   migrate                     apply database migrations
   rebuild                     re-fold every record into a fresh read model and swap it in
-  verify                      check every record's hash chain and re-fold it; report breaks and differences
+  verify                      check every record's hash chain and re-fold it, and the latest signed
+                              checkpoint against the log; report breaks and differences
+  checkpoint                  make a signed checkpoint of every record's head hash now
   dedup --all                 look for suspected duplicates among every record (after a bulk import)
   users list                  list users and machine clients
   users add --username U --name N --role R --office O --password P [--client]
@@ -41,6 +48,7 @@ Usage: registra <command> [options]
 
 Environment: DATABASE_URL, REGISTRA_DATA_DIR, REGISTRA_CONFIG, REGISTRA_DEMO_PASSWORD,
 REGISTRA_SEED_DEMO_USERS, REGISTRA_ISSUER, REGISTRA_WORKERS, REGISTRA_PUBLIC_URL, REGISTRA_CHROMIUM,
+REGISTRA_CHECKPOINT_SCHEDULE,
 HOST, PORT, LOG_LEVEL (see README.md).`;
 
 /** The cluster primary's log lines, in the JSON shape of the workers' (pino) lines. */
@@ -115,7 +123,7 @@ async function main(argv: string[]): Promise<number> {
 
   // An unknown command is answered with the help at once, without starting a database for it.
   const known =
-    ['migrate', 'rebuild', 'verify'].includes(command) ||
+    ['migrate', 'rebuild', 'verify', 'checkpoint'].includes(command) ||
     (command === 'dedup' && values.all) ||
     (command === 'users' &&
       (sub === 'list' || sub === 'add' || (sub === 'deactivate' && arg !== undefined))) ||
@@ -158,7 +166,24 @@ async function main(argv: string[]): Promise<number> {
         console.log(
           `${report.records} records, ${report.entries} entries, ${report.differences.length} differences`,
         );
-        return report.differences.length === 0 ? 0 : 2;
+        const signed = await verifyLatestCheckpoint(registry, issuerOf(env, registry));
+        const c = signed.checkpoint;
+        for (const problem of signed.problems) console.log(`CHECKPOINT ${c?.id}: ${problem}`);
+        console.log(
+          c
+            ? `latest checkpoint ${c.id} (${c.createdAt}, ${c.records} records): ${signed.problems.length === 0 ? 'verifies' : 'BROKEN'}`
+            : 'no checkpoint yet',
+        );
+        return report.differences.length === 0 && signed.problems.length === 0 ? 0 : 2;
+      }
+      case 'checkpoint': {
+        const started = performance.now();
+        const made = await makeCheckpoint(registry, issuerOf(env, registry));
+        const seconds = (performance.now() - started) / 1000;
+        console.log(
+          `checkpoint ${made.id}: ${made.records} records, root ${made.root}, signed by ${made.kid} (${seconds.toFixed(1)} s)`,
+        );
+        return 0;
       }
       case 'dedup': {
         const started = performance.now();

@@ -39,6 +39,20 @@ const EnvSchema = z.object({
   REGISTRA_JOB_CONCURRENCY: z.coerce.number().int().min(0).max(200).default(16),
   /** The deployment's public URL: the issuer id of its credentials and where status lists are. */
   REGISTRA_PUBLIC_URL: z.string().url().optional(),
+  /** When signed checkpoints are made: a crontab pattern, server time (default hourly). */
+  REGISTRA_CHECKPOINT_SCHEDULE: z
+    .string()
+    .regex(/^\S+( \S+){4}$/, 'must be a crontab pattern, e.g. "0 * * * *"')
+    .default('0 * * * *'),
+  /**
+   * Single sign-on for staff: the OpenID Connect provider's issuer URL, Registra's client id
+   * there, its secret (none: a public client with PKCE), and the name on the login button. The
+   * configuration's `singleSignOn` says what the provider's claims mean.
+   */
+  REGISTRA_OIDC_ISSUER: z.string().url().optional(),
+  REGISTRA_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  REGISTRA_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  REGISTRA_OIDC_NAME: z.string().min(1).max(60).default('your organisation'),
   /** The Chromium that prints certificates to PDF. */
   REGISTRA_CHROMIUM: z.string().default('/usr/bin/chromium'),
   HOST: z.string().default('127.0.0.1'),

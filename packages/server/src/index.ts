@@ -23,3 +23,11 @@ export { FileKeyProvider, Vault, type KeyProvider } from './services/vault/index
 export type { FileStorage } from './services/files/storage.js';
 export { PdfRenderer } from './services/pdf-renderer.js';
 export { credentialQr } from './services/certificates.js';
+export {
+  inclusionProof,
+  makeCheckpoint,
+  treeOfHeads,
+  verifyLatestCheckpoint,
+} from './services/checkpoints.js';
+export { Issuer } from './services/issuer.js';
+export { leafHash, MerkleBuilder } from './services/merkle.js';

@@ -16,6 +16,9 @@ import { FileKeyProvider, Vault } from './services/vault/index.js';
 import { FILE_CLEANUP_SCHEDULE, fileCleanupTask } from './services/files/cleanup.js';
 import { openFileStorage } from './services/files/open.js';
 import type { FileStorage } from './services/files/storage.js';
+import { checkpointTask, DEFAULT_CHECKPOINT_SCHEDULE } from './services/checkpoint-job.js';
+import { Issuer } from './services/issuer.js';
+import { SignOn } from './services/sign-on.js';
 import { configureHashing } from './services/passwords.js';
 import { loadConfigFile, resolveConfigDir, seed } from './services/seed.js';
 import { loadSigner, type Signer } from './services/tokens.js';
@@ -86,13 +89,63 @@ export interface JobServices {
   files: FileStorage;
   /** Where hooks' secrets are read (default: the process's environment). */
   env?: Readonly<Record<string, string | undefined>>;
+  /** The issuer named in what the server signs (checkpoints). */
+  publicUrl?: string;
+  /** When checkpoints are made: a crontab pattern (default hourly). */
+  checkpointSchedule?: string;
 }
+
+/**
+ * Single sign-on, when REGISTRA_OIDC_ISSUER names a provider: the configuration must then say
+ * what its claims mean (`singleSignOn`), or the server does not start.
+ */
+export function signOnOf(env: Env, registry: Registry): { signOn?: SignOn } {
+  if (!env.REGISTRA_OIDC_ISSUER) return {};
+  const mapping = registry.config.document.singleSignOn;
+  if (!mapping) {
+    throw new Error(
+      'REGISTRA_OIDC_ISSUER is set but the configuration has no `singleSignOn` mapping of claims to role and office',
+    );
+  }
+  if (!env.REGISTRA_OIDC_CLIENT_ID) {
+    throw new Error('REGISTRA_OIDC_ISSUER is set: set REGISTRA_OIDC_CLIENT_ID too');
+  }
+  return {
+    signOn: new SignOn(
+      registry,
+      {
+        issuer: env.REGISTRA_OIDC_ISSUER,
+        clientId: env.REGISTRA_OIDC_CLIENT_ID,
+        clientSecret: env.REGISTRA_OIDC_CLIENT_SECRET,
+        name: env.REGISTRA_OIDC_NAME,
+        publicUrl: publicUrlOf(env),
+      },
+      mapping,
+    ),
+  };
+}
+
+/** The deployment's public URL: REGISTRA_PUBLIC_URL, else where it listens. */
+export const publicUrlOf = (env: Env) =>
+  env.REGISTRA_PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`;
 
 /** Every task and schedule of the server, on one queue (jobs/index.ts): add yours here. */
 export function jobQueueFor(registry: Registry, services: JobServices): JobQueue {
   const jobs = new JobQueue()
     .define(deduplicationTask(registry))
-    .cron(fileCleanupTask(registry, services.files), FILE_CLEANUP_SCHEDULE, {});
+    .cron(fileCleanupTask(registry, services.files), FILE_CLEANUP_SCHEDULE, {})
+    .cron(
+      checkpointTask(
+        registry,
+        new Issuer(
+          registry.db,
+          services.publicUrl ?? 'http://127.0.0.1:3000',
+          registry.config.document.name,
+        ),
+      ),
+      services.checkpointSchedule ?? DEFAULT_CHECKPOINT_SCHEDULE,
+      {},
+    );
   defineHookJobs(jobs, registry, services.signer, services.hookMetrics, services.env);
   return jobs;
 }
@@ -134,7 +187,13 @@ export async function startWorker(env: Env): Promise<{ stop(): Promise<void> }> 
   try {
     const { registry, files } = await openRegistry(env, database.db);
     const signer = await loadSigner(database.db, env.REGISTRA_SIGNING_KEY, env.REGISTRA_ISSUER);
-    const jobs = jobQueueFor(registry, { signer, hookMetrics: new HookMetrics(registry), files });
+    const jobs = jobQueueFor(registry, {
+      signer,
+      hookMetrics: new HookMetrics(registry),
+      files,
+      publicUrl: publicUrlOf(env),
+      checkpointSchedule: env.REGISTRA_CHECKPOINT_SCHEDULE,
+    });
     const runner = await jobs.start({
       connectionString: database.url,
       concurrency: Math.max(1, env.REGISTRA_JOB_CONCURRENCY),
@@ -170,7 +229,13 @@ export async function startServer(env: Env): Promise<RunningServer> {
     const ownsJobs = cluster.isPrimary && env.REGISTRA_JOB_CONCURRENCY > 0;
     const hookMetrics = new HookMetrics(registry);
     const metrics = new Metrics(database.pool, ownsJobs ? [hookMetrics.registry] : []);
-    const jobs = jobQueueFor(registry, { signer, hookMetrics, files });
+    const jobs = jobQueueFor(registry, {
+      signer,
+      hookMetrics,
+      files,
+      publicUrl: publicUrlOf(env),
+      checkpointSchedule: env.REGISTRA_CHECKPOINT_SCHEDULE,
+    });
     const app = await buildApp({
       registry,
       auth,
@@ -178,8 +243,9 @@ export async function startServer(env: Env): Promise<RunningServer> {
       files,
       logger,
       pool: database.pool,
-      publicUrl: env.REGISTRA_PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`,
+      publicUrl: publicUrlOf(env),
       chromiumPath: env.REGISTRA_CHROMIUM,
+      ...signOnOf(env, registry),
       requestTimeout: env.REGISTRA_REQUEST_TIMEOUT_MS,
       ...(env.REGISTRA_TRUST_PROXY ? { trustProxy: env.REGISTRA_TRUST_PROXY } : {}),
     });

@@ -18,6 +18,7 @@ import type { FileStorage } from '../src/services/files/storage.js';
 import type { S3Settings } from '../src/services/files/s3-storage.js';
 import { loadConfigFile, resolveConfigDir, seed } from '../src/services/seed.js';
 import { appendEffectsFor, jobQueueFor } from '../src/server.js';
+import type { SignOn } from '../src/services/sign-on.js';
 import { HookMetrics } from '../src/services/hooks/index.js';
 import { loadSigner } from '../src/services/tokens.js';
 import type { FastifyInstance } from 'fastify';
@@ -115,6 +116,8 @@ export interface TestServerOptions {
   s3?: S3Settings;
   /** Start the server's job runner (jobs/index.ts), as `npm start` does. */
   jobs?: boolean;
+  /** Single sign-on (services/sign-on.ts), made for the server's registry. */
+  signOn?: (registry: Registry) => SignOn;
   /** The environment the configuration's hooks read their URLs and secrets from. */
   env?: Record<string, string>;
 }
@@ -146,6 +149,7 @@ export async function startTestServer(
     ...options.app,
     registry,
     auth,
+    ...(options.signOn ? { signOn: options.signOn(registry) } : {}),
     metrics: new Metrics(undefined, [hookMetrics.registry]),
     ...(process.env.TEST_LOG ? { logger: { level: 'error' } } : {}),
   });

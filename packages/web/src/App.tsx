@@ -13,6 +13,7 @@ import { Login } from './screens/Login.js';
 import { RecordPage } from './screens/RecordPage.js';
 import { PrintCertificate } from './screens/PrintCertificate.js';
 import { Search } from './screens/Search.js';
+import { SignOn, signOnOutcome } from './screens/SignOn.js';
 import { Verify } from './screens/Verify.js';
 
 /**
@@ -53,6 +54,9 @@ export function App() {
         <Verify />
       </main>
     );
+  // Back from the sign-on provider (the server's callback sent the browser here).
+  const signedOn = signOnOutcome(window.location.hash);
+  if (!user && signedOn) return <SignOn outcome={signedOn} />;
   if (!user) return <Login />;
   return (
     <WorkspaceProvider key={user.id}>

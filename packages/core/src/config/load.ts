@@ -15,6 +15,7 @@ import {
   type Location,
   type RecordTypeConfig,
   type Role,
+  type SingleSignOn,
 } from './schema.js';
 
 /** A configuration that passed every check, indexed for the rules. */
@@ -237,6 +238,8 @@ function crossCheck(config: Configuration): FieldError[] {
         report(['workqueues', q, 'filter', 'recordTypes', r], `unknown record type "${type}"`);
     });
   });
+  if (config.singleSignOn) checkSingleSignOn(config, config.singleSignOn, report);
+
   checkHooks(config, report);
   return errors;
 }
@@ -452,3 +455,29 @@ function checkDeduplication(
     }
   });
 }
+
+/** Every role and office the claim mapping names must exist. */
+function checkSingleSignOn(
+  config: Configuration,
+  signOn: SingleSignOn,
+  report: (path: (string | number)[], message: string) => void,
+): void {
+  const roles = new Set(config.roles.map((r) => r.id));
+  for (const [value, role] of Object.entries(signOn.role.values)) {
+    if (!roles.has(role))
+      report(['singleSignOn', 'role', 'values', value], `unknown role "${role}"`);
+  }
+  const offices = new Set(config.locations.filter(isOffice).map((l) => l.id));
+  for (const [value, office] of Object.entries(signOn.office.values ?? {})) {
+    if (!offices.has(office)) {
+      report(
+        ['singleSignOn', 'office', 'values', value],
+        `"${office}" is not an office or facility`,
+      );
+    }
+  }
+}
+
+/** Where staff work: the locations a user's office may be. */
+export const isOffice = (location: Pick<Location, 'type'>): boolean =>
+  location.type === 'office' || location.type === 'facility';

@@ -446,6 +446,39 @@ export const HookSchema = z
   });
 export type Hook = z.infer<typeof HookSchema>;
 
+/** A claim of the provider's that says something about the person, by its name. */
+const ClaimNameSchema = z.string().min(1).max(200);
+
+/**
+ * Single sign-on (issue 14): how the claims of an OpenID Connect provider's ID token and userinfo
+ * give a staff member's Registra account. Which provider is a deployment's setting
+ * (REGISTRA_OIDC_*); what its claims mean is the configuration's. See core's signOnAccount.
+ */
+export const SingleSignOnSchema = z.strictObject({
+  /** The claim whose value becomes the username (made once; the person is known by `sub`). */
+  usernameClaim: ClaimNameSchema.default('preferred_username'),
+  nameClaim: ClaimNameSchema.default('name'),
+  /**
+   * The role: the claim (a string, or a list such as `groups`) and which of its values gives
+   * which role. The first value listed in `values` that the claim holds wins.
+   */
+  role: z.strictObject({
+    claim: ClaimNameSchema,
+    values: z.record(z.string().min(1), Id).refine((v) => Object.keys(v).length > 0, {
+      message: 'map at least one value to a role',
+    }),
+  }),
+  /**
+   * The office: the claim, and which of its values gives which office. Without `values`, the
+   * claim's value is the office's id.
+   */
+  office: z.strictObject({
+    claim: ClaimNameSchema,
+    values: z.record(z.string().min(1), Id).optional(),
+  }),
+});
+export type SingleSignOn = z.infer<typeof SingleSignOnSchema>;
+
 export const ConfigurationSchema = z.strictObject({
   $schema: z.string().optional(),
   id: Id,
@@ -476,6 +509,8 @@ export const ConfigurationSchema = z.strictObject({
   certificates: z.array(CertificateConfigSchema).default([]),
   /** Work queues by role; with none, the app shows queues of its own making. */
   workqueues: z.array(WorkqueueSchema).default([]),
+  /** How an OpenID Connect provider's claims map to role and office (single sign-on). */
+  singleSignOn: SingleSignOnSchema.optional(),
   /** The country's systems that confirm actions and receive events (PROTOCOL 8). */
   hooks: z.array(HookSchema).default([]),
 });

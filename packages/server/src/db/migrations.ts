@@ -284,6 +284,65 @@ const migrations: Record<string, Migration> = {
     },
   },
 
+  // Signed checkpoints (issue 14): a Merkle root over every record's head hash, signed with the
+  // credential key, kept so that a copy held elsewhere proves the log was not rewritten since.
+  // `snapshot` is the database snapshot the heads were read in, from which the leaves of an old
+  // checkpoint are found again for inclusion proofs. Append-only like the log.
+  '0040_checkpoints': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        CREATE TABLE checkpoints (
+          id uuid PRIMARY KEY,
+          created_at timestamptz NOT NULL,
+          root text NOT NULL,
+          records bigint NOT NULL,
+          snapshot pg_snapshot NOT NULL,
+          kid text NOT NULL,
+          signature text NOT NULL
+        )`.execute(db);
+      await sql`CREATE INDEX checkpoints_created ON checkpoints (created_at DESC, id DESC)`.execute(
+        db,
+      );
+      await sql`
+        CREATE TRIGGER checkpoints_append_only BEFORE UPDATE OR DELETE ON checkpoints
+        FOR EACH ROW EXECUTE FUNCTION refuse_log_change()`.execute(db);
+      await sql`
+        CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON checkpoints
+        FOR EACH STATEMENT EXECUTE FUNCTION refuse_log_change()`.execute(db);
+    },
+  },
+
+  // Single sign-on through an OpenID Connect provider (issue 14): a person's account at the
+  // provider (issuer and subject) linked to one user; logins under way (state, PKCE verifier,
+  // nonce), kept in the database so that any API node may receive the provider's redirect; and
+  // the one-time codes that hand the signed-on person to the web app, which exchanges one for
+  // Registra's own tokens. Codes are stored as their SHA-256 only.
+  '0040_single_sign_on': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        CREATE TABLE user_identities (
+          issuer text NOT NULL,
+          subject text NOT NULL,
+          user_id uuid NOT NULL REFERENCES users (id),
+          created_at timestamptz NOT NULL DEFAULT now(),
+          PRIMARY KEY (issuer, subject)
+        )`.execute(db);
+      await sql`
+        CREATE TABLE sign_on_requests (
+          state text PRIMARY KEY,
+          code_verifier text NOT NULL,
+          nonce text NOT NULL,
+          expires_at timestamptz NOT NULL
+        )`.execute(db);
+      await sql`
+        CREATE TABLE sign_on_codes (
+          code_hash text PRIMARY KEY,
+          user_id uuid NOT NULL REFERENCES users (id),
+          expires_at timestamptz NOT NULL
+        )`.execute(db);
+    },
+  },
+
   '0006_credentials': credentialsMigration,
   // The size of each entry's body as JSON text, computed once when it is appended, so that a
   // changes page can be cut at 4 MiB (PROTOCOL 7) without converting every candidate body to

@@ -20,6 +20,10 @@ export interface Database {
   file_references: FileReferencesTable;
   read_audit: ReadAuditTable;
   issuer_keys: IssuerKeysTable;
+  checkpoints: CheckpointsTable;
+  user_identities: UserIdentitiesTable;
+  sign_on_requests: SignOnRequestsTable;
+  sign_on_codes: SignOnCodesTable;
   credentials: CredentialsTable;
   hook_deliveries: HookDeliveriesTable;
   record_keys: RecordKeysTable;
@@ -33,6 +37,41 @@ export interface RecordKeysTable {
   created_at: Generated<Timestamp>;
   erased_at: Timestamp | null;
   erased_by: string | null;
+}
+
+/** Signed Merkle roots over every record's head hash (migration 0040). */
+export interface CheckpointsTable {
+  id: string;
+  created_at: Timestamp;
+  root: string;
+  records: ColumnType<string, number, never>;
+  /** pg_snapshot, as text. */
+  snapshot: string;
+  kid: string;
+  signature: string;
+}
+
+/** A person's account at the OpenID Connect provider, linked to a user (migration 0040). */
+export interface UserIdentitiesTable {
+  issuer: string;
+  subject: string;
+  user_id: string;
+  created_at: GeneratedTimestamp;
+}
+
+/** A single sign-on under way: the provider has not redirected back yet. */
+export interface SignOnRequestsTable {
+  state: string;
+  code_verifier: string;
+  nonce: string;
+  expires_at: Timestamp;
+}
+
+/** A one-time code handing a signed-on person to the web app, by its SHA-256. */
+export interface SignOnCodesTable {
+  code_hash: string;
+  user_id: string;
+  expires_at: Timestamp;
 }
 
 export interface ReadAuditTable {

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { constants as zlib } from 'node:zlib';
 import { authRoutes } from '../routes/auth.js';
 import { certificateRoutes } from '../routes/certificates.js';
+import { checkpointRoutes } from '../routes/checkpoints.js';
 import { directoryRoutes } from '../routes/directory.js';
 import { fileRoutes } from '../routes/files.js';
 import { hookRoutes } from '../routes/hooks.js';
@@ -32,6 +33,7 @@ import { Issuer } from '../services/issuer.js';
 import { PdfRenderer } from '../services/pdf-renderer.js';
 import type { Registry } from '../services/context.js';
 import { ReadAudit } from '../services/read-audit.js';
+import type { SignOn } from '../services/sign-on.js';
 import { registerJsonParser } from './json.js';
 import { auditReads } from './read-audit.js';
 import type { Metrics } from './metrics.js';
@@ -72,6 +74,8 @@ export interface AppOptions {
   publicUrl?: string;
   /** Chromium, which prints certificates (REGISTRA_CHROMIUM). */
   chromiumPath?: string;
+  /** Single sign-on through an OpenID Connect provider, when configured. */
+  signOn?: SignOn;
 }
 
 /** PROTOCOL 7: a request whose body has not arrived within 30 seconds is answered 408. */
@@ -265,10 +269,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onClose', () => renderer.close());
   const certificates = new Certificates(registry, new Credentials(registry, issuer), renderer);
 
-  await app.register(authRoutes(auth, issuer));
+  await app.register(authRoutes(auth, issuer, options.signOn));
   await app.register(certificateRoutes(auth, certificates));
   await app.register(syncRoutes(registry, auth, metrics));
   await app.register(recordRoutes(registry, auth));
+  await app.register(checkpointRoutes(registry, auth));
   await app.register(directoryRoutes(registry, auth));
   await app.register(userRoutes(registry, auth));
   await app.register(workqueueRoutes(registry, auth));

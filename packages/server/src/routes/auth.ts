@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { authenticate, callerOf } from '../http/authenticate.js';
 import type { AuthService } from '../services/auth.js';
 import type { Issuer } from '../services/issuer.js';
+import type { SignOn } from '../services/sign-on.js';
+import { signOnRoutes } from './sign-on.js';
 
 const secret = z.string().min(1).max(1024);
 
@@ -19,6 +21,7 @@ export const TokenRequestSchema = z.discriminatedUnion('grant_type', [
     client_id: z.string().min(1).max(200),
     client_secret: secret,
   }),
+  z.strictObject({ grant_type: z.literal('sign_on_code'), code: secret }),
 ]);
 
 export const PublicUserSchema = z.object({
@@ -38,8 +41,21 @@ const TokenResponseSchema = z.object({
   user: PublicUserSchema,
 });
 
-export function authRoutes(auth: AuthService, issuer: Issuer): FastifyPluginAsyncZod {
+export function authRoutes(
+  auth: AuthService,
+  issuer: Issuer,
+  signOn?: SignOn,
+): FastifyPluginAsyncZod {
   return async (app) => {
+    if (signOn) await app.register(signOnRoutes(signOn));
+    else {
+      app.get(
+        '/api/v1/auth/sign-on',
+        { schema: { summary: 'Whether staff may sign on elsewhere', tags: ['auth'] } },
+        async () => ({ enabled: false }),
+      );
+    }
+
     app.post(
       '/api/v1/auth/token',
       {

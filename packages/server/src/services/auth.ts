@@ -1,9 +1,11 @@
 import { v7 as uuidv7 } from 'uuid';
+import { takeSignOnCode } from '../store/sign-on.js';
 import { insertRefreshToken, revokeFamily, useRefreshToken } from '../store/tokens.js';
 import { findUserById, findUserWithHash, type UserRow } from '../store/users.js';
 import type { Caller, Registry } from './context.js';
 import { LoginThrottle, type LoginLimits } from './login-throttle.js';
 import { hashingBusy, passwordHasher, type PasswordHasher } from './passwords.js';
+import { hashSignOnCode } from './sign-on.js';
 import { forbidden, unauthorized } from './problem.js';
 import { hookCaller } from './hooks/caller.js';
 import { HOOK_PRINCIPAL_PREFIX } from '@registra/core';
@@ -18,7 +20,8 @@ import {
 export type TokenRequest =
   | { grant_type: 'password'; username: string; password: string }
   | { grant_type: 'refresh_token'; refreshToken: string }
-  | { grant_type: 'client_credentials'; client_id: string; client_secret: string };
+  | { grant_type: 'client_credentials'; client_id: string; client_secret: string }
+  | { grant_type: 'sign_on_code'; code: string };
 
 export interface PublicUser {
   id: string;
@@ -74,7 +77,23 @@ export class AuthService {
         );
       case 'refresh_token':
         return this.#refresh(request.refreshToken);
+      case 'sign_on_code':
+        return this.#issue(await this.#signedOn(request.code), uuidv7());
     }
+  }
+
+  /** The user a single sign-on's one-time code was made for (sign-on.ts); once, and briefly. */
+  async #signedOn(code: string): Promise<UserRow> {
+    const userId = await takeSignOnCode(
+      this.registry.db,
+      hashSignOnCode(code),
+      this.registry.now(),
+    );
+    const user = userId ? await findUserById(this.registry.db, userId) : undefined;
+    if (!user || !user.active || user.kind !== 'user') {
+      throw unauthorized('INVALID_CREDENTIALS', 'the sign-on code is not valid: sign in again');
+    }
+    return user;
   }
 
   /** A person's password or a machine client's secret: throttled per username and address. */

@@ -56,17 +56,40 @@ export class Issuer {
   /** Signs a credential (or a status list credential) as a `vc+jwt`. */
   async sign(payload: Record<string, unknown>): Promise<{ jwt: string; kid: string }> {
     const current = await this.#current();
-    let key = this.#signing.get(current.kid);
-    if (!key) {
-      key = (await importJWK(current.privateJwk, CREDENTIAL_ALGORITHM)) as CryptoKey;
-      this.#signing.set(current.kid, key);
-    }
+    const key = await this.#key(current);
     const jwt = await new SignJWT(payload)
       .setProtectedHeader({ alg: CREDENTIAL_ALGORITHM, typ: VC_JWT_TYPE, kid: current.kid })
       .setIssuer(this.id)
       .setIssuedAt()
       .sign(key);
     return { jwt, kid: current.kid };
+  }
+
+  /**
+   * Signs a statement of this registry other than a credential (a checkpoint) as a compact JWS of
+   * media type `typ`, with the current credential key: verifiers find it in the same JWKS.
+   */
+  async signStatement(
+    payload: Record<string, unknown>,
+    typ: string,
+  ): Promise<{ jws: string; kid: string }> {
+    const current = await this.#current();
+    const key = await this.#key(current);
+    const jws = await new SignJWT(payload)
+      .setProtectedHeader({ alg: CREDENTIAL_ALGORITHM, typ, kid: current.kid })
+      .setIssuer(this.id)
+      .setIssuedAt()
+      .sign(key);
+    return { jws, kid: current.kid };
+  }
+
+  async #key(current: IssuerKeyRow): Promise<CryptoKey> {
+    let key = this.#signing.get(current.kid);
+    if (!key) {
+      key = (await importJWK(current.privateJwk, CREDENTIAL_ALGORITHM)) as CryptoKey;
+      this.#signing.set(current.kid, key);
+    }
+    return key;
   }
 
   /** This registry's public key with that kid, current or retired. */

@@ -21,6 +21,20 @@ export const en = {
   noServer: 'No connection to the server. Log in online once on this device to use it offline.',
   knownUsers: 'Logged in on this device before:',
   resuming: 'Opening your session…',
+  // single sign-on
+  signOnWith: (provider: string) => `Sign in with ${provider}`,
+  or: 'or',
+  signOnTitle: 'Choose a passphrase for this device',
+  signOnIntro:
+    'You are signed in. Choose a passphrase: it unlocks Registra on this device when there is no network. It stays on this device.',
+  passphrase: 'Passphrase',
+  passphraseAgain: 'The passphrase again',
+  passphraseShort: 'At least 8 characters.',
+  passphraseMismatch: 'The two passphrases differ.',
+  continue: 'Continue',
+  signOnExpired: 'This sign-in has expired. Sign in again.',
+  signOnRefused: 'You cannot use Registra with this account:',
+  backToLogin: 'Back to the login',
   // header and menu
   skip: 'Skip to content',
   search: 'Search',

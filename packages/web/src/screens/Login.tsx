@@ -16,6 +16,12 @@ export function Login() {
   const [known, setKnown] = useState<string[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [provider, setProvider] = useState<{ name: string; start: string } | null>(null);
+
+  useEffect(() => {
+    if (!online) return;
+    void client.signOnProvider().then(setProvider, () => setProvider(null));
+  }, [client, online]);
 
   useEffect(() => {
     void client.knownUsers().then(
@@ -89,6 +95,14 @@ export function Login() {
         <button type="submit" className="primary" disabled={busy}>
           {busy ? t.checking : online ? t.logIn : t.unlock}
         </button>
+        {online && provider && (
+          <>
+            <p className="muted small">{t.or}</p>
+            <a className="button" href={provider.start}>
+              {t.signOnWith(provider.name)}
+            </a>
+          </>
+        )}
         {known.length > 0 && (
           <div className="known-users">
             <span className="muted small">{t.knownUsers}</span>
