@@ -7,6 +7,7 @@ import { migrate } from './db/migrations.js';
 import { JobQueue, type JobRunner } from './jobs/index.js';
 import type { AppendEffect } from './services/append/effects.js';
 import { deduplicationEffect, deduplicationTask } from './services/deduplication/job.js';
+import { consentExpiryTask } from './services/exchange.js';
 import type { Env } from './env.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
@@ -70,7 +71,7 @@ export async function openRegistry(
 
 /** Every task and schedule of the server, on one queue (jobs/index.ts): add yours here. */
 export function jobQueueFor(registry: Registry): JobQueue {
-  return new JobQueue().define(deduplicationTask(registry));
+  return new JobQueue().define(deduplicationTask(registry)).define(consentExpiryTask(registry));
 }
 
 /** What else happens when entries are appended (services/append/effects.ts): add yours here. */

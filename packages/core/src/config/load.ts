@@ -2,6 +2,8 @@ import type { FieldError } from '../contracts/problem.js';
 import { toFieldErrors } from '../contracts/problem.js';
 import { conditionVariables, isCondition } from '../declaration/conditions.js';
 import { checkCertificates } from './check-certificates.js';
+import { checkExchange } from '../exchange/check.js';
+import { CONSENT_RECORD_TYPE, consentRecordType } from '../exchange/consent.js';
 import { LocationIndex } from './locations.js';
 import { principalFor, type Principal, type PrincipalSource } from './principal.js';
 import {
@@ -53,7 +55,11 @@ export function loadConfiguration(input: unknown): LoadResult {
       document,
       version: document.version,
       locations,
-      recordTypes: new Map(document.recordTypes.map((type) => [type.id, type])),
+      recordTypes: new Map([
+        ...document.recordTypes.map((type) => [type.id, type] as const),
+        // Consents are records too, of a type Registra makes (exchange/consent.ts).
+        ...(document.exchange ? [[CONSENT_RECORD_TYPE, consentRecordType()] as const] : []),
+      ]),
       roles,
       principal: (user) => principalFor(user, roles.get(user.role), locations),
     },
@@ -140,6 +146,7 @@ function crossCheck(config: Configuration): FieldError[] {
   // Certificates are read against the record types: only once those are sound, or one broken
   // record type would be reported again for every claim and placeholder naming its fields.
   if (errors.length === 0) checkCertificates(config, report);
+  if (config.exchange) checkExchange(config, config.exchange, report);
 
   duplicates(config.workqueues, ['workqueues']);
   const roleIds = new Set(config.roles.map((r) => r.id));

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LanguageSchema } from './language.js';
 import { CustomTypeSchema, RecordTypeIdSchema } from '../contracts/action.js';
+import { ExchangeSchema } from '../exchange/schema.js';
 import { RecordStatusSchema } from '../contracts/record.js';
 import { CertificateConfigSchema } from './certificates.js';
 
@@ -400,6 +401,8 @@ export const ConfigurationSchema = z.strictObject({
   certificates: z.array(CertificateConfigSchema).default([]),
   /** Work queues by role; with none, the app shows queues of its own making. */
   workqueues: z.array(WorkqueueSchema).default([]),
+  /** Data exchange with other agencies: consent, policy, federated fields (PROTOCOL 12). */
+  exchange: ExchangeSchema.optional(),
 });
 export type Configuration = z.infer<typeof ConfigurationSchema>;
 export type ConfigurationInput = z.input<typeof ConfigurationSchema>;

@@ -18,6 +18,34 @@ export interface Database {
   read_audit: ReadAuditTable;
   issuer_keys: IssuerKeysTable;
   credentials: CredentialsTable;
+  exchange_audit: ExchangeAuditTable;
+  exchange_codes: ExchangeCodesTable;
+  exchange_sessions: ExchangeSessionsTable;
+}
+
+export interface ExchangeAuditTable {
+  id: Generated<string>;
+  at: Timestamp;
+  consumer: string;
+  subject_id: string;
+  purpose: string | null;
+  consent_id: string | null;
+  fields: JsonColumn<unknown>;
+  latencies: JsonColumn<unknown>;
+}
+
+export interface ExchangeCodesTable {
+  consent_id: string;
+  code_hash: string;
+  expires_at: Timestamp;
+  attempts: Generated<number>;
+  created_at: GeneratedTimestamp;
+}
+
+export interface ExchangeSessionsTable {
+  token_hash: string;
+  subject_id: string;
+  expires_at: Timestamp;
 }
 
 export interface ReadAuditTable {

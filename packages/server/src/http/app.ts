@@ -16,6 +16,7 @@ import { constants as zlib } from 'node:zlib';
 import { authRoutes } from '../routes/auth.js';
 import { certificateRoutes } from '../routes/certificates.js';
 import { directoryRoutes } from '../routes/directory.js';
+import { exchangeRoutes } from '../routes/exchange.js';
 import { operationRoutes } from '../routes/operations.js';
 import { recordRoutes } from '../routes/records.js';
 import { syncRoutes } from '../routes/sync.js';
@@ -25,6 +26,7 @@ import type { PoolStats } from '../db/database.js';
 import type { AuthService } from '../services/auth.js';
 import { Certificates } from '../services/certificates.js';
 import { Credentials } from '../services/credentials.js';
+import { openExchange } from '../services/exchange.js';
 import { Issuer } from '../services/issuer.js';
 import { PdfRenderer } from '../services/pdf-renderer.js';
 import type { Registry } from '../services/context.js';
@@ -267,6 +269,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(userRoutes(registry, auth));
   await app.register(workqueueRoutes(registry, auth));
   await app.register(operationRoutes(registry, auth, metrics));
+  // PROTOCOL 12, when the configuration has an exchange; its Cedar policies are validated here.
+  const exchange = openExchange(registry, {
+    publicUrl: options.publicUrl ?? 'http://127.0.0.1:3000',
+    auth,
+    // No message hook: the one-time code goes to the log, a development default (PROTOCOL 12).
+    logCode: (line) => app.log.info(line, 'consent code (no message hook configured)'),
+  });
+  if (exchange) await app.register(exchangeRoutes(exchange));
 
   await serveWebApp(app, webRoot, hasWebApp);
   return app;
