@@ -58,9 +58,7 @@ export class Consents {
 
   /** The configured consumer a machine client is, or a 403. */
   consumerOf(caller: Authenticated): ExchangeConfig['consumers'][number] {
-    const consumer = this.#exchange.consumers.find(
-      (c) => consumerUsername(c) === caller.username,
-    );
+    const consumer = this.#exchange.consumers.find((c) => consumerUsername(c) === caller.username);
     if (!consumer || caller.kind !== 'client') {
       throw this.host.problem(403, 'FORBIDDEN', 'only a configured consumer may do this');
     }
@@ -76,11 +74,15 @@ export class Consents {
     const known = new Set(this.#exchange.fields.map(consentFieldName));
     const errors = [
       ...request.fields.flatMap((field, i) =>
-        known.has(field) ? [] : [{ path: `fields.${i}`, message: `"${field}" is not an exchanged field` }],
+        known.has(field)
+          ? []
+          : [{ path: `fields.${i}`, message: `"${field}" is not an exchanged field` }],
       ),
       ...(consumer.purposes.includes(request.purpose)
         ? []
-        : [{ path: 'purpose', message: `"${request.purpose}" is not a purpose of ${consumer.id}` }]),
+        : [
+            { path: 'purpose', message: `"${request.purpose}" is not a purpose of ${consumer.id}` },
+          ]),
     ];
     const now = this.host.now();
     const expiresAt = Date.parse(request.expiresAt);
@@ -131,8 +133,10 @@ export class Consents {
       ...consent,
       status: standing,
       portalUrl: this.portalUrl(consent.id),
-      consumerLabel: this.#exchange.consumers.find((c) => c.id === consent.consumer)?.label ?? consent.consumer,
-      purposeLabel: this.#exchange.purposes.find((p) => p.id === consent.purpose)?.label ?? consent.purpose,
+      consumerLabel:
+        this.#exchange.consumers.find((c) => c.id === consent.consumer)?.label ?? consent.consumer,
+      purposeLabel:
+        this.#exchange.purposes.find((p) => p.id === consent.purpose)?.label ?? consent.purpose,
       fieldLabels: consent.fields.map((field) => ({ field, label: labels.get(field) ?? field })),
     };
   }
@@ -151,7 +155,10 @@ export class Consents {
     const consent = await this.#find(id);
     const minutes = this.#exchange.codeMinutes;
     const expiresAt = new Date(this.host.now().getTime() + minutes * 60_000);
-    const subject = await this.host.store.subject(this.#exchange.subject.recordType, consent.subjectId);
+    const subject = await this.host.store.subject(
+      this.#exchange.subject.recordType,
+      consent.subjectId,
+    );
     const contact = subject?.[this.#exchange.subject.contactField];
     if (typeof contact === 'string' && contact.length > 0) {
       const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
@@ -195,15 +202,22 @@ export class Consents {
     } else if ((await this.citizen(proof.session)) !== consent.subjectId) {
       throw this.host.problem(404, 'NOT_FOUND', 'no such consent');
     }
-    if (consentStandingAt(consent, this.host.now()) === 'expired' && consent.status === 'requested') {
+    if (
+      consentStandingAt(consent, this.host.now()) === 'expired' &&
+      consent.status === 'requested'
+    ) {
       throw this.host.problem(409, 'CONSENT_EXPIRED', 'the consent request has expired');
     }
-    await this.#change(consent, decision === 'approve' ? CONSENT_ACTIONS.approve : CONSENT_ACTIONS.reject, {
-      id: CITIZEN,
-      role: CITIZEN,
-      officeId: '',
-      permissions: [CONSENT_PERMISSIONS.decide],
-    });
+    await this.#change(
+      consent,
+      decision === 'approve' ? CONSENT_ACTIONS.approve : CONSENT_ACTIONS.reject,
+      {
+        id: CITIZEN,
+        role: CITIZEN,
+        officeId: '',
+        permissions: [CONSENT_PERMISSIONS.decide],
+      },
+    );
     consent = await this.#find(id);
     return { consent: this.view(consent), session };
   }
@@ -220,9 +234,15 @@ export class Consents {
       if ((await this.citizen(by.session)) !== consent.subjectId) {
         throw this.host.problem(404, 'NOT_FOUND', 'no such consent');
       }
-      actor = { id: CITIZEN, role: CITIZEN, officeId: '', permissions: [CONSENT_PERMISSIONS.revoke] };
+      actor = {
+        id: CITIZEN,
+        role: CITIZEN,
+        officeId: '',
+        permissions: [CONSENT_PERMISSIONS.revoke],
+      };
     } else {
-      if (!by.admin.admin) throw this.host.problem(403, 'FORBIDDEN', 'only the citizen or an admin may revoke');
+      if (!by.admin.admin)
+        throw this.host.problem(403, 'FORBIDDEN', 'only the citizen or an admin may revoke');
       actor = {
         id: by.admin.userId,
         role: by.admin.role,
@@ -261,19 +281,21 @@ export class Consents {
     actor: ConsentActor,
     annotation?: Record<string, string>,
   ): Promise<void> {
-    const result = await this.host.store.appendConsent(
-      actor,
-      {
-        id: uuidv7(),
-        recordId: consent.id,
-        type: 'CUSTOM',
-        customType,
-        ...(annotation ? { annotation } : {}),
-      },
-    );
+    const result = await this.host.store.appendConsent(actor, {
+      id: uuidv7(),
+      recordId: consent.id,
+      type: 'CUSTOM',
+      customType,
+      ...(annotation ? { annotation } : {}),
+    });
     if (result.outcome === 'rejected') {
-      const code = result.code === 'INVALID_TRANSITION' ? 'CONSENT_DECIDED' : (result.code ?? 'CONFLICT');
-      throw this.host.problem(409, code, `the consent is ${consent.status}: ${result.message ?? ''}`.trim());
+      const code =
+        result.code === 'INVALID_TRANSITION' ? 'CONSENT_DECIDED' : (result.code ?? 'CONFLICT');
+      throw this.host.problem(
+        409,
+        code,
+        `the consent is ${consent.status}: ${result.message ?? ''}`.trim(),
+      );
     }
   }
 

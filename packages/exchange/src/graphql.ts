@@ -10,6 +10,7 @@ import {
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
+import { Ajv } from 'ajv';
 import mercurius, { type MercuriusContext } from 'mercurius';
 import type { Consents } from './consents.js';
 import type { Authenticated, ExchangeHost } from './host.js';
@@ -74,7 +75,8 @@ export function costLimit(exchange: ExchangeConfig): ValidationRule {
   return (context: ValidationContext) => {
     const fragments = new Map<string, FragmentDefinitionNode>();
     for (const definition of context.getDocument().definitions) {
-      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+      if (definition.kind === Kind.FRAGMENT_DEFINITION)
+        fragments.set(definition.name.value, definition);
     }
     const costOf = (set: SelectionSetNode | undefined, seen: Set<string>): number => {
       let total = 0;
@@ -84,7 +86,10 @@ export function costLimit(exchange: ExchangeConfig): ValidationRule {
         } else if (selection.kind === Kind.INLINE_FRAGMENT) {
           total += costOf(selection.selectionSet, seen);
         } else if (!seen.has(selection.name.value)) {
-          total += costOf(fragments.get(selection.name.value)?.selectionSet, new Set([...seen, selection.name.value]));
+          total += costOf(
+            fragments.get(selection.name.value)?.selectionSet,
+            new Set([...seen, selection.name.value]),
+          );
         }
       }
       return total;
@@ -128,6 +133,9 @@ export async function registerExchangeGraphql(
   const exchange = host.config.document.exchange as ExchangeConfig;
   const fieldNames = new Set(exchange.fields.map((f) => f.name));
   await app.register(async (scope) => {
+    // Mercurius's routes carry JSON Schemas; the app around may compile Zod schemas instead.
+    const ajv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: true });
+    scope.setValidatorCompiler(({ schema }) => ajv.compile(schema));
     scope.addHook('onRequest', async (request: FastifyRequest) => {
       const caller: Authenticated = await host.authenticate(request.headers.authorization);
       request.exchangeConsumer = consents.consumerOf(caller).id;
@@ -136,6 +144,20 @@ export async function registerExchangeGraphql(
       schema: exchangeSchema(exchange),
       path: EXCHANGE_GRAPHQL_PATH,
       graphiql: false,
+      // A refusal of the caller (401, 403) is the app's problem+json like everywhere; anything
+      // else (a malformed request, a validation error) is answered as GraphQL does.
+      errorHandler: (error, _request, reply) => {
+        if (host.isProblem(error)) throw error;
+        const graphqlError =
+          error instanceof GraphQLError
+            ? error
+            : new GraphQLError(error.message, { originalError: error });
+        const { statusCode, response } = mercurius.defaultErrorFormatter(
+          { errors: [graphqlError] },
+          { reply, app: scope } as unknown as MercuriusContext,
+        );
+        void reply.code(statusCode).send(response);
+      },
       queryDepth: exchange.limits.maxDepth,
       validationRules: [costLimit(exchange)],
       context: (request: FastifyRequest) => ({ consumer: request.exchangeConsumer ?? '' }),

@@ -69,7 +69,11 @@ export interface Authenticated {
 }
 
 export interface ExchangeStore {
-  appendConsent(actor: ConsentActor, action: ConsentAction, expiresAt?: Date): Promise<ConsentAppendResult>;
+  appendConsent(
+    actor: ConsentActor,
+    action: ConsentAction,
+    expiresAt?: Date,
+  ): Promise<ConsentAppendResult>;
   consent(id: string): Promise<Consent | null>;
   /** The consumer's most recently requested consent about the subject. */
   latestConsent(consumer: string, subjectId: string): Promise<Consent | null>;
@@ -110,6 +114,8 @@ export interface ExchangeHost {
   /** The caller behind `Authorization`, or a 401 problem. */
   authenticate(authorization: string | undefined): Promise<Authenticated>;
   problem: MakeProblem;
+  /** Whether an error is one of `problem`'s (the app answers it as problem+json). */
+  isProblem(error: unknown): boolean;
   /** Environment variables (providers' `urlEnv`). */
   env: Readonly<Record<string, string | undefined>>;
   /** Where a one-time code goes when no message hook is configured: the server's log. */

@@ -40,7 +40,9 @@ export type PolicyDecision = { allowed: true } | { allowed: false; reason: strin
 
 export class PolicyError extends Error {
   constructor(readonly problems: string[]) {
-    super(`the exchange's Cedar policies do not hold:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(
+      `the exchange's Cedar policies do not hold:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     this.name = 'PolicyError';
   }
 }
@@ -59,9 +61,9 @@ export class PolicyDecisionPoint {
 
   /** Validates the policies and entities against the schema, or throws PolicyError (at start). */
   constructor(exchange: ExchangeConfig) {
-    const policies = { staticPolicies: exchange.policies };
-    const problems: string[] = [];
     const messages = (errors: cedar.DetailedError[]) => errors.map((e) => e.message);
+    const policies = { staticPolicies: namedPolicies(exchange.policies, messages) };
+    const problems: string[] = [];
     const schemaParse = cedar.checkParseSchema(CEDAR_SCHEMA);
     if (schemaParse.type === 'failure') throw new PolicyError(messages(schemaParse.errors));
     const validation = cedar.validate({
@@ -77,7 +79,10 @@ export class PolicyDecisionPoint {
     const builtIn = entitiesOf(exchange);
     this.#builtIn = builtIn.length;
     this.#entities = [...builtIn, ...(exchange.entities as unknown as cedar.Entities)];
-    const entityCheck = cedar.checkParseEntities({ entities: this.#entities, schema: CEDAR_SCHEMA });
+    const entityCheck = cedar.checkParseEntities({
+      entities: this.#entities,
+      schema: CEDAR_SCHEMA,
+    });
     if (entityCheck.type === 'failure') problems.push(...messages(entityCheck.errors));
     if (problems.length > 0) throw new PolicyError(problems);
 
@@ -157,6 +162,26 @@ export class PolicyDecisionPoint {
     }
     return slice;
   }
+}
+
+/**
+ * The policies by id: a policy's `@id("...")` annotation, else `policy<N>`, so that a denial's
+ * reason names the policy as its author did.
+ */
+function namedPolicies(
+  text: string,
+  messages: (errors: cedar.DetailedError[]) => string[],
+): Record<string, string> {
+  const parts = cedar.policySetTextToParts(text);
+  if (parts.type === 'failure') throw new PolicyError(messages(parts.errors));
+  if (parts.policy_templates.length > 0) throw new PolicyError(['templates are not supported']);
+  const named: Record<string, string> = {};
+  parts.policies.forEach((policy, i) => {
+    const id = /@id\(\s*"([^"]+)"\s*\)/.exec(policy)?.[1] ?? `policy${i}`;
+    if (Object.hasOwn(named, id)) throw new PolicyError([`two policies have the id "${id}"`]);
+    named[id] = policy;
+  });
+  return named;
 }
 
 const deny = (reason: string): PolicyDecision => ({ allowed: false, reason });

@@ -2,7 +2,6 @@ import {
   consentFieldName,
   consentStandingAt,
   type Consent,
-  type ExchangeConfig,
   type ExchangeFieldConfig,
 } from '@registra/core';
 import type { AuditedField, ExchangeHost } from './host.js';
@@ -45,7 +44,6 @@ interface Field {
 }
 
 export class FederatedQuery {
-  readonly #exchange: ExchangeConfig;
   readonly #fields: ReadonlyMap<string, Field>;
   readonly #providers: ReadonlyMap<string, ProviderFetch | null>;
   readonly policy: PolicyDecisionPoint;
@@ -56,7 +54,6 @@ export class FederatedQuery {
   ) {
     const exchange = host.config.document.exchange;
     if (!exchange) throw new Error('the configuration has no exchange');
-    this.#exchange = exchange;
     this.policy = new PolicyDecisionPoint(exchange);
     this.#fields = new Map(
       exchange.fields.map((config) => [
@@ -88,7 +85,8 @@ export class FederatedQuery {
       ? await this.host.store.consent(consentId)
       : await this.host.store.latestConsent(consumer, subjectId);
     // A consent of another consumer or subject is no consent of this question.
-    const own = consent && consent.consumer === consumer && consent.subjectId === subjectId ? consent : null;
+    const own =
+      consent && consent.consumer === consumer && consent.subjectId === subjectId ? consent : null;
     const answer: PersonAnswer = { values: {}, withheld: {} };
     const allowed: Field[] = [];
     const reasons = new Map<string, string>();
@@ -119,17 +117,19 @@ export class FederatedQuery {
       subjectId,
       purpose: own?.purpose ?? null,
       consentId: own?.id ?? null,
-      fields: [...new Set(names)].filter((n) => this.#fields.has(n)).map((name): AuditedField => {
-        const field = this.#fields.get(name) as Field;
-        const withheld = answer.withheld[name];
-        const reason = reasons.get(name);
-        return {
-          field: field.consentName,
-          outcome: withheld ? 'withheld' : 'given',
-          code: withheld?.code ?? null,
-          ...(reason ? { reason } : {}),
-        };
-      }),
+      fields: [...new Set(names)]
+        .filter((n) => this.#fields.has(n))
+        .map((name): AuditedField => {
+          const field = this.#fields.get(name) as Field;
+          const withheld = answer.withheld[name];
+          const reason = reasons.get(name);
+          return {
+            field: field.consentName,
+            outcome: withheld ? 'withheld' : 'given',
+            code: withheld?.code ?? null,
+            ...(reason ? { reason } : {}),
+          };
+        }),
       latencies,
     });
     return answer;
@@ -138,7 +138,11 @@ export class FederatedQuery {
   #consentRefusal(consent: Consent | null, field: Field, now: Date): Withheld | null {
     const requestUrl = `${this.host.publicUrl.replace(/\/$/, '')}/api/v1/consents`;
     if (!consent) {
-      return { code: 'CONSENT_REQUIRED', message: 'no consent of the subject', consentUrl: requestUrl };
+      return {
+        code: 'CONSENT_REQUIRED',
+        message: 'no consent of the subject',
+        consentUrl: requestUrl,
+      };
     }
     switch (consentStandingAt(consent, now)) {
       case 'requested':
@@ -148,7 +152,11 @@ export class FederatedQuery {
           consentUrl: this.consents.portalUrl(consent.id),
         };
       case 'rejected':
-        return { code: 'CONSENT_REQUIRED', message: 'the subject rejected the consent', consentUrl: requestUrl };
+        return {
+          code: 'CONSENT_REQUIRED',
+          message: 'the subject rejected the consent',
+          consentUrl: requestUrl,
+        };
       case 'revoked':
         return { code: 'CONSENT_REVOKED', message: 'the subject revoked the consent' };
       case 'expired':
@@ -156,7 +164,11 @@ export class FederatedQuery {
       case 'approved':
         return consent.fields.includes(field.consentName)
           ? null
-          : { code: 'CONSENT_REQUIRED', message: `the consent does not cover ${field.consentName}`, consentUrl: requestUrl };
+          : {
+              code: 'CONSENT_REQUIRED',
+              message: `the consent does not cover ${field.consentName}`,
+              consentUrl: requestUrl,
+            };
     }
   }
 
@@ -169,7 +181,10 @@ export class FederatedQuery {
   ): Promise<Record<string, number>> {
     const byProvider = new Map<string, Field[]>();
     for (const field of fields) {
-      byProvider.set(field.config.provider, [...(byProvider.get(field.config.provider) ?? []), field]);
+      byProvider.set(field.config.provider, [
+        ...(byProvider.get(field.config.provider) ?? []),
+        field,
+      ]);
     }
     const latencies: Record<string, number> = {};
     await Promise.all(
@@ -177,17 +192,19 @@ export class FederatedQuery {
         const started = performance.now();
         try {
           const fetch = this.#providers.get(providerId);
-          if (!fetch) throw new ProviderError('PROVIDER_UNAVAILABLE', 'the provider is not configured here');
+          if (!fetch)
+            throw new ProviderError('PROVIDER_UNAVAILABLE', 'the provider is not configured here');
           const document = await fetch(subjectId);
           for (const field of provided) {
-            answer.values[field.config.name] = document === null ? null : await field.path.valueIn(document);
+            answer.values[field.config.name] =
+              document === null ? null : await field.path.valueIn(document);
           }
         } catch (error) {
           const code = error instanceof ProviderError ? error.code : 'PROVIDER_UNAVAILABLE';
           for (const field of provided) {
             answer.withheld[field.config.name] = {
               code,
-              message: `${providerId}: ${error instanceof ProviderError ? error.message : 'failed'}`,
+              message: `${providerId}: ${error instanceof ProviderError ? error.message : 'its answer could not be mapped'}`,
             };
             reasons.set(field.config.name, (error as Error).message);
           }

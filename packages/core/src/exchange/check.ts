@@ -16,7 +16,9 @@ export function checkExchange(
   if (!subjectType) {
     report(at('subject', 'recordType'), `unknown record type "${exchange.subject.recordType}"`);
   } else if (
-    !subjectType.form.pages.some((p) => p.fields.some((f) => f.id === exchange.subject.contactField))
+    !subjectType.form.pages.some((p) =>
+      p.fields.some((f) => f.id === exchange.subject.contactField),
+    )
   ) {
     report(at('subject', 'contactField'), `unknown field "${exchange.subject.contactField}"`);
   }
@@ -38,7 +40,8 @@ export function checkExchange(
   );
   exchange.consumers.forEach((consumer, c) =>
     consumer.purposes.forEach((purpose, p) => {
-      if (!purposes.has(purpose)) report(at('consumers', c, 'purposes', p), `unknown purpose "${purpose}"`);
+      if (!purposes.has(purpose))
+        report(at('consumers', c, 'purposes', p), `unknown purpose "${purpose}"`);
     }),
   );
   const providers = unique(

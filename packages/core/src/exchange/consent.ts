@@ -25,7 +25,13 @@ export const CONSENT_PERMISSIONS = {
   read: 'consent.read',
 } as const;
 
-export const CONSENT_STATUSES = ['requested', 'approved', 'rejected', 'revoked', 'expired'] as const;
+export const CONSENT_STATUSES = [
+  'requested',
+  'approved',
+  'rejected',
+  'revoked',
+  'expired',
+] as const;
 export type ConsentStatus = (typeof CONSENT_STATUSES)[number];
 
 const ENDED = ['rejected', 'revoked', 'expired'];

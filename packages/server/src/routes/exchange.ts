@@ -39,6 +39,8 @@ const AuditResultSchema = z.object({
       field: z.string(),
       outcome: z.enum(['given', 'withheld']),
       code: z.string().nullable(),
+      /** Why it was withheld, where more than the code says (a policy's or provider's words). */
+      reason: z.string().optional(),
     }),
   ),
   latencies: z.record(z.string(), z.number()),
@@ -115,7 +117,8 @@ export function exchangeRoutes(exchange: Exchange): FastifyPluginAsyncZod {
       '/api/v1/consents/:id/session',
       {
         schema: {
-          summary: "Signs the citizen in with a one-time code: a session for the subject's consents",
+          summary:
+            "Signs the citizen in with a one-time code: a session for the subject's consents",
           tags: TAGS,
           security: [],
           params: Params,
@@ -144,7 +147,9 @@ export function exchangeRoutes(exchange: Exchange): FastifyPluginAsyncZod {
               .optional(),
             decision: z.enum(['approve', 'reject']),
           }),
-          response: { 200: z.object({ consent: ConsentSchema, session: SessionSchema.nullable() }) },
+          response: {
+            200: z.object({ consent: ConsentSchema, session: SessionSchema.nullable() }),
+          },
         },
       },
       async (request) => {
@@ -203,7 +208,8 @@ export function exchangeRoutes(exchange: Exchange): FastifyPluginAsyncZod {
       },
       async (request) => {
         const caller = await host.authenticate(request.headers.authorization);
-        if (!caller.admin) throw new ProblemError(403, 'FORBIDDEN', 'the exchange audit is for admins');
+        if (!caller.admin)
+          throw new ProblemError(403, 'FORBIDDEN', 'the exchange audit is for admins');
         return host.store.audit(request.query);
       },
     );
@@ -232,7 +238,8 @@ export function exchangeRoutes(exchange: Exchange): FastifyPluginAsyncZod {
       },
       async (request) => {
         const session = citizenToken(request);
-        if (!session) throw new ProblemError(401, 'UNAUTHENTICATED', 'sign in with a one-time code');
+        if (!session)
+          throw new ProblemError(401, 'UNAUTHENTICATED', 'sign in with a one-time code');
         const subjectId = await consents.citizen(session);
         const page = await host.store.audit({ ...request.query, subjectId });
         return { ...page, consents: await consents.ofCitizen(session) };

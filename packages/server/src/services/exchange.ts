@@ -144,6 +144,7 @@ export function exchangeHost(registry: Registry, options: ExchangeHostOptions): 
     publicUrl: options.publicUrl,
     env: process.env,
     problem: (status, code, detail, extra) => new ProblemError(status, code, detail, extra),
+    isProblem: (error) => error instanceof ProblemError,
     logCode: options.logCode ?? (() => undefined),
     async authenticate(authorization) {
       if (!options.auth) throw new ProblemError(401, 'UNAUTHENTICATED', 'no authentication here');
