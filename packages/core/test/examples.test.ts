@@ -15,15 +15,18 @@ import {
   type RecordTypeConfig,
   type RegistryConfig,
 } from '@registra/core';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
-// Every directory under examples/ is checked, so a new example is covered without touching this file.
+// Every directory under examples/ with a config.json is checked, so a new example is covered without
+// touching this file (examples/providers holds the exchange's example providers, not a configuration).
 
 const EXAMPLES = new URL('../../../examples/', import.meta.url);
 const NAMES = readdirSync(EXAMPLES, { withFileTypes: true })
-  .filter((entry) => entry.isDirectory())
+  .filter(
+    (entry) => entry.isDirectory() && existsSync(new URL(`${entry.name}/config.json`, EXAMPLES)),
+  )
   .map((entry) => entry.name)
   .sort();
 
@@ -35,6 +38,7 @@ const DemoUserSchema = z.strictObject({
   name: z.string().min(1),
   role: z.string().min(1),
   officeId: z.string().min(1),
+  kind: z.enum(['user', 'client']).optional(),
 });
 type DemoUser = z.infer<typeof DemoUserSchema>;
 
@@ -147,7 +151,7 @@ describe.each(NAMES)('example %s', (name) => {
   it('offers no action that no demo user may perform', () => {
     const config = load(name);
     const demo = users(name);
-    for (const type of config.recordTypes.values()) {
+    for (const type of config.document.recordTypes) {
       for (const { what, permission } of actionPermissions(type)) {
         const holders = demo.filter((user) => permission in principal(config, user).grants);
         expect(holders.length, `${what} (${permission})`).toBeGreaterThan(0);
@@ -158,7 +162,7 @@ describe.each(NAMES)('example %s', (name) => {
   it('has, for every action needing a confirmation, a demo requester and another approver', () => {
     const config = load(name);
     const demo = users(name);
-    for (const type of config.recordTypes.values()) {
+    for (const type of config.document.recordTypes) {
       const { CUSTOM, ASSIGN: _assign, ...plain } = type.actions;
       const confirmed = [...Object.entries(plain), ...CUSTOM.map((c) => [c.id, c] as const)];
       for (const [what, action] of confirmed) {
@@ -186,7 +190,7 @@ describe.each(NAMES)('example %s', (name) => {
 
   it('asks on DECLARE for exactly the required fields (and those whose requiredIf holds)', () => {
     const config = load(name);
-    for (const type of config.recordTypes.values()) {
+    for (const type of config.document.recordTypes) {
       if (!type.actions.DECLARE) continue;
       const expected = [...formFields(type).values()]
         .filter(

@@ -270,7 +270,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(workqueueRoutes(registry, auth));
   await app.register(operationRoutes(registry, auth, metrics));
   // PROTOCOL 12, when the configuration has an exchange; its Cedar policies are validated here.
-  const exchange = openExchange(registry, {
+  const exchange = await openExchange(registry, {
     publicUrl: options.publicUrl ?? 'http://127.0.0.1:3000',
     auth,
     // No message hook: the one-time code goes to the log, a development default (PROTOCOL 12).

@@ -1,5 +1,5 @@
 import { CONSENT_STATUSES } from '@registra/core';
-import { registerExchangeGraphql, type Authenticated } from '@registra/exchange';
+import type { Authenticated } from '@registra/exchange';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -246,6 +246,7 @@ export function exchangeRoutes(exchange: Exchange): FastifyPluginAsyncZod {
       },
     );
 
+    const { registerExchangeGraphql } = await import('@registra/exchange');
     await registerExchangeGraphql(app, host, consents, query);
   };
 }

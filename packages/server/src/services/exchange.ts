@@ -1,12 +1,12 @@
 import { CONSENT_PERMISSIONS, CONSENT_RECORD_TYPE, holds } from '@registra/core';
-import {
+import type {
+  ConsentAction,
+  ConsentActor,
+  ConsentAppendResult,
   Consents,
+  ExchangeHost,
+  ExchangeStore,
   FederatedQuery,
-  type ConsentAction,
-  type ConsentActor,
-  type ConsentAppendResult,
-  type ExchangeHost,
-  type ExchangeStore,
 } from '@registra/exchange';
 import { z } from 'zod';
 import { defineTask, jobStatement, type TaskDefinition } from '../jobs/index.js';
@@ -33,8 +33,11 @@ import { MANAGE_USERS } from './users.js';
 
 /**
  * The server's side of the exchange (packages/exchange): its store over this server's tables, its
- * consents appended through the one append path, and the job that expires them.
+ * consents appended through the one append path, and the job that expires them. The package
+ * (Cedar's WebAssembly, mercurius, JSONata) is loaded only when the configuration has an exchange,
+ * so that the CLI and registries without one do not pay for it.
  */
+const loadExchange = () => import('@registra/exchange');
 
 const ExpirePayload = z.object({ consentId: z.uuid() });
 
@@ -44,6 +47,7 @@ export function consentExpiryTask(
 ): TaskDefinition<z.infer<typeof ExpirePayload>> {
   return defineTask('exchange.consent.expire', ExpirePayload, async ({ consentId }) => {
     if (!registry.config.document.exchange) return;
+    const { Consents } = await loadExchange();
     await new Consents(exchangeHost(registry, { publicUrl: '' })).expire(consentId);
   });
 }
@@ -168,8 +172,12 @@ export interface Exchange {
 }
 
 /** The exchange of this configuration, its policies validated (a PolicyError stops the start). */
-export function openExchange(registry: Registry, options: ExchangeHostOptions): Exchange | null {
+export async function openExchange(
+  registry: Registry,
+  options: ExchangeHostOptions,
+): Promise<Exchange | null> {
   if (!registry.config.document.exchange) return null;
+  const { Consents, FederatedQuery } = await loadExchange();
   const host = exchangeHost(registry, options);
   const consents = new Consents(host);
   return { host, consents, query: new FederatedQuery(host, consents) };
