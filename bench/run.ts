@@ -23,7 +23,9 @@ const BENCHMARKS = [
   'read-audit',
   'fold',
   'offline-capture',
+  'files',
   'certificates',
+  'hooks',
 ];
 
 const QUICK = process.env['BENCH_QUICK'] === '1';

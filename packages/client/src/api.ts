@@ -5,6 +5,7 @@ import type {
   Configuration,
   Entry,
   FieldError,
+  FileValue,
   RecordState,
   RejectionCode,
 } from '@registra/core';
@@ -27,8 +28,33 @@ export interface ClientOptions {
   syncIntervalMs?: number;
   /** Lock the session after this many milliseconds without activity. Default 15 minutes. */
   lockAfterMs?: number;
+  /** Bytes of files the device keeps downloaded for offline reading. Default 200 MiB. */
+  fileBudgetBytes?: number;
+  /**
+   * Bytes per upload request (tus PATCH). Each must reach the server within its 30-second
+   * request timeout on the slowest link in use. Default 256 KiB (about 10 s on EDGE).
+   */
+  uploadChunkBytes?: number;
   /** Clock, for tests. */
   now?: () => Date;
+}
+
+/** Where a file stands on this device (PROTOCOL 9). */
+export interface FileStatus {
+  sha256: string;
+  name: string;
+  type: string;
+  size: number;
+  /**
+   * `local`: chosen here, on this device only; `uploading`: `uploaded` of `size` bytes on the
+   * server; `uploaded`: on the server; `refused`: the server refused it (`error` says why);
+   * `downloaded`: fetched from the server for offline reading.
+   */
+  state: 'local' | 'uploading' | 'uploaded' | 'refused' | 'downloaded';
+  uploaded: number;
+  /** Whether the bytes are on this device (readable offline). */
+  held: boolean;
+  error: string | null;
 }
 
 /** The person using the device, as the server described them at login. */
@@ -235,6 +261,27 @@ export interface RegistraClient {
     dismiss(actionId: string): Promise<void>;
   };
 
+  files: {
+    /**
+     * Keeps a chosen file on the device (committed in IndexedDB before this resolves) and answers
+     * the value a file field holds. It is uploaded in the background; the actions naming it are
+     * pushed once it is on the server. `recordType` and `field` let the server apply that field's
+     * rule (`accept`, `maxBytes`) to the upload.
+     */
+    add(
+      file: Blob,
+      details?: { name?: string; type?: string; recordType?: string; field?: string },
+    ): Promise<FileValue>;
+    /** The bytes: from the device, else downloaded and kept; null offline when not on the device. */
+    read(sha256: string): Promise<Blob | null>;
+    /** Every file the device knows, by hash, and where it stands. */
+    status: Observable<Record<string, FileStatus>>;
+    /** Uploads what waits now (a sync does it before pushing actions). */
+    upload(): Promise<void>;
+    /** Downloads the files of the records on the device for offline reading, within the budget. */
+    prefetch(): Promise<{ downloaded: number; bytes: number }>;
+  };
+
   drafts: {
     save(draft: Omit<Draft, 'id' | 'updatedAt'> & { id?: string }): Promise<Draft>;
     list(): Promise<Draft[]>;
@@ -266,8 +313,38 @@ export interface RegistraClient {
     status: Observable<SyncStatus>;
   };
 
+  /** Deliveries to the country's hooks (PROTOCOL 8), online, for administrators. */
+  hooks: {
+    deliveries(query?: DeliveryQuery): Promise<{ results: Delivery[]; next: string | null }>;
+    /** Makes a pending delivery due now. */
+    retry(deliveryId: string): Promise<void>;
+  };
+
   /** Stops timers and listeners and closes the database. */
   close(): void;
 }
 
 export type { OfflineVerification } from './credentials.js';
+export interface DeliveryQuery {
+  hook?: string;
+  state?: 'pending' | 'failing' | 'done';
+  recordId?: string;
+  after?: string;
+  limit?: number;
+}
+
+/** A delivery to a hook as GET /api/v1/hooks/deliveries shows it. */
+export interface Delivery {
+  id: string;
+  hook: string;
+  recordId: string;
+  trackingId: string | null;
+  recordType: string | null;
+  entryId: string;
+  state: 'pending' | 'failing' | 'done';
+  outcome: string | null;
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastError: string | null;
+  createdAt: string;
+}

@@ -19,13 +19,17 @@ import type {
   Draft,
   LocalRecord,
   NewAction,
+  Delivery,
   RegistraClient,
   SearchResults,
+  FileStatus,
   SyncReport,
   SyncStatus,
   User,
 } from './api.js';
 import { SessionDatabase, UserDatabase, type SessionRow } from './db.js';
+import { FileQueue, namedFiles } from './files/queue.js';
+import { FetchHttpStack } from './files/tus.js';
 import {
   ActionRefused,
   InvalidCredentials,
@@ -50,6 +54,7 @@ import { SessionTokens } from './session-tokens.js';
 import { SyncEngine } from './sync-engine.js';
 import { Transport, type Tokens } from './transport.js';
 import { checkVerifier, makeVerifier } from './verifier.js';
+import { withLock } from './locks.js';
 import { OfflineVerifier } from './credentials.js';
 
 /** A record's credential as the device keeps it: with the record's seq when it was fetched. */
@@ -65,6 +70,7 @@ interface Signed {
   tokens: SessionTokens;
   db: UserDatabase;
   engine: SyncEngine;
+  files: FileQueue;
 }
 
 /** The offline SDK: see api.ts for what each part promises. */
@@ -81,7 +87,7 @@ export function createClient(options: ClientOptions): RegistraClient {
   const user = new Store<User | null>(null);
   const status = new Store<SyncStatus>({
     phase: 'idle',
-    online: typeof navigator === 'object' && 'onLine' in navigator ? navigator.onLine : true,
+    online: browserOnline(),
     pending: 0,
     pendingRecords: 0,
     needsAttention: 0,
@@ -89,6 +95,8 @@ export function createClient(options: ClientOptions): RegistraClient {
     lastError: null,
   });
   let signed: Signed | null = null;
+  // The signed-in person's file statuses; empty while locked.
+  const fileStatus = new Store<Record<string, FileStatus>>({});
   let registry: { version: string; config: RegistryConfig } | null = null;
   let timer: ReturnType<typeof setInterval> | null = null;
   let lockTimer: ReturnType<typeof setTimeout> | null = null;
@@ -226,10 +234,26 @@ export function createClient(options: ClientOptions): RegistraClient {
       if (!(await db.getMeta('deviceId'))) await db.setMeta('deviceId', uuidv7());
       if (!(await db.getMeta('nextDeviceSeq'))) await db.setMeta('nextDeviceSeq', 1);
     });
+    const files = new FileQueue({
+      db,
+      transport,
+      baseUrl: options.baseUrl,
+      // The browser's own stack (XMLHttpRequest) reports upload progress byte by byte.
+      httpStack:
+        options.fetch || typeof XMLHttpRequest === 'undefined'
+          ? new FetchHttpStack(fetchImpl)
+          : undefined,
+      chunkSize: options.uploadChunkBytes ?? 256 * 1024,
+      budgetBytes: options.fileBudgetBytes ?? 200 * 1024 * 1024,
+      config: cachedConfiguration,
+      now,
+    });
+    await files.open();
     const engine = new SyncEngine({
       db,
       storage,
       transport,
+      files,
       viewer,
       userId: row.user.id,
       maxBatchBytes: options.maxBatchBytes ?? 256 * 1024,
@@ -244,7 +268,11 @@ export function createClient(options: ClientOptions): RegistraClient {
       storage,
     });
     signed?.tokens.close();
-    signed = { user: row.user, session: row, tokens, db, engine };
+    signed = { user: row.user, session: row, tokens, db, engine, files };
+    fileStatus.set(files.status.get());
+    files.status.subscribe((value) => {
+      if (signed?.files === files) fileStatus.set(value);
+    });
     registry = null;
     markedActiveAt = 0;
     touch();
@@ -323,6 +351,7 @@ export function createClient(options: ClientOptions): RegistraClient {
     signed = null;
     registry = null;
     user.set(null);
+    fileStatus.set({});
   }
 
   async function logout(): Promise<void> {
@@ -337,7 +366,10 @@ export function createClient(options: ClientOptions): RegistraClient {
     try {
       const report = await engine.run();
       await refreshCounts();
-      status.update({ phase: 'idle', online: true, lastError: null });
+      // The network may have gone while the answer was being stored (the browser's `offline`
+      // event came during the sync): the browser's word now wins over the finished sync's.
+      status.update({ phase: 'idle', online: browserOnline(), lastError: null });
+      if (options.backgroundSync !== false) void prefetch().catch(() => undefined);
       void keepCredentials().catch(() => undefined);
       // The names on what came in: kept fresh while online, for offline use.
       await directory(db, transport, now).catch(() => undefined);
@@ -398,6 +430,12 @@ export function createClient(options: ClientOptions): RegistraClient {
     }
   }
 
+  /** Downloads the files of the records on the device, one run at a time across tabs. */
+  function prefetch(): Promise<{ downloaded: number; bytes: number }> {
+    const { files, user: person } = need();
+    return withLock(storage, `registra-files-${person.id}`, () => files.prefetch());
+  }
+
   async function submit(input: NewAction): Promise<Action> {
     const { db } = need();
     const view = await viewer();
@@ -426,7 +464,11 @@ export function createClient(options: ClientOptions): RegistraClient {
     const decision = decideAction(
       local.fold,
       action,
-      deviceContext(view, await localHeads(db, referenced, view)),
+      deviceContext(
+        view,
+        await localHeads(db, referenced, view),
+        await need().files.held(namedFiles(action)),
+      ),
     );
     if (decision.outcome === 'rejected') {
       throw new ActionRefused(decision.code, decision.message, decision.errors);
@@ -556,8 +598,24 @@ export function createClient(options: ClientOptions): RegistraClient {
     const results = [...new Set(ranked)].map((id) => byId.get(id) as RecordState).slice(0, limit);
     return { results, online };
   }
+  const hooks: RegistraClient['hooks'] = {
+    deliveries: async (query = {}) => {
+      const search = new URLSearchParams(
+        Object.entries(query).map(([key, value]) => [key, String(value)]),
+      );
+      const answer = await transport.request<{ results: Delivery[]; next: string | null }>(
+        'GET',
+        `/api/v1/hooks/deliveries?${search}`,
+      );
+      return answer.body;
+    },
+    retry: async (deliveryId) => {
+      await transport.request('POST', `/api/v1/hooks/deliveries/${deliveryId}/retry`);
+    },
+  };
 
   return {
+    hooks,
     login,
     resume,
     unlock,
@@ -597,6 +655,19 @@ export function createClient(options: ClientOptions): RegistraClient {
         await need().db.attention.delete(actionId);
         await refreshCounts();
       },
+    },
+    files: {
+      add: (file, details) => need().files.add(file, details),
+      read: (sha256) => need().files.read(sha256),
+      status: fileStatus,
+      // Under the sync's lock: one upload of a file at a time, across tabs too.
+      upload: () => {
+        const { files, db, user: person } = need();
+        return withLock(storage, `registra-sync-${person.id}`, async () =>
+          files.upload(await db.outbox.orderBy('deviceSeq').toArray()),
+        );
+      },
+      prefetch,
     },
     drafts: {
       save: async (draft) => {
@@ -641,4 +712,9 @@ const sharedStorage = {};
 
 function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Whether the browser says it has a network; outside a browser (Node), assumed. */
+function browserOnline(): boolean {
+  return typeof navigator === 'object' && 'onLine' in navigator ? navigator.onLine : true;
 }

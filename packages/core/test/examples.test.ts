@@ -19,14 +19,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
-// Every directory under examples/ with a config.json is checked, so a new example is covered without
-// touching this file (examples/providers holds the exchange's example providers, not a configuration).
+// Every directory under examples/ with a config.json is checked, so a new example is covered
+// without touching this file. (Others hold example services, such as rules-service.)
 
 const EXAMPLES = new URL('../../../examples/', import.meta.url);
 const NAMES = readdirSync(EXAMPLES, { withFileTypes: true })
-  .filter(
-    (entry) => entry.isDirectory() && existsSync(new URL(`${entry.name}/config.json`, EXAMPLES)),
-  )
+  .filter((entry) => entry.isDirectory())
+  .filter((entry) => existsSync(new URL(`${entry.name}/config.json`, EXAMPLES)))
   .map((entry) => entry.name)
   .sort();
 
@@ -104,12 +103,12 @@ function actionPermissions(type: RecordTypeConfig): { what: string; permission: 
   for (const [name, action] of Object.entries(plain)) {
     if (!action) continue;
     found.push({ what: name, permission: action.permission });
-    if (action.confirmation)
+    if (action.confirmation?.permission)
       found.push({ what: `${name} confirmation`, permission: action.confirmation.permission });
   }
   for (const custom of CUSTOM) {
     found.push({ what: custom.id, permission: custom.permission });
-    if (custom.confirmation)
+    if (custom.confirmation?.permission)
       found.push({ what: `${custom.id} confirmation`, permission: custom.confirmation.permission });
   }
   if (ASSIGN) {
@@ -168,7 +167,7 @@ describe.each(NAMES)('example %s', (name) => {
       for (const [what, action] of confirmed) {
         if (!action?.confirmation) continue;
         const { permission } = action;
-        const approver = action.confirmation.permission;
+        const approver = action.confirmation.permission ?? permission;
         const pairs = demo.flatMap((requester) =>
           demo
             .filter((other) => other.username !== requester.username)
@@ -240,6 +239,23 @@ describe('civil registry', () => {
     field(birth, 'informant.phone', 'phone');
   });
 
+  it('takes optional documents as files: two on a birth, one on a death', () => {
+    const documents = ['image/jpeg', 'image/png', 'application/pdf'];
+    const death = recordType(config, 'death');
+    for (const [type, id] of [
+      [birth, 'documents.proofOfBirth'],
+      [birth, 'documents.motherId'],
+      [death, 'documents.proofOfDeath'],
+    ] as const) {
+      const file = field(type, id, 'file');
+      expect({ accept: file.accept, maxBytes: file.maxBytes, required: file.required }).toEqual({
+        accept: documents,
+        maxBytes: 5 * 1024 * 1024,
+        required: false,
+      });
+    }
+  });
+
   it('requires on DECLARE exactly the fields marked required', () => {
     const marked = [...formFields(birth).values()]
       .filter((f) => f.required)
@@ -291,6 +307,11 @@ describe('social registry', () => {
     expect(field(household, 'head.surname', 'text').required).toBe(true);
     field(household, 'head.phone', 'phone');
     field(household, 'household.dwellingType', 'select');
+    const photo = field(household, 'household.dwellingPhoto', 'file');
+    expect({ accept: photo.accept, maxBytes: photo.maxBytes }).toEqual({
+      accept: ['image/jpeg', 'image/png'],
+      maxBytes: 5 * 1024 * 1024,
+    });
     const members = field(household, 'household.members', 'reference');
     expect({ recordType: members.recordType, multiple: members.multiple }).toEqual({
       recordType: 'individual',

@@ -8,6 +8,7 @@ export { AuthService } from './services/auth.js';
 export type { Registry, Caller } from './services/context.js';
 export { ReadAudit, type ReadAuditRow } from './services/read-audit.js';
 export { rebuildReadModel, verifyReadModel } from './services/read-model.js';
+export { entryHash } from './services/chain.js';
 export {
   blocksOf,
   deduplicateAll,
@@ -17,5 +18,7 @@ export {
 export { loadConfigFile, resolveConfigDir, seed } from './services/seed.js';
 export { loadSigner } from './services/tokens.js';
 export { startServer, openDatabase, openRegistry } from './server.js';
+export { openFileStorage } from './services/files/open.js';
+export type { FileStorage } from './services/files/storage.js';
 export { PdfRenderer } from './services/pdf-renderer.js';
 export { credentialQr } from './services/certificates.js';

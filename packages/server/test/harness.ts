@@ -1,6 +1,9 @@
 import type { Action, ActionResult, Declaration, Entry, SyncResponse } from '@registra/core';
 import { sql } from 'kysely';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { expect, inject } from 'vitest';
@@ -10,8 +13,12 @@ import { buildApp, type AppOptions } from '../src/http/app.js';
 import { Metrics } from '../src/http/metrics.js';
 import { AuthService, type AuthOptions } from '../src/services/auth.js';
 import type { Registry } from '../src/services/context.js';
+import { openFileStorage } from '../src/services/files/open.js';
+import type { FileStorage } from '../src/services/files/storage.js';
+import type { S3Settings } from '../src/services/files/s3-storage.js';
 import { loadConfigFile, resolveConfigDir, seed } from '../src/services/seed.js';
 import { appendEffectsFor, jobQueueFor } from '../src/server.js';
+import { HookMetrics } from '../src/services/hooks/index.js';
 import { loadSigner } from '../src/services/tokens.js';
 import type { FastifyInstance } from 'fastify';
 import { BIRTH } from '../../core/test/fixtures.js';
@@ -86,6 +93,8 @@ export interface TestServer {
   databaseUrl: string;
   registry: Registry;
   app: FastifyInstance;
+  /** Where the server keeps file bytes: a temporary directory, or the test's S3 bucket. */
+  files: FileStorage;
   /** The server clock runs `offsetMs` ahead of the real one: tests move it instead of sleeping. */
   clock: { offsetMs: number };
   login(username: string, password?: string): Promise<Session>;
@@ -101,8 +110,12 @@ export interface TestServer {
 export interface TestServerOptions {
   app?: Partial<Omit<AppOptions, 'registry' | 'auth' | 'metrics'>>;
   auth?: AuthOptions;
+  /** Keep files in this S3-compatible bucket instead of a temporary directory. */
+  s3?: S3Settings;
   /** Start the server's job runner (jobs/index.ts), as `npm start` does. */
   jobs?: boolean;
+  /** The environment the configuration's hooks read their URLs and secrets from. */
+  env?: Record<string, string>;
 }
 
 export async function startTestServer(
@@ -111,7 +124,8 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const database = await freshDatabase();
   const { configFile, usersFile } = resolveConfigDir(configName);
-  const config = loadConfigFile(configFile);
+  const env = options.env ?? {};
+  const config = loadConfigFile(configFile, env);
   const clock = { offsetMs: 0 };
   const registry: Registry = {
     db: database.db,
@@ -120,16 +134,21 @@ export async function startTestServer(
   };
   registry.effects = appendEffectsFor(registry);
   await seed(database.db, config, usersFile, PASSWORD);
-  const auth = new AuthService(registry, await loadSigner(database.db), options.auth);
+  const signer = await loadSigner(database.db);
+  const auth = new AuthService(registry, signer, options.auth);
+  const hookMetrics = new HookMetrics(registry);
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'registra-files-'));
+  const files = openFileStorage(config, { dataDir, s3: options.s3 });
   const app = await buildApp({
+    files,
     ...options.app,
     registry,
     auth,
-    metrics: new Metrics(),
+    metrics: new Metrics(undefined, [hookMetrics.registry]),
     ...(process.env.TEST_LOG ? { logger: { level: 'error' } } : {}),
   });
   const runner = options.jobs
-    ? await jobQueueFor(registry).start({
+    ? await jobQueueFor(registry, { signer, hookMetrics, files, env }).start({
         connectionString: database.url,
         concurrency: 8,
         pollInterval: 200,
@@ -161,6 +180,7 @@ export async function startTestServer(
     databaseUrl: database.url,
     registry,
     app,
+    files,
     clock,
     request,
     login: async (username, password = PASSWORD) => {
@@ -180,6 +200,7 @@ export async function startTestServer(
       await app.close();
       await runner?.stop();
       await database.drop();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -255,7 +276,10 @@ export async function declareBirth(
     action({ type: 'CREATE', recordId, recordType: 'birth' }),
     action({ type: 'DECLARE', recordId, baseSeq: 1, declaration }),
   );
-  expect(results.map((r) => r.outcome)).toEqual(['accepted', 'accepted']);
+  expect(
+    results.map((r) => r.outcome),
+    JSON.stringify(results),
+  ).toEqual(['accepted', 'accepted']);
   return recordId;
 }
 

@@ -350,6 +350,79 @@ const migrations: Record<string, Migration> = {
         )`.execute(db);
     },
   },
+
+  // Files (PROTOCOL 9). Bytes live in the file storage (a directory, or an S3 bucket) under their
+  // SHA-256; a row here says they are held. `condemned_at` marks a file the cleanup is deleting:
+  // from then on it counts as not held, until an upload of the same bytes takes it back.
+  // Who uploaded a file may read it; `file_references` says which entries name it (`kept`: an
+  // accepted or requested entry, which keeps it as long as the log).
+  '0014_files': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        CREATE TABLE files (
+          sha256 text PRIMARY KEY CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+          type text NOT NULL,
+          size bigint NOT NULL CHECK (size >= 0),
+          first_uploaded_at timestamptz NOT NULL,
+          last_uploaded_at timestamptz NOT NULL,
+          condemned_at timestamptz
+        )`.execute(db);
+      await sql`CREATE INDEX files_unreferenced ON files (last_uploaded_at)`.execute(db);
+      await sql`
+        CREATE TABLE file_uploaders (
+          sha256 text NOT NULL REFERENCES files (sha256) ON DELETE CASCADE,
+          user_id uuid NOT NULL,
+          uploaded_at timestamptz NOT NULL,
+          PRIMARY KEY (sha256, user_id)
+        )`.execute(db);
+      await sql`
+        CREATE TABLE file_references (
+          sha256 text NOT NULL,
+          record_id uuid NOT NULL,
+          entry_id uuid NOT NULL,
+          kept boolean NOT NULL,
+          PRIMARY KEY (sha256, entry_id)
+        )`.execute(db);
+      await sql`CREATE INDEX file_references_kept ON file_references (sha256) WHERE kept`.execute(
+        db,
+      );
+    },
+  },
+
+  // PROTOCOL 8: hooks. Entries a hook causes are created by `hook:<id>`, not a user's uuid. The
+  // outbox of deliveries is written in the appending transaction; a delivery is `pending` until
+  // answered, a record's deliveries to one hook go out in seq order (the head first), and a lease
+  // keeps two workers off one delivery (a killed worker's lease runs out; services/hooks/sweep.ts).
+  '0015_hook_deliveries': {
+    async up(db: Kysely<unknown>) {
+      await sql`ALTER TABLE entries ALTER COLUMN created_by TYPE text`.execute(db);
+      await sql`
+        CREATE TABLE hook_deliveries (
+          id uuid PRIMARY KEY,
+          hook text NOT NULL,
+          record_id uuid NOT NULL,
+          entry_id uuid NOT NULL,
+          seq integer NOT NULL,
+          state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done')),
+          outcome text,
+          attempts integer NOT NULL DEFAULT 0,
+          next_attempt_at timestamptz NOT NULL DEFAULT now(),
+          leased_until timestamptz,
+          last_error text,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          done_at timestamptz,
+          UNIQUE (hook, entry_id)
+        )`.execute(db);
+      await sql`
+        CREATE INDEX hook_deliveries_head ON hook_deliveries (hook, record_id, seq)
+        WHERE state = 'pending'`.execute(db);
+      await sql`
+        CREATE INDEX hook_deliveries_due ON hook_deliveries (next_attempt_at)
+        WHERE state = 'pending'`.execute(db);
+      await sql`CREATE INDEX hook_deliveries_record ON hook_deliveries (record_id)`.execute(db);
+      await sql`CREATE INDEX hook_deliveries_list ON hook_deliveries (hook, state, id)`.execute(db);
+    },
+  },
 };
 
 /** The read model's table as migration 0001 made it. Frozen with the migration. */

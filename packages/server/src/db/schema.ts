@@ -15,12 +15,16 @@ export interface Database {
   records_rebuild: RecordsTable;
   registration_counters: RegistrationCountersTable;
   login_attempts: LoginAttemptsTable;
+  files: FilesTable;
+  file_uploaders: FileUploadersTable;
+  file_references: FileReferencesTable;
   read_audit: ReadAuditTable;
   issuer_keys: IssuerKeysTable;
   credentials: CredentialsTable;
   exchange_audit: ExchangeAuditTable;
   exchange_codes: ExchangeCodesTable;
   exchange_sessions: ExchangeSessionsTable;
+  hook_deliveries: HookDeliveriesTable;
 }
 
 export interface ExchangeAuditTable {
@@ -181,6 +185,28 @@ export interface LoginAttemptsTable {
   failed: Generated<boolean>;
 }
 
+export interface FilesTable {
+  sha256: string;
+  type: string;
+  size: ColumnType<string, number, number>;
+  first_uploaded_at: Timestamp;
+  last_uploaded_at: Timestamp;
+  condemned_at: Timestamp | null;
+}
+
+export interface FileUploadersTable {
+  sha256: string;
+  user_id: string;
+  uploaded_at: Timestamp;
+}
+
+export interface FileReferencesTable {
+  sha256: string;
+  record_id: string;
+  entry_id: string;
+  kept: boolean;
+}
+
 export interface IssuerKeysTable {
   kid: string;
   private_jwk: JsonColumn<JsonWebKeyShape>;
@@ -199,4 +225,20 @@ export interface CredentialsTable {
   status_list: number;
   status_index: number;
   jwt: string;
+}
+
+export interface HookDeliveriesTable {
+  id: string;
+  hook: string;
+  record_id: string;
+  entry_id: string;
+  seq: number;
+  state: Generated<'pending' | 'done'>;
+  outcome: string | null;
+  attempts: Generated<number>;
+  next_attempt_at: GeneratedTimestamp;
+  leased_until: Timestamp | null;
+  last_error: string | null;
+  created_at: GeneratedTimestamp;
+  done_at: Timestamp | null;
 }

@@ -17,6 +17,8 @@ import { authRoutes } from '../routes/auth.js';
 import { certificateRoutes } from '../routes/certificates.js';
 import { directoryRoutes } from '../routes/directory.js';
 import { exchangeRoutes } from '../routes/exchange.js';
+import { fileRoutes } from '../routes/files.js';
+import { hookRoutes } from '../routes/hooks.js';
 import { operationRoutes } from '../routes/operations.js';
 import { recordRoutes } from '../routes/records.js';
 import { syncRoutes } from '../routes/sync.js';
@@ -24,6 +26,7 @@ import { userRoutes } from '../routes/users.js';
 import { workqueueRoutes } from '../routes/workqueues.js';
 import type { PoolStats } from '../db/database.js';
 import type { AuthService } from '../services/auth.js';
+import type { FileStorage } from '../services/files/storage.js';
 import { Certificates } from '../services/certificates.js';
 import { Credentials } from '../services/credentials.js';
 import { openExchange } from '../services/exchange.js';
@@ -47,6 +50,8 @@ export interface AppOptions {
   registry: Registry;
   auth: AuthService;
   metrics: Metrics;
+  /** Where file bytes live (PROTOCOL 9); without it, /api/v1/files is not served. */
+  files?: FileStorage;
   logger?: FastifyServerOptions['logger'];
   /** Largest request body, after decompression. */
   bodyLimit?: number;
@@ -94,7 +99,8 @@ const CONTENT_SECURITY_POLICY = {
     styleSrc: ["'self'", "'unsafe-inline'"],
     // The certificate's PDF, printed from a frame on a blob: URL the app made.
     frameSrc: ["'self'", 'blob:'],
-    imgSrc: ["'self'", 'data:'],
+    // blob: previews of photos taken offline and of files read with a token (the SDK's blobs).
+    imgSrc: ["'self'", 'data:', 'blob:'],
     fontSrc: ["'self'"],
     // blob: the app reads back the PDF it was handed (and tests read it the same way).
     connectSrc: ["'self'", 'blob:'],
@@ -277,6 +283,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logCode: (line) => app.log.info(line, 'consent code (no message hook configured)'),
   });
   if (exchange) await app.register(exchangeRoutes(exchange));
+  if (options.files) await app.register(fileRoutes(registry, auth, options.files));
+  await app.register(hookRoutes(registry, auth));
 
   await serveWebApp(app, webRoot, hasWebApp);
   return app;

@@ -10,6 +10,7 @@ import {
   type DecisionContext,
   type Entry,
   type FieldError,
+  type HeldFile,
   type Principal,
   type RecordFold,
   type RecordHead,
@@ -26,7 +27,7 @@ import { walkChain } from '../chain.js';
 import { upsertRecordsStatement } from '../../store/records.js';
 import { findActiveUsers } from '../../store/users.js';
 import type { Caller, Registry } from '../context.js';
-import { readModelRow } from '../read-model.js';
+import { readModelRow } from '../read-model-row.js';
 import { effectWrites, type Appended } from './effects.js';
 import {
   entryResult,
@@ -37,6 +38,7 @@ import {
   type ResultBase,
 } from './idempotency.js';
 import { newEntry, toLogEntry, type Appender, type EntryDecision } from './log-entry.js';
+import { fileReferenceWrites, findHeldFiles } from './files.js';
 import { makeRegistrationNumber } from './numbering.js';
 import { findReferencedRecords } from './references.js';
 
@@ -48,6 +50,8 @@ export interface IncomingAction {
   raw: Record<string, unknown>;
   id: string;
   deviceSeq?: number;
+  /** The number a confirming hook gave its APPROVE of a REGISTER (PROTOCOL 8); never from a body. */
+  registrationNumber?: string;
 }
 
 export interface DeviceState {
@@ -107,6 +111,7 @@ class Batch {
   readonly #failed = new Set<string>();
   #referenced = new Map<string, RecordHead>();
   #assignees = new Map<string, Principal>();
+  #files = new Map<string, HeldFile>();
   readonly #appender: Appender;
 
   constructor(
@@ -169,6 +174,7 @@ class Batch {
       fold && recordType && appended ? [readModelRow(fold, recordType, head)] : [],
     );
     if (rows.length > 0) writes.push(upsertRecordsStatement(rows));
+    writes.push(...fileReferenceWrites(this.registry.config, this.#entries));
     writes.push(...effectWrites(this.registry.effects ?? [], this.#appended));
     return {
       results: this.#answers,
@@ -207,15 +213,12 @@ class Batch {
     }
   }
 
-  /** The stored records the request references, and the users its ASSIGNs name. */
+  /** The stored records the request references, the files it names, the users its ASSIGNs name. */
   async #loadAround(actions: Action[]): Promise<void> {
     const { config } = this.registry;
-    this.#referenced = await findReferencedRecords(
-      this.trx,
-      config,
-      actions,
-      (id) => this.#records.get(id)?.fold?.record.type,
-    );
+    const typeOf = (id: string) => this.#records.get(id)?.fold?.record.type;
+    this.#referenced = await findReferencedRecords(this.trx, config, actions, typeOf);
+    this.#files = await findHeldFiles(this.trx, config, actions, typeOf);
     const assignees = actions.flatMap((a) => (a.assignee ? [a.assignee] : []));
     for (const user of await findActiveUsers(this.trx, assignees)) {
       this.#assignees.set(user.id, config.principal(user));
@@ -230,6 +233,7 @@ class Batch {
       // Records of this request count once stored or accepted earlier in it; others as stored.
       record: (id) => this.#records.get(id)?.fold?.record ?? this.#referenced.get(id) ?? null,
       assignee: (id) => this.#assignees.get(id) ?? null,
+      file: (sha256) => this.#files.get(sha256) ?? null,
     };
   }
 
@@ -282,7 +286,8 @@ class Batch {
     record.recordType = decision.recordType;
     let registrationNumber: string | null = null;
     if (decision.register && record.fold) {
-      registrationNumber = await makeRegistrationNumber(
+      registrationNumber ??= item.registrationNumber ?? null;
+      registrationNumber ??= await makeRegistrationNumber(
         this.trx,
         this.registry.config,
         decision.recordType,
