@@ -33,6 +33,13 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'exchange',
+          include: ['packages/exchange/test/**/*.test.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
           name: 'client',
           include: ['packages/client/test/**/*.test.ts'],
           globalSetup: ['packages/server/test/global-setup.ts'],

@@ -31,3 +31,4 @@ export * from './certificates/status-list.js';
 export * from './certificates/verify.js';
 export * from './workflow/queues.js';
 export * from './config/sign-on.js';
+export * from './exchange/index.js';

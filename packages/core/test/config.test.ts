@@ -15,16 +15,19 @@ describe('configuration loader', () => {
     expect(result.ok ? [] : result.errors).toEqual([]);
     if (!result.ok) return;
     const { config } = result;
-    expect([...config.recordTypes.keys()]).toEqual(['birth', 'death']);
+    // Its exchange (PROTOCOL 12) adds the consent records of Registra's own type.
+    expect([...config.recordTypes.keys()]).toEqual(['birth', 'death', 'consent']);
     expect([...config.recordTypes.values()].map((t) => t.concurrency)).toEqual([
       'assignment',
       'assignment',
+      'merge',
     ]);
     expect([...config.roles.keys()]).toEqual([
       'field-agent',
       'registrar',
       'supervisor',
       'national-admin',
+      'exchange-consumer',
     ]);
     expect(config.locations.lineage('ibombo-office').map((l) => l.id)).toEqual([
       'ibombo-office',

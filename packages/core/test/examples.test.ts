@@ -37,6 +37,7 @@ const DemoUserSchema = z.strictObject({
   name: z.string().min(1),
   role: z.string().min(1),
   officeId: z.string().min(1),
+  kind: z.enum(['user', 'client']).optional(),
 });
 type DemoUser = z.infer<typeof DemoUserSchema>;
 
@@ -149,7 +150,7 @@ describe.each(NAMES)('example %s', (name) => {
   it('offers no action that no demo user may perform', () => {
     const config = load(name);
     const demo = users(name);
-    for (const type of config.recordTypes.values()) {
+    for (const type of config.document.recordTypes) {
       for (const { what, permission } of actionPermissions(type)) {
         const holders = demo.filter((user) => permission in principal(config, user).grants);
         expect(holders.length, `${what} (${permission})`).toBeGreaterThan(0);
@@ -160,7 +161,7 @@ describe.each(NAMES)('example %s', (name) => {
   it('has, for every action needing a confirmation, a demo requester and another approver', () => {
     const config = load(name);
     const demo = users(name);
-    for (const type of config.recordTypes.values()) {
+    for (const type of config.document.recordTypes) {
       const { CUSTOM, ASSIGN: _assign, ...plain } = type.actions;
       const confirmed = [...Object.entries(plain), ...CUSTOM.map((c) => [c.id, c] as const)];
       for (const [what, action] of confirmed) {
@@ -188,7 +189,7 @@ describe.each(NAMES)('example %s', (name) => {
 
   it('asks on DECLARE for exactly the required fields (and those whose requiredIf holds)', () => {
     const config = load(name);
-    for (const type of config.recordTypes.values()) {
+    for (const type of config.document.recordTypes) {
       if (!type.actions.DECLARE) continue;
       const expected = [...formFields(type).values()]
         .filter(

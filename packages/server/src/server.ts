@@ -7,6 +7,7 @@ import { migrate } from './db/migrations.js';
 import { JobQueue, type JobRunner } from './jobs/index.js';
 import type { AppendEffect } from './services/append/effects.js';
 import { deduplicationEffect, deduplicationTask } from './services/deduplication/job.js';
+import { consentExpiryTask } from './services/exchange.js';
 import { s3Settings, type Env } from './env.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
@@ -133,6 +134,7 @@ export const publicUrlOf = (env: Env) =>
 export function jobQueueFor(registry: Registry, services: JobServices): JobQueue {
   const jobs = new JobQueue()
     .define(deduplicationTask(registry))
+    .define(consentExpiryTask(registry))
     .cron(fileCleanupTask(registry, services.files), FILE_CLEANUP_SCHEDULE, {})
     .cron(
       checkpointTask(

@@ -2,6 +2,8 @@ import type { FieldError } from '../contracts/problem.js';
 import { toFieldErrors } from '../contracts/problem.js';
 import { conditionVariables, isCondition } from '../declaration/conditions.js';
 import { checkCertificates } from './check-certificates.js';
+import { checkExchange } from '../exchange/check.js';
+import { CONSENT_RECORD_TYPE, consentRecordType } from '../exchange/consent.js';
 import { LocationIndex } from './locations.js';
 import type { ActionType } from '../contracts/action.js';
 import { CONFIRMABLE_ACTIONS, hookCovers, type HookConfig } from './hooks.js';
@@ -79,10 +81,20 @@ export function loadConfiguration(input: unknown, options: LoadOptions = {}): Lo
       document,
       version: document.version,
       locations,
-      recordTypes: new Map(recordTypes.map((type) => [type.id, type])),
+      recordTypes: new Map([
+        ...recordTypes.map((type) => [type.id, type] as const),
+        // Consents are records too, of a type Registra makes (exchange/consent.ts).
+        ...(document.exchange ? [[CONSENT_RECORD_TYPE, consentRecordType()] as const] : []),
+      ]),
       roles,
       hooks,
-      clientDocument: { ...document, recordTypes: recordTypes.map(forDevices), hooks: [] },
+      // Devices need neither the hooks nor the exchange (its policies are the server's business).
+      clientDocument: {
+        ...document,
+        recordTypes: recordTypes.map(forDevices),
+        hooks: [],
+        exchange: undefined,
+      },
       principal: (user) => principalFor(user, roles.get(user.role), locations),
     },
   };
@@ -226,6 +238,7 @@ function crossCheck(config: Configuration): FieldError[] {
   // Certificates are read against the record types: only once those are sound, or one broken
   // record type would be reported again for every claim and placeholder naming its fields.
   if (errors.length === 0) checkCertificates(config, report);
+  if (config.exchange) checkExchange(config, config.exchange, report);
 
   duplicates(config.workqueues, ['workqueues']);
   const roleIds = new Set(config.roles.map((r) => r.id));

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LanguageSchema } from './language.js';
 import { ActionTypeSchema, CustomTypeSchema, RecordTypeIdSchema } from '../contracts/action.js';
+import { ExchangeSchema } from '../exchange/schema.js';
 import { RecordStatusSchema } from '../contracts/record.js';
 import { CertificateConfigSchema } from './certificates.js';
 
@@ -511,6 +512,8 @@ export const ConfigurationSchema = z.strictObject({
   workqueues: z.array(WorkqueueSchema).default([]),
   /** How an OpenID Connect provider's claims map to role and office (single sign-on). */
   singleSignOn: SingleSignOnSchema.optional(),
+  /** Data exchange with other agencies: consent, policy, federated fields (PROTOCOL 12). */
+  exchange: ExchangeSchema.optional(),
   /** The country's systems that confirm actions and receive events (PROTOCOL 8). */
   hooks: z.array(HookSchema).default([]),
 });

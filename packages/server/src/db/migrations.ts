@@ -357,6 +357,59 @@ const migrations: Record<string, Migration> = {
     },
   },
 
+  // Data exchange (PROTOCOL 12). Consents are records like any other (type 'consent'); these
+  // indexes find a consumer's latest consent about a subject, and a subject's consents. The audit
+  // of every exchange is append-only like the log. One-time codes and the citizen's sessions are
+  // kept as hashes only.
+  '0020_exchange': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        CREATE INDEX records_consent_by_consumer ON records
+        ((state->'declaration'->>'consumer'), (state->'declaration'->>'subjectId'), created_at DESC)
+        WHERE type = 'consent'`.execute(db);
+      await sql`
+        CREATE INDEX records_consent_by_subject ON records ((state->'declaration'->>'subjectId'))
+        WHERE type = 'consent'`.execute(db);
+      await sql`
+        CREATE TABLE exchange_audit (
+          id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          at timestamptz NOT NULL,
+          consumer text NOT NULL,
+          subject_id text NOT NULL,
+          purpose text,
+          consent_id uuid,
+          fields jsonb NOT NULL,
+          latencies jsonb NOT NULL
+        )`.execute(db);
+      await sql`CREATE INDEX exchange_audit_subject ON exchange_audit (subject_id, id DESC)`.execute(
+        db,
+      );
+      await sql`
+        CREATE INDEX exchange_audit_consumer ON exchange_audit (consumer, id DESC)`.execute(db);
+      await sql`
+        CREATE TRIGGER exchange_audit_append_only BEFORE UPDATE OR DELETE ON exchange_audit
+        FOR EACH ROW EXECUTE FUNCTION refuse_log_change()`.execute(db);
+      await sql`
+        CREATE TRIGGER exchange_audit_no_truncate BEFORE TRUNCATE ON exchange_audit
+        FOR EACH STATEMENT EXECUTE FUNCTION refuse_log_change()`.execute(db);
+      await sql`
+        CREATE TABLE exchange_codes (
+          consent_id uuid NOT NULL,
+          code_hash text NOT NULL,
+          expires_at timestamptz NOT NULL,
+          attempts integer NOT NULL DEFAULT 0,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          PRIMARY KEY (consent_id, code_hash)
+        )`.execute(db);
+      await sql`
+        CREATE TABLE exchange_sessions (
+          token_hash text PRIMARY KEY,
+          subject_id text NOT NULL,
+          expires_at timestamptz NOT NULL
+        )`.execute(db);
+    },
+  },
+
   // Files (PROTOCOL 9). Bytes live in the file storage (a directory, or an S3 bucket) under their
   // SHA-256; a row here says they are held. `condemned_at` marks a file the cleanup is deleting:
   // from then on it counts as not held, until an upload of the same bytes takes it back.

@@ -25,6 +25,9 @@ export interface Database {
   sign_on_requests: SignOnRequestsTable;
   sign_on_codes: SignOnCodesTable;
   credentials: CredentialsTable;
+  exchange_audit: ExchangeAuditTable;
+  exchange_codes: ExchangeCodesTable;
+  exchange_sessions: ExchangeSessionsTable;
   hook_deliveries: HookDeliveriesTable;
   record_keys: RecordKeysTable;
 }
@@ -71,6 +74,31 @@ export interface SignOnRequestsTable {
 export interface SignOnCodesTable {
   code_hash: string;
   user_id: string;
+  expires_at: Timestamp;
+}
+
+export interface ExchangeAuditTable {
+  id: Generated<string>;
+  at: Timestamp;
+  consumer: string;
+  subject_id: string;
+  purpose: string | null;
+  consent_id: string | null;
+  fields: JsonColumn<unknown>;
+  latencies: JsonColumn<unknown>;
+}
+
+export interface ExchangeCodesTable {
+  consent_id: string;
+  code_hash: string;
+  expires_at: Timestamp;
+  attempts: Generated<number>;
+  created_at: GeneratedTimestamp;
+}
+
+export interface ExchangeSessionsTable {
+  token_hash: string;
+  subject_id: string;
   expires_at: Timestamp;
 }
 

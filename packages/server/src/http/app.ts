@@ -17,6 +17,7 @@ import { authRoutes } from '../routes/auth.js';
 import { certificateRoutes } from '../routes/certificates.js';
 import { checkpointRoutes } from '../routes/checkpoints.js';
 import { directoryRoutes } from '../routes/directory.js';
+import { exchangeRoutes } from '../routes/exchange.js';
 import { fileRoutes } from '../routes/files.js';
 import { hookRoutes } from '../routes/hooks.js';
 import { operationRoutes } from '../routes/operations.js';
@@ -29,6 +30,7 @@ import type { AuthService } from '../services/auth.js';
 import type { FileStorage } from '../services/files/storage.js';
 import { Certificates } from '../services/certificates.js';
 import { Credentials } from '../services/credentials.js';
+import { openExchange } from '../services/exchange.js';
 import { Issuer } from '../services/issuer.js';
 import { PdfRenderer } from '../services/pdf-renderer.js';
 import type { Registry } from '../services/context.js';
@@ -278,6 +280,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(userRoutes(registry, auth));
   await app.register(workqueueRoutes(registry, auth));
   await app.register(operationRoutes(registry, auth, metrics));
+  // PROTOCOL 12, when the configuration has an exchange; its Cedar policies are validated here.
+  const exchange = await openExchange(registry, {
+    publicUrl: options.publicUrl ?? 'http://127.0.0.1:3000',
+    auth,
+    // No message hook: the one-time code goes to the log, a development default (PROTOCOL 12).
+    logCode: (line) => app.log.info(line, 'consent code (no message hook configured)'),
+  });
+  if (exchange) await app.register(exchangeRoutes(exchange));
   if (options.files) await app.register(fileRoutes(registry, auth, options.files));
   await app.register(hookRoutes(registry, auth));
 

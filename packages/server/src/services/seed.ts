@@ -54,6 +54,8 @@ const DemoUsersSchema = z.array(
     name: z.string(),
     role: z.string(),
     officeId: z.string(),
+    /** A machine client (client_credentials), e.g. an exchange's consumer; default a person. */
+    kind: z.enum(['user', 'client']).default('user'),
   }),
 );
 
@@ -91,7 +93,7 @@ export async function seed(
   for (const user of demo) {
     if (!config.roles.has(user.role))
       throw new Error(`${usersFile}: unknown role "${user.role}" for ${user.username}`);
-    await insertUser(db, { ...user, id: uuidv7(), kind: 'user', passwordHash });
+    await insertUser(db, { ...user, id: uuidv7(), passwordHash });
   }
   return demo.map((u) => u.username);
 }
