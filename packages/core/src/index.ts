@@ -27,3 +27,4 @@ export * from './certificates/credential.js';
 export * from './certificates/status-list.js';
 export * from './certificates/verify.js';
 export * from './workflow/queues.js';
+export * from './config/diff.js';

@@ -1,7 +1,7 @@
 #!/usr/bin/env -S npx tsx
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
-import { ConfigurationError } from '@registra/core';
+import { ConfigurationError, describeConfigChange, diffConfigurations } from '@registra/core';
 import { readEnv } from './env.js';
 import { Issuer } from './services/issuer.js';
 import { ProblemError } from './services/problem.js';
@@ -11,6 +11,7 @@ import { addUser, deactivateUser, users } from './services/users.js';
 import { startPrimary } from './cluster.js';
 import type { Env } from './env.js';
 import { openDatabase, openRegistry, startServer } from './server.js';
+import { loadConfigFile, resolveConfigDir } from './services/seed.js';
 
 const HELP = `registra: offline-first public registers
 
@@ -26,6 +27,7 @@ Usage: registra <command> [options]
   users deactivate USERNAME   deactivate a user; their tokens stop working at once
   keys list                   list the keys that sign credentials, current and retired
   keys rotate                 make a new credential key current; retired keys stay published
+  config diff NEW [--from OLD]  what configuration NEW changes from the one in use (REGISTRA_CONFIG)
 
 Environment: DATABASE_URL, REGISTRA_DATA_DIR, REGISTRA_CONFIG, REGISTRA_DEMO_PASSWORD,
 REGISTRA_SEED_DEMO_USERS, REGISTRA_ISSUER, REGISTRA_WORKERS, REGISTRA_PUBLIC_URL, REGISTRA_CHROMIUM,
@@ -54,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
       password: { type: 'string' },
       client: { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
+      from: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -91,6 +94,16 @@ async function main(argv: string[]): Promise<number> {
       process.on(signal, () => void stop(signal));
     }
     return -1;
+  }
+
+  if (command === 'config' && sub === 'diff' && arg !== undefined) {
+    // Needs no database: both documents are loaded and checked as the server would load them.
+    const before = loadConfigFile(resolveConfigDir(values.from ?? env.REGISTRA_CONFIG).configFile);
+    const after = loadConfigFile(resolveConfigDir(arg).configFile);
+    const changes = diffConfigurations(before.document, after.document);
+    if (changes.length === 0) console.log('no changes');
+    for (const change of changes) console.log(describeConfigChange(change));
+    return 0;
   }
 
   // An unknown command is answered with the help at once, without starting a database for it.
