@@ -103,13 +103,24 @@ export interface TestServerOptions {
   auth?: AuthOptions;
   /** Start the server's job runner (jobs/index.ts), as `npm start` does. */
   jobs?: boolean;
+  /** A database of the test's own (a cluster it started), migrated here and not dropped. */
+  databaseUrl?: string;
+}
+
+/** An existing database, migrated; closing it leaves it in place. */
+async function ownDatabase(url: string): Promise<{ url: string; db: DB; drop(): Promise<void> }> {
+  const { db, pool } = connect(url, 30);
+  await migrate({ db, pool });
+  return { url, db, drop: () => db.destroy() };
 }
 
 export async function startTestServer(
   configName = 'civil-registry',
   options: TestServerOptions = {},
 ): Promise<TestServer> {
-  const database = await freshDatabase();
+  const database = options.databaseUrl
+    ? await ownDatabase(options.databaseUrl)
+    : await freshDatabase();
   const { configFile, usersFile } = resolveConfigDir(configName);
   const config = loadConfigFile(configFile);
   const clock = { offsetMs: 0 };
