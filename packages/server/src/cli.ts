@@ -10,7 +10,11 @@ import { rebuildReadModel, verifyReadModel } from './services/read-model.js';
 import { addUser, deactivateUser, users } from './services/users.js';
 import { startPrimary } from './cluster.js';
 import type { Env } from './env.js';
-import { openDatabase, openRegistry, startServer } from './server.js';
+import { backupSettings, openDatabase, openRegistry, startServer } from './server.js';
+import { takeBaseBackup } from './backup/base-backup.js';
+import { restore } from './backup/restore-command.js';
+import { runRestoreTest } from './backup/restore-test.js';
+import { saveBackupRun } from './store/backup-runs.js';
 import { loadConfigFile, resolveConfigDir } from './services/seed.js';
 
 const HELP = `registra: offline-first public registers
@@ -27,6 +31,11 @@ Usage: registra <command> [options]
   users deactivate USERNAME   deactivate a user; their tokens stop working at once
   keys list                   list the keys that sign credentials, current and retired
   keys rotate                 make a new credential key current; retired keys stay published
+  backup                      take a base backup into REGISTRA_BACKUP_DIR (WAL is archived there)
+  backup test                 restore the latest backup into a scratch directory and verify it
+  restore [--to TIME] [--target DIR]
+                              restore the latest backup (up to TIME) into the embedded data
+                              directory (server stopped), or into DIR for an external PostgreSQL
   config diff NEW [--from OLD]  what configuration NEW changes from the one in use (REGISTRA_CONFIG)
 
 Environment: DATABASE_URL, REGISTRA_DATA_DIR, REGISTRA_CONFIG, REGISTRA_DEMO_PASSWORD,
@@ -57,6 +66,8 @@ async function main(argv: string[]): Promise<number> {
       client: { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
       from: { type: 'string' },
+      to: { type: 'string' },
+      target: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -106,9 +117,12 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
+  if (command === 'restore') return restore(env, values.to, values.target);
+
   // An unknown command is answered with the help at once, without starting a database for it.
   const known =
     ['migrate', 'rebuild', 'verify'].includes(command) ||
+    (command === 'backup' && (sub === undefined || sub === 'test')) ||
     (command === 'dedup' && values.all) ||
     (command === 'users' &&
       (sub === 'list' || sub === 'add' || (sub === 'deactivate' && arg !== undefined))) ||
@@ -126,6 +140,33 @@ async function main(argv: string[]): Promise<number> {
     }
     const { registry } = await openRegistry(env, database.db);
     switch (command) {
+      case 'backup': {
+        const settings = backupSettings(env, database);
+        if (!settings) throw new Error('set REGISTRA_BACKUP_DIR: where backups and the WAL go');
+        if (sub === 'test') {
+          const run = await runRestoreTest(registry, settings.source, settings.dir);
+          console.log(
+            run.ok
+              ? `restore test of ${run.label}: ${run.records} records, ${run.entries} entries verified in ${run.seconds.toFixed(1)} s`
+              : `restore test of ${run.label ?? 'no backup'} FAILED: ${run.message ?? ''}`,
+          );
+          return run.ok ? 0 : 2;
+        }
+        const started = performance.now();
+        const info = await takeBaseBackup(settings.source, settings.dir);
+        const seconds = (performance.now() - started) / 1000;
+        await saveBackupRun(registry.db, {
+          kind: 'base-backup',
+          label: info.label,
+          ok: true,
+          seconds,
+          bytes: info.bytes,
+        });
+        console.log(
+          `base backup ${info.label} (${info.method}, ${(info.bytes / 1e6).toFixed(1)} MB) in ${seconds.toFixed(1)} s: ${info.path}`,
+        );
+        return 0;
+      }
       case 'rebuild': {
         let shown = 0;
         const report = await rebuildReadModel(registry, {

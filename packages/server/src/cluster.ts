@@ -4,6 +4,7 @@ import type { Env } from './env.js';
 import { METRICS_REQUEST, type MetricsRequest } from './http/metrics.js';
 import type { JobRunner } from './jobs/index.js';
 import {
+  backupSettings,
   demoUsersCreated,
   openDatabase,
   openRegistry,
@@ -32,7 +33,7 @@ export async function startPrimary(env: Env, log: (message: string) => void): Pr
   let stopping = false;
   let runner: JobRunner | null = null;
   try {
-    const { demoUsers, jobs } = await openRegistry(env, database.db);
+    const { demoUsers, jobs } = await openRegistry(env, database.db, backupSettings(env, database));
     await loadSigner(database.db, env.REGISTRA_SIGNING_KEY, env.REGISTRA_ISSUER);
     // The jobs run here, in the process that owns the database, not in each HTTP worker.
     runner = await startJobRunner(env, database.url, jobs, (_level, message) => log(message));

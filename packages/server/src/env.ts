@@ -27,6 +27,14 @@ const EnvSchema = z.object({
   REGISTRA_PUBLIC_URL: z.string().url().optional(),
   /** The Chromium that prints certificates to PDF. */
   REGISTRA_CHROMIUM: z.string().default('/usr/bin/chromium'),
+  /**
+   * Backups (backup/): base backups and the archived WAL go here; the embedded PostgreSQL then
+   * archives its WAL into it. Unset: no backups are taken.
+   */
+  REGISTRA_BACKUP_DIR: z.string().min(1).optional(),
+  /** When base backups and restore tests run (crontab patterns, server time). */
+  REGISTRA_BACKUP_SCHEDULE: z.string().min(9).default('15 1 * * *'),
+  REGISTRA_RESTORE_TEST_SCHEDULE: z.string().min(9).default('45 3 * * *'),
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

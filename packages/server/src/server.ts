@@ -4,6 +4,9 @@ import type pg from 'pg';
 import { connect, type DB } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrations.js';
+import path from 'node:path';
+import { scheduleBackups, type BackupSettings } from './backup/jobs.js';
+import { backupStatus } from './backup/status.js';
 import { JobQueue, type JobRunner } from './jobs/index.js';
 import type { AppendEffect } from './services/append/effects.js';
 import { deduplicationEffect, deduplicationTask } from './services/deduplication/job.js';
@@ -21,6 +24,8 @@ export interface Database {
   pool: pg.Pool;
   /** Where it is: DATABASE_URL, or the embedded server's address. */
   url: string;
+  /** The embedded cluster's data directory; null with DATABASE_URL. */
+  dataDir: string | null;
   close(): Promise<void>;
 }
 
@@ -36,6 +41,7 @@ export async function openDatabase(
       dataDir: env.REGISTRA_DATA_DIR,
       port: env.REGISTRA_PG_PORT,
       log,
+      ...(env.REGISTRA_BACKUP_DIR ? { walArchiveDir: env.REGISTRA_BACKUP_DIR } : {}),
     });
     url = embedded.url;
   }
@@ -45,6 +51,7 @@ export async function openDatabase(
     db,
     pool,
     url,
+    dataDir: embedded ? path.join(path.resolve(env.REGISTRA_DATA_DIR), 'pg') : null,
     close: async () => {
       await db.destroy();
       await embedded?.stop();
@@ -52,9 +59,21 @@ export async function openDatabase(
   };
 }
 
+/** Where and when backups are taken, when REGISTRA_BACKUP_DIR is set. */
+export function backupSettings(env: Env, database: Database): BackupSettings | null {
+  if (!env.REGISTRA_BACKUP_DIR) return null;
+  return {
+    dir: path.resolve(env.REGISTRA_BACKUP_DIR),
+    source: { url: database.url, dataDir: database.dataDir },
+    schedule: env.REGISTRA_BACKUP_SCHEDULE,
+    restoreTestSchedule: env.REGISTRA_RESTORE_TEST_SCHEDULE,
+  };
+}
+
 export async function openRegistry(
   env: Env,
   db: DB,
+  backups: BackupSettings | null = null,
 ): Promise<{ registry: Registry; demoUsers: string[]; jobs: JobQueue }> {
   configureHashing({ threads: env.REGISTRA_HASH_THREADS, maxQueue: env.REGISTRA_HASH_QUEUE });
   const { configFile, usersFile } = resolveConfigDir(env.REGISTRA_CONFIG);
@@ -65,7 +84,9 @@ export async function openRegistry(
     env.REGISTRA_SEED_DEMO_USERS === 'true'
       ? await seed(db, config, usersFile, env.REGISTRA_DEMO_PASSWORD)
       : [];
-  return { registry, demoUsers, jobs: jobQueueFor(registry) };
+  const jobs = jobQueueFor(registry);
+  if (backups) scheduleBackups(jobs, registry, backups);
+  return { registry, demoUsers, jobs };
 }
 
 /** Every task and schedule of the server, on one queue (jobs/index.ts): add yours here. */
@@ -112,12 +133,17 @@ export async function startServer(env: Env): Promise<RunningServer> {
   const database = await openDatabase(env, (m) => env.LOG_LEVEL === 'debug' && console.error(m));
   let runner: JobRunner | null = null;
   try {
-    const { registry, demoUsers, jobs } = await openRegistry(env, database.db);
+    const { registry, demoUsers, jobs } = await openRegistry(
+      env,
+      database.db,
+      backupSettings(env, database),
+    );
     const auth = new AuthService(
       registry,
       await loadSigner(database.db, env.REGISTRA_SIGNING_KEY, env.REGISTRA_ISSUER),
     );
     const metrics = new Metrics(database.pool);
+    metrics.observeBackups(() => backupStatus(database.db));
     const app = await buildApp({
       registry,
       auth,

@@ -54,9 +54,17 @@ export async function takeBaseBackup(source: BackupSource, dir: string): Promise
   client.on('error', () => undefined);
   await client.connect();
   try {
-    const { rows } = await client.query<{ num: string; now: Date }>(
-      `SELECT current_setting('server_version_num') AS num, clock_timestamp() AS now`,
+    const { rows } = await client.query<{ num: string; now: Date; archiving: string }>(
+      `SELECT current_setting('server_version_num') AS num, clock_timestamp() AS now,
+              current_setting('archive_mode') AS archiving`,
     );
+    // Without the archived WAL a base backup restores to no moment after it: refuse to pretend.
+    if (rows[0]!.archiving === 'off') {
+      throw new Error(
+        'WAL archiving is off on this PostgreSQL: set REGISTRA_BACKUP_DIR before starting Registra ' +
+          '(embedded), or archive_mode and archive_command on your server (README, Backups)',
+      );
+    }
     const major = Math.floor(Number(rows[0]!.num) / 10_000);
     const startedAt = rows[0]!.now;
     const label = labelFor(startedAt);

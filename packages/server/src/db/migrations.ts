@@ -297,6 +297,29 @@ const migrations: Record<string, Migration> = {
       );
     },
   },
+  // What backups did (backup/): each base backup taken and each restore test, with its outcome,
+  // so that every API node reports the latest in its metrics, whichever process did the work.
+  '0030_backup_runs': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        CREATE TABLE backup_runs (
+          id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          kind text NOT NULL CHECK (kind IN ('base-backup', 'restore-test')),
+          label text,
+          ok boolean NOT NULL,
+          finished_at timestamptz NOT NULL DEFAULT now(),
+          seconds double precision NOT NULL,
+          bytes bigint,
+          records integer,
+          entries integer,
+          differences integer,
+          message text
+        )`.execute(db);
+      await sql`CREATE INDEX backup_runs_latest ON backup_runs (kind, finished_at DESC)`.execute(
+        db,
+      );
+    },
+  },
 };
 
 /** The read model's table as migration 0001 made it. Frozen with the migration. */

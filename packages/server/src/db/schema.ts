@@ -18,6 +18,21 @@ export interface Database {
   read_audit: ReadAuditTable;
   issuer_keys: IssuerKeysTable;
   credentials: CredentialsTable;
+  backup_runs: BackupRunsTable;
+}
+
+export interface BackupRunsTable {
+  id: Generated<string>;
+  kind: 'base-backup' | 'restore-test';
+  label: string | null;
+  ok: boolean;
+  finished_at: GeneratedTimestamp;
+  seconds: number;
+  bytes: string | number | null;
+  records: number | null;
+  entries: number | null;
+  differences: number | null;
+  message: string | null;
 }
 
 export interface ReadAuditTable {
