@@ -1,10 +1,10 @@
-import { existsSync, renameSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../db/embedded.js';
 import { inspectCluster } from '../db/postmaster.js';
 import type { Env } from '../env.js';
-import { prepareRestore } from './restore.js';
+import { ownForPostgres, prepareRestore } from './restore.js';
 
 /**
  * `registra restore [--to TIME] [--target DIR]`. On the embedded default, the server must be
@@ -43,12 +43,31 @@ export async function restore(env: Env, to?: string, target?: string): Promise<n
     if (existsSync(aside)) renameSync(aside, databaseDir);
     throw error;
   }
+  // The WAL the old cluster wrote but had not archived yet (the segment in use when it stopped)
+  // is replayed too, after the archive's, as PostgreSQL's documentation advises.
+  const unarchived = path.join(aside, 'pg_wal');
+  if (existsSync(unarchived)) {
+    for (const name of readdirSync(unarchived)) {
+      if (/^[0-9A-F]{24}$/.test(name)) {
+        copyFileSync(path.join(unarchived, name), path.join(databaseDir, 'pg_wal', name));
+      }
+    }
+    ownForPostgres(path.join(databaseDir, 'pg_wal'));
+  }
   // Starting it replays the WAL; it answers once recovery is over and it was promoted.
-  const embedded = await startEmbeddedPostgres({
-    dataDir,
-    port: env.REGISTRA_PG_PORT,
-    walArchiveDir: env.REGISTRA_BACKUP_DIR,
-  });
+  let embedded;
+  try {
+    embedded = await startEmbeddedPostgres({
+      dataDir,
+      port: env.REGISTRA_PG_PORT,
+      walArchiveDir: env.REGISTRA_BACKUP_DIR,
+    });
+  } catch (error) {
+    // The data directory goes back as it was; the failed attempt is kept beside it to look at.
+    renameSync(databaseDir, aside.replace('.before-restore-', '.failed-restore-'));
+    if (existsSync(aside)) renameSync(aside, databaseDir);
+    throw error;
+  }
   try {
     const client = new pg.Client({ connectionString: embedded.url });
     await client.connect();
