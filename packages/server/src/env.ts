@@ -3,6 +3,10 @@ import { z } from 'zod';
 /** Settings read from the environment, checked once at start. Secrets never have a default. */
 const EnvSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
+  /** A streaming replica of DATABASE_URL (or of the embedded one) that takes reads. */
+  DATABASE_REPLICA_URL: z.string().url().optional(),
+  /** How long a read waits for the replica to replay the caller's write before the primary. */
+  REGISTRA_REPLICA_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   REGISTRA_DATA_DIR: z.string().default('./.registra'),
   REGISTRA_CONFIG: z.string().default('civil-registry'),
   REGISTRA_DEMO_PASSWORD: z.string().min(8).default('registra-demo'),

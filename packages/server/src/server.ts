@@ -7,6 +7,7 @@ import { migrate } from './db/migrations.js';
 import path from 'node:path';
 import { scheduleBackups, type BackupSettings } from './backup/jobs.js';
 import { backupStatus } from './backup/status.js';
+import { ReadReplica } from './db/replica.js';
 import { JobQueue, type JobRunner } from './jobs/index.js';
 import type { AppendEffect } from './services/append/effects.js';
 import { deduplicationEffect, deduplicationTask } from './services/deduplication/job.js';
@@ -79,6 +80,10 @@ export async function openRegistry(
   const { configFile, usersFile } = resolveConfigDir(env.REGISTRA_CONFIG);
   const config = loadConfigFile(configFile);
   const registry: Registry = { db, config, now: () => new Date() };
+  if (env.DATABASE_REPLICA_URL) {
+    const replica = connect(env.DATABASE_REPLICA_URL);
+    registry.replica = new ReadReplica(replica.db, db, env.REGISTRA_REPLICA_WAIT_MS);
+  }
   registry.effects = appendEffectsFor(registry);
   const demoUsers =
     env.REGISTRA_SEED_DEMO_USERS === 'true'
@@ -144,6 +149,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
     );
     const metrics = new Metrics(database.pool);
     metrics.observeBackups(() => backupStatus(database.db));
+    if (registry.replica) metrics.observeReplica(registry.replica.counts);
     const app = await buildApp({
       registry,
       auth,
@@ -175,6 +181,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
       stop: async () => {
         await app.close();
         await runner?.stop();
+        await registry.replica?.db.destroy();
         await database.close();
       },
     };

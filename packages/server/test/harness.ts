@@ -6,6 +6,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { expect, inject } from 'vitest';
 import { connect, type DB } from '../src/db/database.js';
 import { migrate } from '../src/db/migrations.js';
+import { ReadReplica } from '../src/db/replica.js';
 import { buildApp, type AppOptions } from '../src/http/app.js';
 import { Metrics } from '../src/http/metrics.js';
 import { AuthService, type AuthOptions } from '../src/services/auth.js';
@@ -105,6 +106,8 @@ export interface TestServerOptions {
   jobs?: boolean;
   /** A database of the test's own (a cluster it started), migrated here and not dropped. */
   databaseUrl?: string;
+  /** A streaming replica of it that takes reads (db/replica.ts), waiting at most `waitMs`. */
+  replica?: { url: string; waitMs: number };
 }
 
 /** An existing database, migrated; closing it leaves it in place. */
@@ -130,6 +133,10 @@ export async function startTestServer(
     now: () => new Date(Date.now() + clock.offsetMs),
   };
   registry.effects = appendEffectsFor(registry);
+  const replica = options.replica ? connect(options.replica.url, 10) : null;
+  if (replica && options.replica) {
+    registry.replica = new ReadReplica(replica.db, database.db, options.replica.waitMs);
+  }
   await seed(database.db, config, usersFile, PASSWORD);
   const auth = new AuthService(registry, await loadSigner(database.db), options.auth);
   const app = await buildApp({
@@ -190,6 +197,7 @@ export async function startTestServer(
     close: async () => {
       await app.close();
       await runner?.stop();
+      await replica?.db.destroy();
       await database.drop();
     },
   };

@@ -147,6 +147,20 @@ export class Metrics {
     );
   }
 
+  /** Reads by where they went (db/replica.ts): the replica, or the primary and why. */
+  observeReplica(counts: Readonly<Record<string, number>>): void {
+    new Counter({
+      name: 'registra_db_reads_total',
+      help: "Reads that could go to the replica, by where they went: replica, primary-lagging (the replica had not replayed the caller's write in time), primary-unreachable",
+      labelNames: ['target'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [target, n] of Object.entries(counts)) this.inc({ target }, n);
+      },
+    });
+  }
+
   /** The exposition text: this process's metrics or, in a cluster worker, every worker's, summed. */
   async text(): Promise<string> {
     const send = process.send?.bind(process);

@@ -13,6 +13,7 @@ import type { Registry } from '../services/context.js';
 import { getChain, getRecord, searchRecords } from '../services/records.js';
 import { recordReads } from '../services/read-audit.js';
 import type { AuditSpec } from '../http/read-audit.js';
+import { readsFor } from '../http/replica-reads.js';
 import { MANAGE_USERS } from '../services/users.js';
 
 /** `field.<id>` query keys: an identifier field's exact value (PROTOCOL 10). */
@@ -92,8 +93,13 @@ export function recordRoutes(registry: Registry, auth: AuthService): FastifyPlug
           },
         },
       },
-      (request) =>
-        getRecord(registry, callerOf(request), request.params.id, request.query.entriesAfter),
+      async (request) =>
+        getRecord(
+          await readsFor(registry, request),
+          callerOf(request),
+          request.params.id,
+          request.query.entriesAfter,
+        ),
     );
 
     app.get(
@@ -180,8 +186,8 @@ export function recordRoutes(registry: Registry, auth: AuthService): FastifyPlug
           },
         },
       },
-      (request) =>
-        searchRecords(registry, callerOf(request), {
+      async (request) =>
+        searchRecords(await readsFor(registry, request), callerOf(request), {
           ...request.query,
           fields: identifierFields(request.query),
         }),
