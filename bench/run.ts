@@ -23,6 +23,7 @@ const BENCHMARKS = [
   'read-audit',
   'fold',
   'offline-capture',
+  'files',
   'certificates',
 ];
 

@@ -11,6 +11,7 @@ import {
   loadSigner,
   Metrics,
   migrate,
+  openFileStorage,
   resolveConfigDir,
   seed,
   startEmbeddedPostgres,
@@ -85,7 +86,9 @@ export async function startBenchServer(
   const registry: Registry = { db, config, now: () => new Date() };
   await seed(db, config, usersFile, PASSWORD);
   const auth = new AuthService(registry, await loadSigner(db));
-  const app = await buildApp({ registry, auth, metrics: new Metrics() });
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'registra-bench-files-'));
+  const files = openFileStorage(config, { dataDir });
+  const app = await buildApp({ registry, auth, metrics: new Metrics(), files });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -95,7 +98,10 @@ export async function startBenchServer(
     db,
     registry,
     token: (username) => passwordToken(url, username),
-    close: () => app.close(),
+    close: async () => {
+      await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -28,6 +28,8 @@ export class FaultProxy {
   };
   /** Probability that a sync request gets a fault. 0 heals the network. */
   faultRate = 0.35;
+  /** Which requests may get a fault: syncs by default; a test may add uploads (PATCH, POST). */
+  faultable: (req: http.IncomingMessage) => boolean = (req) => req.url === '/api/v1/sync';
   upstreamPort = 0;
   #server: http.Server | null = null;
   #held: (() => void) | null = null;
@@ -58,9 +60,8 @@ export class FaultProxy {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
-    const isSync = req.url === '/api/v1/sync';
     const fault =
-      isSync && this.#random() < this.faultRate
+      this.faultable(req) && this.#random() < this.faultRate
         ? FAULTS[Math.floor(this.#random() * FAULTS.length)]
         : undefined;
     if (fault) this.injected[fault] += 1;

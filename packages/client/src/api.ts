@@ -5,6 +5,7 @@ import type {
   Configuration,
   Entry,
   FieldError,
+  FileValue,
   RecordState,
   RejectionCode,
 } from '@registra/core';
@@ -27,8 +28,33 @@ export interface ClientOptions {
   syncIntervalMs?: number;
   /** Lock the session after this many milliseconds without activity. Default 15 minutes. */
   lockAfterMs?: number;
+  /** Bytes of files the device keeps downloaded for offline reading. Default 200 MiB. */
+  fileBudgetBytes?: number;
+  /**
+   * Bytes per upload request (tus PATCH). Each must reach the server within its 30-second
+   * request timeout on the slowest link in use. Default 256 KiB (about 10 s on EDGE).
+   */
+  uploadChunkBytes?: number;
   /** Clock, for tests. */
   now?: () => Date;
+}
+
+/** Where a file stands on this device (PROTOCOL 9). */
+export interface FileStatus {
+  sha256: string;
+  name: string;
+  type: string;
+  size: number;
+  /**
+   * `local`: chosen here, on this device only; `uploading`: `uploaded` of `size` bytes on the
+   * server; `uploaded`: on the server; `refused`: the server refused it (`error` says why);
+   * `downloaded`: fetched from the server for offline reading.
+   */
+  state: 'local' | 'uploading' | 'uploaded' | 'refused' | 'downloaded';
+  uploaded: number;
+  /** Whether the bytes are on this device (readable offline). */
+  held: boolean;
+  error: string | null;
 }
 
 /** The person using the device, as the server described them at login. */
@@ -233,6 +259,27 @@ export interface RegistraClient {
     list(): Promise<AttentionItem[]>;
     /** The person has seen it and decided: removes it from the list (the server log keeps it). */
     dismiss(actionId: string): Promise<void>;
+  };
+
+  files: {
+    /**
+     * Keeps a chosen file on the device (committed in IndexedDB before this resolves) and answers
+     * the value a file field holds. It is uploaded in the background; the actions naming it are
+     * pushed once it is on the server. `recordType` and `field` let the server apply that field's
+     * rule (`accept`, `maxBytes`) to the upload.
+     */
+    add(
+      file: Blob,
+      details?: { name?: string; type?: string; recordType?: string; field?: string },
+    ): Promise<FileValue>;
+    /** The bytes: from the device, else downloaded and kept; null offline when not on the device. */
+    read(sha256: string): Promise<Blob | null>;
+    /** Every file the device knows, by hash, and where it stands. */
+    status: Observable<Record<string, FileStatus>>;
+    /** Uploads what waits now (a sync does it before pushing actions). */
+    upload(): Promise<void>;
+    /** Downloads the files of the records on the device for offline reading, within the budget. */
+    prefetch(): Promise<{ downloaded: number; bytes: number }>;
   };
 
   drafts: {

@@ -21,11 +21,14 @@ import type {
   NewAction,
   RegistraClient,
   SearchResults,
+  FileStatus,
   SyncReport,
   SyncStatus,
   User,
 } from './api.js';
 import { SessionDatabase, UserDatabase, type SessionRow } from './db.js';
+import { FileQueue, namedFiles } from './files/queue.js';
+import { FetchHttpStack } from './files/tus.js';
 import {
   ActionRefused,
   InvalidCredentials,
@@ -50,6 +53,7 @@ import { SessionTokens } from './session-tokens.js';
 import { SyncEngine } from './sync-engine.js';
 import { Transport, type Tokens } from './transport.js';
 import { checkVerifier, makeVerifier } from './verifier.js';
+import { withLock } from './locks.js';
 import { OfflineVerifier } from './credentials.js';
 
 /** A record's credential as the device keeps it: with the record's seq when it was fetched. */
@@ -65,6 +69,7 @@ interface Signed {
   tokens: SessionTokens;
   db: UserDatabase;
   engine: SyncEngine;
+  files: FileQueue;
 }
 
 /** The offline SDK: see api.ts for what each part promises. */
@@ -89,6 +94,8 @@ export function createClient(options: ClientOptions): RegistraClient {
     lastError: null,
   });
   let signed: Signed | null = null;
+  // The signed-in person's file statuses; empty while locked.
+  const fileStatus = new Store<Record<string, FileStatus>>({});
   let registry: { version: string; config: RegistryConfig } | null = null;
   let timer: ReturnType<typeof setInterval> | null = null;
   let lockTimer: ReturnType<typeof setTimeout> | null = null;
@@ -226,10 +233,26 @@ export function createClient(options: ClientOptions): RegistraClient {
       if (!(await db.getMeta('deviceId'))) await db.setMeta('deviceId', uuidv7());
       if (!(await db.getMeta('nextDeviceSeq'))) await db.setMeta('nextDeviceSeq', 1);
     });
+    const files = new FileQueue({
+      db,
+      transport,
+      baseUrl: options.baseUrl,
+      // The browser's own stack (XMLHttpRequest) reports upload progress byte by byte.
+      httpStack:
+        options.fetch || typeof XMLHttpRequest === 'undefined'
+          ? new FetchHttpStack(fetchImpl)
+          : undefined,
+      chunkSize: options.uploadChunkBytes ?? 256 * 1024,
+      budgetBytes: options.fileBudgetBytes ?? 200 * 1024 * 1024,
+      config: cachedConfiguration,
+      now,
+    });
+    await files.open();
     const engine = new SyncEngine({
       db,
       storage,
       transport,
+      files,
       viewer,
       userId: row.user.id,
       maxBatchBytes: options.maxBatchBytes ?? 256 * 1024,
@@ -244,7 +267,11 @@ export function createClient(options: ClientOptions): RegistraClient {
       storage,
     });
     signed?.tokens.close();
-    signed = { user: row.user, session: row, tokens, db, engine };
+    signed = { user: row.user, session: row, tokens, db, engine, files };
+    fileStatus.set(files.status.get());
+    files.status.subscribe((value) => {
+      if (signed?.files === files) fileStatus.set(value);
+    });
     registry = null;
     markedActiveAt = 0;
     touch();
@@ -323,6 +350,7 @@ export function createClient(options: ClientOptions): RegistraClient {
     signed = null;
     registry = null;
     user.set(null);
+    fileStatus.set({});
   }
 
   async function logout(): Promise<void> {
@@ -338,6 +366,7 @@ export function createClient(options: ClientOptions): RegistraClient {
       const report = await engine.run();
       await refreshCounts();
       status.update({ phase: 'idle', online: true, lastError: null });
+      if (options.backgroundSync !== false) void prefetch().catch(() => undefined);
       void keepCredentials().catch(() => undefined);
       // The names on what came in: kept fresh while online, for offline use.
       await directory(db, transport, now).catch(() => undefined);
@@ -398,6 +427,12 @@ export function createClient(options: ClientOptions): RegistraClient {
     }
   }
 
+  /** Downloads the files of the records on the device, one run at a time across tabs. */
+  function prefetch(): Promise<{ downloaded: number; bytes: number }> {
+    const { files, user: person } = need();
+    return withLock(storage, `registra-files-${person.id}`, () => files.prefetch());
+  }
+
   async function submit(input: NewAction): Promise<Action> {
     const { db } = need();
     const view = await viewer();
@@ -426,7 +461,11 @@ export function createClient(options: ClientOptions): RegistraClient {
     const decision = decideAction(
       local.fold,
       action,
-      deviceContext(view, await localHeads(db, referenced, view)),
+      deviceContext(
+        view,
+        await localHeads(db, referenced, view),
+        await need().files.held(namedFiles(action)),
+      ),
     );
     if (decision.outcome === 'rejected') {
       throw new ActionRefused(decision.code, decision.message, decision.errors);
@@ -597,6 +636,19 @@ export function createClient(options: ClientOptions): RegistraClient {
         await need().db.attention.delete(actionId);
         await refreshCounts();
       },
+    },
+    files: {
+      add: (file, details) => need().files.add(file, details),
+      read: (sha256) => need().files.read(sha256),
+      status: fileStatus,
+      // Under the sync's lock: one upload of a file at a time, across tabs too.
+      upload: () => {
+        const { files, db, user: person } = need();
+        return withLock(storage, `registra-sync-${person.id}`, async () =>
+          files.upload(await db.outbox.orderBy('deviceSeq').toArray()),
+        );
+      },
+      prefetch,
     },
     drafts: {
       save: async (draft) => {

@@ -8,6 +8,46 @@ export interface OutboxItem {
   savedAt: string;
 }
 
+/** Where a file stands on this device (PROTOCOL 9). */
+export type FileState =
+  /** Chosen here, kept here, not on the server yet. */
+  | 'local'
+  /** Chosen here, partly on the server: `uploaded` bytes of `size`. */
+  | 'uploading'
+  /** On the server (uploaded from here, or found there). */
+  | 'uploaded'
+  /** The server refused the bytes (hash, type, size): `error` says why. */
+  | 'refused'
+  /** Downloaded from the server for offline reading. */
+  | 'downloaded';
+
+/** A file the device knows, without its bytes (those are in `fileData`). */
+export interface FileRow {
+  sha256: string;
+  name: string;
+  type: string;
+  size: number;
+  state: FileState;
+  /** Bytes the server has acknowledged while uploading. */
+  uploaded: number;
+  /** The tus upload to resume after a broken connection or a reload. */
+  uploadUrl: string | null;
+  /** The field it was chosen for: the server applies that field's rule to the upload. */
+  recordType?: string;
+  field?: string;
+  error: string | null;
+  addedAt: string;
+  /** Last shown or downloaded: the least recently used downloads leave first when over budget. */
+  lastUsedAt: string;
+  /** Whether its bytes are on the device. */
+  held: boolean;
+}
+
+export interface FileDataRow {
+  sha256: string;
+  data: ArrayBuffer;
+}
+
 export interface MetaRow {
   key: string;
   value: unknown;
@@ -24,6 +64,8 @@ export class UserDatabase extends Dexie {
   outbox!: Table<OutboxItem, number>;
   attention!: Table<AttentionItem, string>;
   drafts!: Table<Draft, string>;
+  files!: Table<FileRow, string>;
+  fileData!: Table<FileDataRow, string>;
 
   constructor(userId: string, options: DexieOptions) {
     super(`registra-user-${userId}`, options);
@@ -34,6 +76,12 @@ export class UserDatabase extends Dexie {
       outbox: 'deviceSeq, action.recordId',
       attention: 'action.id, action.recordId',
       drafts: 'id, updatedAt',
+    });
+    // The file queue beside the outbox: what a file is and where it stands apart from its bytes,
+    // so that listing the queue never reads megabytes.
+    this.version(2).stores({
+      files: 'sha256, state, lastUsedAt',
+      fileData: 'sha256',
     });
   }
 

@@ -11,6 +11,7 @@ import {
   type DecisionContext,
   type Entry,
   type FoldEntry,
+  type HeldFile,
   type Principal,
   type RecordFold,
   type RecordHead,
@@ -32,11 +33,13 @@ export interface Viewer {
 
 /**
  * The decision's questions as a device can answer them: records it holds (others are unknown
- * here, left to the server), and no user directory (assignees are left to the server).
+ * here, left to the server), files in its file queue (a refused one is missing; others are left to
+ * the server), and no user directory (assignees are left to the server).
  */
 export function deviceContext(
   viewer: Viewer,
   records: ReadonlyMap<string, RecordHead>,
+  files: ReadonlyMap<string, HeldFile | null> = new Map(),
 ): DecisionContext {
   return {
     config: viewer.config,
@@ -44,6 +47,7 @@ export function deviceContext(
     now: viewer.now(),
     record: (id) => records.get(id),
     assignee: () => undefined,
+    file: (sha256) => files.get(sha256),
   };
 }
 

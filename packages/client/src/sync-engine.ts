@@ -7,7 +7,8 @@ import {
 } from '@registra/core';
 import type { SyncReport } from './api.js';
 import type { OutboxItem, UserDatabase } from './db.js';
-import { ServerProblem } from './errors.js';
+import type { FileQueue } from './files/queue.js';
+import { ServerProblem, Unreachable } from './errors.js';
 import { withLock } from './locks.js';
 import { serverState, stillInScope, type Viewer } from './local.js';
 import type { Transport } from './transport.js';
@@ -17,6 +18,8 @@ export interface EngineOptions {
   /** The IndexedDB the database lives in: where the lock is held without Web Locks. */
   storage: object;
   transport: Transport;
+  /** Files are uploaded before the actions that name them are pushed. */
+  files: FileQueue;
   viewer: () => Promise<Viewer>;
   /** The person's user id: the lock that keeps one sync at a time across tabs is theirs. */
   userId: string;
@@ -55,9 +58,22 @@ export class SyncEngine {
       received: 0,
       requests: 0,
     };
+    // An upload that stopped (no network, a server failure) holds back only the actions naming its
+    // file; the rest is exchanged, and the sync then fails with it, to be tried again.
+    let uploadStopped: Unreachable | null = null;
     for (let round = 0; round < 10_000; round++) {
       const { db } = this.options;
-      const head = await this.#outboxHead();
+      const candidates = await this.#outboxHead();
+      // PROTOCOL 9: a record's files reach the server before its actions do.
+      if (!uploadStopped) {
+        try {
+          await this.options.files.upload(candidates);
+        } catch (error) {
+          if (!(error instanceof Unreachable)) throw error;
+          uploadStopped = error;
+        }
+      }
+      const head = candidates.slice(0, await this.options.files.pushable(candidates));
       const deviceId = (await db.getMeta<string>('deviceId')) as string;
       const cursor = (await db.getMeta<string>('cursor')) ?? null;
       let answer;
@@ -89,8 +105,9 @@ export class SyncEngine {
       report.received += answer.body.changes.length;
       this.options.changed();
       const outboxLeft = await db.outbox.count();
-      if (!answer.body.hasMore && outboxLeft === 0) break;
+      if (!answer.body.hasMore && (outboxLeft === 0 || head.length === 0)) break;
     }
+    if (uploadStopped) throw uploadStopped;
     return report;
   }
 

@@ -107,13 +107,18 @@ export class Transport {
     return this.#read<T>(response);
   }
 
-  /** A binary answer (a certificate's PDF): the bytes on 200, the usual errors otherwise. */
-  async blob(path: string): Promise<Blob> {
+  /**
+   * A request whose answer is not JSON (a file's bytes, a HEAD): tokens and their refresh as for
+   * `request`, the Response as it came. 401 after a refresh is LoginRequired; a failed network,
+   * 429 or 5xx is Unreachable; any other status is the caller's to read.
+   */
+  async raw(method: string, path: string, headers: Record<string, string> = {}): Promise<Response> {
     const source = this.options.tokens();
     const send = async (tokens: Tokens | undefined): Promise<Response> => {
       try {
         return await this.options.fetch(this.options.baseUrl + path, {
-          headers: tokens ? { authorization: `Bearer ${tokens.accessToken}` } : {},
+          method,
+          headers: tokens ? { ...headers, authorization: `Bearer ${tokens.accessToken}` } : headers,
         });
       } catch (error) {
         throw new Unreachable(`could not reach the server: ${(error as Error).message}`);
@@ -122,12 +127,29 @@ export class Transport {
     const sent = source?.current();
     let response = await send(sent);
     if (response.status === 401 && source && sent) {
+      await response.body?.cancel();
       await source.renew(sent, (refreshToken) => this.#exchange(refreshToken));
       response = await send(source.current());
     }
+    if (response.status === 401) throw new LoginRequired();
+    if (response.status >= 500 || response.status === 429) {
+      await response.body?.cancel();
+      throw new Unreachable(`the server answered ${response.status}`);
+    }
+    return response;
+  }
+
+  /** A binary answer (a certificate's PDF): the bytes on 200, the usual errors otherwise. */
+  async blob(path: string): Promise<Blob> {
+    const response = await this.raw('GET', path);
     if (response.ok) return response.blob();
     await this.#read(response);
     throw new ServerProblem(response.status, 'ERROR', response.statusText);
+  }
+
+  /** The access token to send now, for clients of their own (tus uploads). */
+  accessToken(): string | null {
+    return this.options.tokens()?.current().accessToken ?? null;
   }
 
   async #read<T>(response: Response): Promise<Answer<T>> {

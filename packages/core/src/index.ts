@@ -13,6 +13,7 @@ export * from './declaration/merge.js';
 export * from './declaration/conditions.js';
 export * from './declaration/fields.js';
 export * from './declaration/validate.js';
+export * from './declaration/files.js';
 export * from './fold/fold.js';
 export * from './workflow/allowed.js';
 export * from './workflow/decide.js';

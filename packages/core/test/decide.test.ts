@@ -36,6 +36,7 @@ function context(principal: Principal, extra: Partial<DecisionContext> = {}): De
     now: NOW,
     record: () => null,
     assignee: () => null,
+    file: () => null,
     ...extra,
   };
 }
@@ -210,5 +211,92 @@ describe('ActionSchema: sizes (PROTOCOL 7)', () => {
     const fits = action({ type: 'UPDATE', annotation: { note: 'x'.repeat(16 * 1024 - 20) } });
     expect(ActionSchema.safeParse(fits).success).toBe(true);
     expect(MAX_ACTION_BYTES).toBe(65_536);
+  });
+});
+
+describe('decideAction: files (PROTOCOL 9)', () => {
+  const photo = {
+    sha256: 'a'.repeat(64),
+    name: 'proof.jpg',
+    type: 'image/jpeg',
+    size: 183_204,
+  };
+  const held = { type: 'image/jpeg', size: 183_204 };
+
+  it('refuses a file the server does not hold with FILE_MISSING, stored, at the field', () => {
+    const decision = decideAction(
+      birthFold(),
+      action({ type: 'DECLARE', declaration: { ...BIRTH, 'documents.proofOfBirth': photo } }),
+      context(agent, { file: () => null }),
+    );
+    expect(decision).toMatchObject({ outcome: 'rejected', stored: true, code: 'FILE_MISSING' });
+    expect(decision.outcome === 'rejected' && decision.errors).toEqual([
+      { path: 'documents.proofOfBirth', message: expect.stringMatching(/upload it/) },
+    ]);
+  });
+
+  it('does not store a CREATE that names a missing file: there is no record yet', () => {
+    const decision = decideAction(
+      null,
+      action({
+        type: 'CREATE',
+        recordType: 'birth',
+        declaration: { 'documents.motherId': photo },
+      }),
+      context(agent, { file: () => null }),
+    );
+    expect(decision).toMatchObject({ outcome: 'rejected', stored: false, code: 'FILE_MISSING' });
+  });
+
+  it('accepts a held file, and leaves a file it cannot tell about to the server', () => {
+    const declare = action({
+      type: 'DECLARE',
+      declaration: { ...BIRTH, 'documents.proofOfBirth': photo },
+    });
+    expect(decideAction(birthFold(), declare, context(agent, { file: () => held })).outcome).toBe(
+      'accepted',
+    );
+    expect(
+      decideAction(birthFold(), declare, context(agent, { file: () => undefined })).outcome,
+    ).toBe('accepted');
+  });
+
+  it('checks the declared type and size against the held bytes, not the claim', () => {
+    const decision = decideAction(
+      birthFold(),
+      action({ type: 'DECLARE', declaration: { ...BIRTH, 'documents.proofOfBirth': photo } }),
+      context(agent, { file: () => ({ type: 'application/pdf', size: 10 }) }),
+    );
+    expect(decision).toMatchObject({ code: 'INVALID_DECLARATION', stored: true });
+    expect(decision.outcome === 'rejected' && decision.errors?.map((e) => e.path)).toEqual([
+      'documents.proofOfBirth.type',
+      'documents.proofOfBirth.size',
+    ]);
+  });
+
+  it("validates the value's shape, `accept` and `maxBytes` before asking for the file", () => {
+    let asked = 0;
+    const decision = decideAction(
+      birthFold(),
+      action({
+        type: 'UPDATE',
+        declaration: {
+          'documents.proofOfBirth': { ...photo, type: 'image/gif', size: 6 * 1024 * 1024 },
+          'documents.motherId': { hash: 'x' },
+        },
+      }),
+      context(agent, { file: () => (asked++, null) }),
+    );
+    expect(decision).toMatchObject({ code: 'INVALID_DECLARATION' });
+    expect(decision.outcome === 'rejected' && decision.errors?.map((e) => e.path).sort()).toEqual([
+      'documents.motherId.hash',
+      'documents.motherId.name',
+      'documents.motherId.sha256',
+      'documents.motherId.size',
+      'documents.motherId.type',
+      'documents.proofOfBirth.size',
+      'documents.proofOfBirth.type',
+    ]);
+    expect(asked).toBe(0);
   });
 });

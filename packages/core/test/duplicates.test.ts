@@ -29,7 +29,14 @@ const candidate = {
 };
 
 function context(principal: Principal): DecisionContext {
-  return { config: civil, principal, now: NOW, record: () => null, assignee: () => null };
+  return {
+    config: civil,
+    principal,
+    now: NOW,
+    record: () => null,
+    assignee: () => null,
+    file: () => undefined,
+  };
 }
 
 let next = 500;

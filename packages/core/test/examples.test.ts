@@ -236,6 +236,23 @@ describe('civil registry', () => {
     field(birth, 'informant.phone', 'phone');
   });
 
+  it('takes optional documents as files: two on a birth, one on a death', () => {
+    const documents = ['image/jpeg', 'image/png', 'application/pdf'];
+    const death = recordType(config, 'death');
+    for (const [type, id] of [
+      [birth, 'documents.proofOfBirth'],
+      [birth, 'documents.motherId'],
+      [death, 'documents.proofOfDeath'],
+    ] as const) {
+      const file = field(type, id, 'file');
+      expect({ accept: file.accept, maxBytes: file.maxBytes, required: file.required }).toEqual({
+        accept: documents,
+        maxBytes: 5 * 1024 * 1024,
+        required: false,
+      });
+    }
+  });
+
   it('requires on DECLARE exactly the fields marked required', () => {
     const marked = [...formFields(birth).values()]
       .filter((f) => f.required)
@@ -287,6 +304,11 @@ describe('social registry', () => {
     expect(field(household, 'head.surname', 'text').required).toBe(true);
     field(household, 'head.phone', 'phone');
     field(household, 'household.dwellingType', 'select');
+    const photo = field(household, 'household.dwellingPhoto', 'file');
+    expect({ accept: photo.accept, maxBytes: photo.maxBytes }).toEqual({
+      accept: ['image/jpeg', 'image/png'],
+      maxBytes: 5 * 1024 * 1024,
+    });
     const members = field(household, 'household.members', 'reference');
     expect({ recordType: members.recordType, multiple: members.multiple }).toEqual({
       recordType: 'individual',

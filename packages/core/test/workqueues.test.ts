@@ -96,6 +96,7 @@ describe('a location field limited to the jurisdiction (the clinic books in its 
     now: NOW,
     record: () => null,
     assignee: () => null,
+    file: () => undefined,
   };
   const fold = foldLog(
     [entry(1, { type: 'CREATE', recordType: 'appointment', createdAtLocation: 'ibombo-clinic' })],

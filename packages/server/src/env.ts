@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { S3Settings } from './services/files/s3-storage.js';
 
 /** Settings read from the environment, checked once at start. Secrets never have a default. */
 const EnvSchema = z.object({
@@ -25,6 +26,14 @@ const EnvSchema = z.object({
   /** Threads that hash passwords, per process, and hashes that may wait for one (then 503). */
   REGISTRA_HASH_THREADS: z.coerce.number().int().min(1).max(64).default(1),
   REGISTRA_HASH_QUEUE: z.coerce.number().int().min(0).max(10_000).default(32),
+  /** Files in an S3-compatible bucket (PROTOCOL 9); unset, under REGISTRA_DATA_DIR/files. */
+  REGISTRA_S3_BUCKET: z.string().min(1).optional(),
+  REGISTRA_S3_ENDPOINT: z.string().url().optional(),
+  REGISTRA_S3_REGION: z.string().min(1).default('us-east-1'),
+  REGISTRA_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  REGISTRA_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  /** Bucket in the URL's path, not its host name: the default with REGISTRA_S3_ENDPOINT. */
+  REGISTRA_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
   /** Background jobs (hook deliveries, cleanups) run at once by the process that owns the database. */
   REGISTRA_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(16),
   /** The deployment's public URL: the issuer id of its credentials and where status lists are. */
@@ -49,6 +58,21 @@ export type Env = z.infer<typeof EnvSchema> & {
   REGISTRA_SEED_DEMO_USERS: 'true' | 'false';
   REGISTRA_ISSUER: string;
 };
+
+/** The S3 settings of the environment, or undefined when files stay on local disk. */
+export function s3Settings(env: Env): S3Settings | undefined {
+  if (!env.REGISTRA_S3_BUCKET) return undefined;
+  return {
+    bucket: env.REGISTRA_S3_BUCKET,
+    endpoint: env.REGISTRA_S3_ENDPOINT,
+    region: env.REGISTRA_S3_REGION,
+    accessKeyId: env.REGISTRA_S3_ACCESS_KEY_ID,
+    secretAccessKey: env.REGISTRA_S3_SECRET_ACCESS_KEY,
+    forcePathStyle: env.REGISTRA_S3_FORCE_PATH_STYLE
+      ? env.REGISTRA_S3_FORCE_PATH_STYLE === 'true'
+      : env.REGISTRA_S3_ENDPOINT !== undefined,
+  };
+}
 
 export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const parsed = EnvSchema.safeParse(source);

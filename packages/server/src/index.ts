@@ -17,5 +17,7 @@ export {
 export { loadConfigFile, resolveConfigDir, seed } from './services/seed.js';
 export { loadSigner } from './services/tokens.js';
 export { startServer, openDatabase, openRegistry } from './server.js';
+export { openFileStorage } from './services/files/open.js';
+export type { FileStorage } from './services/files/storage.js';
 export { PdfRenderer } from './services/pdf-renderer.js';
 export { credentialQr } from './services/certificates.js';

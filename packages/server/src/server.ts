@@ -11,11 +11,14 @@ import { ReadReplica } from './db/replica.js';
 import { JobQueue, type JobRunner } from './jobs/index.js';
 import type { AppendEffect } from './services/append/effects.js';
 import { deduplicationEffect, deduplicationTask } from './services/deduplication/job.js';
-import type { Env } from './env.js';
+import { s3Settings, type Env } from './env.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
 import { AuthService } from './services/auth.js';
 import type { Registry } from './services/context.js';
+import { FILE_CLEANUP_SCHEDULE, fileCleanupTask } from './services/files/cleanup.js';
+import { openFileStorage } from './services/files/open.js';
+import type { FileStorage } from './services/files/storage.js';
 import { configureHashing } from './services/passwords.js';
 import { loadConfigFile, resolveConfigDir, seed } from './services/seed.js';
 import { loadSigner } from './services/tokens.js';
@@ -75,7 +78,7 @@ export async function openRegistry(
   env: Env,
   db: DB,
   backups: BackupSettings | null = null,
-): Promise<{ registry: Registry; demoUsers: string[]; jobs: JobQueue }> {
+): Promise<{ registry: Registry; demoUsers: string[]; jobs: JobQueue; files: FileStorage }> {
   configureHashing({ threads: env.REGISTRA_HASH_THREADS, maxQueue: env.REGISTRA_HASH_QUEUE });
   const { configFile, usersFile } = resolveConfigDir(env.REGISTRA_CONFIG);
   const config = loadConfigFile(configFile);
@@ -89,14 +92,17 @@ export async function openRegistry(
     env.REGISTRA_SEED_DEMO_USERS === 'true'
       ? await seed(db, config, usersFile, env.REGISTRA_DEMO_PASSWORD)
       : [];
-  const jobs = jobQueueFor(registry);
+  const files = openFileStorage(config, { dataDir: env.REGISTRA_DATA_DIR, s3: s3Settings(env) });
+  const jobs = jobQueueFor(registry, files);
   if (backups) scheduleBackups(jobs, registry, backups);
-  return { registry, demoUsers, jobs };
+  return { registry, demoUsers, jobs, files };
 }
 
 /** Every task and schedule of the server, on one queue (jobs/index.ts): add yours here. */
-export function jobQueueFor(registry: Registry): JobQueue {
-  return new JobQueue().define(deduplicationTask(registry));
+export function jobQueueFor(registry: Registry, files: FileStorage): JobQueue {
+  return new JobQueue()
+    .define(deduplicationTask(registry))
+    .cron(fileCleanupTask(registry, files), FILE_CLEANUP_SCHEDULE, {});
 }
 
 /** What else happens when entries are appended (services/append/effects.ts): add yours here. */
@@ -138,7 +144,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
   const database = await openDatabase(env, (m) => env.LOG_LEVEL === 'debug' && console.error(m));
   let runner: JobRunner | null = null;
   try {
-    const { registry, demoUsers, jobs } = await openRegistry(
+    const { registry, demoUsers, jobs, files } = await openRegistry(
       env,
       database.db,
       backupSettings(env, database),
@@ -154,6 +160,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
       registry,
       auth,
       metrics,
+      files,
       logger,
       pool: database.pool,
       publicUrl: env.REGISTRA_PUBLIC_URL ?? `http://${env.HOST}:${env.PORT}`,
@@ -169,7 +176,11 @@ export async function startServer(env: Env): Promise<RunningServer> {
     const port = typeof address === 'object' && address ? address.port : env.PORT;
     const url = `http://${env.HOST}:${port}`;
     app.log.info(
-      { url, configuration: `${registry.config.document.id}@${registry.config.version}` },
+      {
+        url,
+        configuration: `${registry.config.document.id}@${registry.config.version}`,
+        files: files.description,
+      },
       `Registra is listening on ${url}`,
     );
     if (demoUsers.length > 0) app.log.info(demoUsersCreated(env, demoUsers));

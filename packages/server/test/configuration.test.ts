@@ -31,7 +31,7 @@ describe('configuration versions', () => {
 
     const bumped = civilRegistry((document) => {
       (document.recordTypes[0] as { label: string }).label = 'Birth (renamed)';
-      document.version = '1.0.1';
+      document.version = '1.1.1';
     });
     await expect(seed(database.db, bumped, null, 'unused-password')).resolves.toEqual([]);
   });

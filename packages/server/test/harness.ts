@@ -1,6 +1,9 @@
 import type { Action, ActionResult, Declaration, Entry, SyncResponse } from '@registra/core';
 import { sql } from 'kysely';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { expect, inject } from 'vitest';
@@ -11,6 +14,9 @@ import { buildApp, type AppOptions } from '../src/http/app.js';
 import { Metrics } from '../src/http/metrics.js';
 import { AuthService, type AuthOptions } from '../src/services/auth.js';
 import type { Registry } from '../src/services/context.js';
+import { openFileStorage } from '../src/services/files/open.js';
+import type { FileStorage } from '../src/services/files/storage.js';
+import type { S3Settings } from '../src/services/files/s3-storage.js';
 import { loadConfigFile, resolveConfigDir, seed } from '../src/services/seed.js';
 import { appendEffectsFor, jobQueueFor } from '../src/server.js';
 import { loadSigner } from '../src/services/tokens.js';
@@ -87,6 +93,8 @@ export interface TestServer {
   databaseUrl: string;
   registry: Registry;
   app: FastifyInstance;
+  /** Where the server keeps file bytes: a temporary directory, or the test's S3 bucket. */
+  files: FileStorage;
   /** The server clock runs `offsetMs` ahead of the real one: tests move it instead of sleeping. */
   clock: { offsetMs: number };
   login(username: string, password?: string): Promise<Session>;
@@ -102,6 +110,8 @@ export interface TestServer {
 export interface TestServerOptions {
   app?: Partial<Omit<AppOptions, 'registry' | 'auth' | 'metrics'>>;
   auth?: AuthOptions;
+  /** Keep files in this S3-compatible bucket instead of a temporary directory. */
+  s3?: S3Settings;
   /** Start the server's job runner (jobs/index.ts), as `npm start` does. */
   jobs?: boolean;
   /** A database of the test's own (a cluster it started), migrated here and not dropped. */
@@ -139,7 +149,10 @@ export async function startTestServer(
   }
   await seed(database.db, config, usersFile, PASSWORD);
   const auth = new AuthService(registry, await loadSigner(database.db), options.auth);
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'registra-files-'));
+  const files = openFileStorage(config, { dataDir, s3: options.s3 });
   const app = await buildApp({
+    files,
     ...options.app,
     registry,
     auth,
@@ -147,7 +160,7 @@ export async function startTestServer(
     ...(process.env.TEST_LOG ? { logger: { level: 'error' } } : {}),
   });
   const runner = options.jobs
-    ? await jobQueueFor(registry).start({
+    ? await jobQueueFor(registry, files).start({
         connectionString: database.url,
         concurrency: 8,
         pollInterval: 200,
@@ -179,6 +192,7 @@ export async function startTestServer(
     databaseUrl: database.url,
     registry,
     app,
+    files,
     clock,
     request,
     login: async (username, password = PASSWORD) => {
@@ -199,6 +213,7 @@ export async function startTestServer(
       await runner?.stop();
       await replica?.db.destroy();
       await database.drop();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -274,7 +289,10 @@ export async function declareBirth(
     action({ type: 'CREATE', recordId, recordType: 'birth' }),
     action({ type: 'DECLARE', recordId, baseSeq: 1, declaration }),
   );
-  expect(results.map((r) => r.outcome)).toEqual(['accepted', 'accepted']);
+  expect(
+    results.map((r) => r.outcome),
+    JSON.stringify(results),
+  ).toEqual(['accepted', 'accepted']);
   return recordId;
 }
 

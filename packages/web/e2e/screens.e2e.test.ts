@@ -129,8 +129,11 @@ async function shots(lang: 'en' | 'fr', device: 'phone' | 'desktop'): Promise<vo
   // A correction: the changes old → new, and the reason and requester it needs.
   await open(page, `#/records/${toCorrect}/CORRECT`, '[id="child.firstName"]');
   await page.locator('[id="child.firstName"]').fill('Mwaaka');
-  for (let i = 0; i < 4; i++) await page.locator('.form-actions button.primary').click();
-  await page.locator('[data-testid="correction-details"]').waitFor();
+  // Through the form's pages (their number is the configuration's) to the correction's details.
+  const details = page.locator('[data-testid="correction-details"]');
+  for (let i = 0; i < 8 && !(await details.isVisible()); i++)
+    await page.locator('.form-actions button.primary').click();
+  await details.waitFor();
   await page.locator('.form-actions button.primary').click();
   await page.locator('#correction-reason[aria-invalid="true"]').waitFor();
   await screen(page, name('07b-correction'));

@@ -61,6 +61,18 @@ export const LabelSchema = z.strictObject({
   translations: TranslationsSchema.optional(),
 });
 export type Label = z.infer<typeof LabelSchema>;
+/** A media type without parameters, as file fields accept and file values declare it. */
+export const MediaTypeSchema = z
+  .string()
+  .max(255)
+  .regex(
+    /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/,
+    'must be a media type such as image/jpeg',
+  );
+
+/** A file field's `maxBytes` when the configuration gives none, and the most it may give. */
+export const DEFAULT_FILE_MAX_BYTES = 10 * 1024 * 1024;
+export const MAX_FILE_BYTES = 1024 * 1024 * 1024;
 
 const fieldBase = {
   id: FieldIdSchema,
@@ -143,8 +155,10 @@ export const FieldSchema = z.discriminatedUnion('type', [
   z.strictObject({
     ...fieldBase,
     type: z.literal('file'),
-    accept: z.array(z.string()).optional(),
-    maxBytes: z.int().positive().optional(),
+    /** Media types the bytes may be (sniffed by the server, PROTOCOL 9); absent: any. */
+    accept: z.array(MediaTypeSchema).min(1).optional(),
+    /** The largest file, in bytes. */
+    maxBytes: z.int().positive().max(MAX_FILE_BYTES).default(DEFAULT_FILE_MAX_BYTES),
   }),
   z.strictObject({
     ...fieldBase,
@@ -392,6 +406,15 @@ export const ConfigurationSchema = z.strictObject({
    * refused, which is what keeps date rules anchored to `occurredAt` (`notPast`) honest.
    */
   maxOfflineDays: z.int().positive().max(3650).default(90),
+  /** Attachments (PROTOCOL 9). */
+  files: z
+    .strictObject({
+      /** Days an uploaded file referenced by no entry is kept, counted from its last upload. */
+      graceDays: z.int().positive().max(3650).default(7),
+      /** Devices downscale photos so that their longest side is at most this many pixels. */
+      imageLongestSide: z.int().min(320).max(10_000).default(1600),
+    })
+    .prefault({}),
   permissions: z.array(PermissionSchema).min(1),
   roles: z.array(RoleSchema).min(1),
   locations: z.array(LocationSchema).min(1),

@@ -13,6 +13,7 @@ export const REJECTION_CODES = [
   'ALREADY_ASSIGNED',
   'SELF_APPROVAL',
   'INVALID_ASSIGNEE',
+  'FILE_MISSING',
   'DEPENDENCY_REJECTED',
 ] as const;
 export const RejectionCodeSchema = z.enum(REJECTION_CODES);
@@ -27,6 +28,7 @@ export const STORED_REJECTIONS: ReadonlySet<RejectionCode> = new Set([
   'ALREADY_ASSIGNED',
   'SELF_APPROVAL',
   'INVALID_ASSIGNEE',
+  'FILE_MISSING',
   'DEPENDENCY_REJECTED',
 ]);
 

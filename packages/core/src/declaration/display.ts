@@ -38,6 +38,8 @@ export function displayValue(
     return value.map((v) => displayValue(v, undefined, config, words)).join(', ');
   if (typeof value === 'object') {
     const parts = value as Record<string, unknown>;
+    // A file reads as its name (the web app's record page shows the file under Attachments).
+    if (field?.type === 'file' || 'sha256' in parts) return String(parts['name'] ?? 'a file');
     // Stored objects come back with their keys in any order: read them in the person's order.
     if (field?.type === 'address' || 'province' in parts) {
       return ADDRESS_PARTS.map((key) => {

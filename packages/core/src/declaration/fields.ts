@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { LocationIndex } from '../config/locations.js';
-import type { Field } from '../config/schema.js';
+import { MediaTypeSchema, type Field } from '../config/schema.js';
 
 const DEFAULT_PHONE = /^\+?[0-9][0-9 -]{5,18}[0-9]$/;
 
@@ -23,6 +23,18 @@ export function fieldValueSchema(field: Field, locations: LocationIndex): z.ZodT
   }
   return schema;
 }
+
+/**
+ * A file field's value (PROTOCOL 9): the bytes are uploaded apart, by their SHA-256, and never
+ * travel inside an action.
+ */
+export const FileValueSchema = z.strictObject({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 digest in lowercase hex'),
+  name: z.string().trim().min(1, 'must not be empty').max(255),
+  type: MediaTypeSchema,
+  size: z.int().nonnegative(),
+});
+export type FileValue = z.infer<typeof FileValueSchema>;
 
 const personName = z.string().trim().min(1, 'must not be empty').max(100);
 
@@ -99,29 +111,22 @@ function buildSchema(field: Field, locations: LocationIndex): z.ZodType {
         }
       });
     case 'file':
-      return z
-        .strictObject({
-          hash: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 hex digest'),
-          contentType: z.string().min(1).max(255),
-          size: z.int().nonnegative(),
-          name: z.string().max(255).optional(),
-        })
-        .superRefine((file, ctx) => {
-          if (field.accept && !field.accept.includes(file.contentType)) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['contentType'],
-              message: `must be one of ${field.accept.join(', ')}`,
-            });
-          }
-          if (field.maxBytes !== undefined && file.size > field.maxBytes) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['size'],
-              message: `must be at most ${field.maxBytes} bytes`,
-            });
-          }
-        });
+      return FileValueSchema.superRefine((file, ctx) => {
+        if (field.accept && !field.accept.includes(file.type)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['type'],
+            message: `must be one of ${field.accept.join(', ')}`,
+          });
+        }
+        if (file.size > field.maxBytes) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['size'],
+            message: `must be at most ${field.maxBytes} bytes`,
+          });
+        }
+      });
     case 'reference': {
       const ref = z.uuid({ error: `must be the id of ${recordOf(field.recordType)}` });
       return field.multiple ? z.array(ref).max(500) : ref;

@@ -4,6 +4,7 @@ import { holds, isSystem, type Principal } from '../config/principal.js';
 import type { RecordTypeConfig } from '../config/schema.js';
 import type { Action } from '../contracts/action.js';
 import type { FieldError, RejectionCode } from '../contracts/problem.js';
+import { filesIn } from '../declaration/files.js';
 import { recordOf } from '../declaration/fields.js';
 import { mergeDeclaration } from '../declaration/merge.js';
 import { dateIn, referencesIn, validateDeclaration } from '../declaration/validate.js';
@@ -28,6 +29,17 @@ export interface DecisionContext {
   record(id: string): RecordHead | null | undefined;
   /** The active user an ASSIGN names: null when there is none, undefined when unknown here. */
   assignee(userId: string): Principal | null | undefined;
+  /**
+   * A file a file field names, by its SHA-256: what the holder knows of its bytes (sniffed type
+   * and size), null when they are not held (PROTOCOL 9), undefined when unknown here.
+   */
+  file(sha256: string): HeldFile | null | undefined;
+}
+
+/** What the server (or the device's file queue) knows of a file's bytes. */
+export interface HeldFile {
+  type: string;
+  size: number;
 }
 
 /** A refusal: `stored` says whether the action is kept in the log as a `rejected` entry. */
@@ -56,7 +68,8 @@ export type Decision = Refusal | Taken;
  * once for the server, the SDK and the web app (PROTOCOL 3, 4 and 7). Checked in order: the clock
  * bounds, existence and reach, the record type, the workflow rules (`checkAction`), the assignee,
  * the declaration (always, with an empty patch when none is sent, so that a bare DECLARE still
- * needs every required field) and its references. Pure: the context answers every question.
+ * needs every required field), its references and its files' type and size, then whether its
+ * files are held (FILE_MISSING). Pure: the context answers every question.
  */
 export function decideAction(
   fold: RecordFold | null,
@@ -82,6 +95,8 @@ export function decideAction(
     if (!verdict.allowed) return refuse(false, verdict.code, verdict.message);
     const invalid = declarationErrors(fold, action, recordType, context);
     if (invalid) return { ...invalid, stored: false };
+    const missing = missingFiles(action, recordType, context);
+    if (missing) return { ...missing, stored: false };
     const assignedAfter = recordType.concurrency === 'assignment' ? principal.id : null;
     return taken(recordType, action, 'accepted', assignedAfter === principal.id);
   }
@@ -139,6 +154,8 @@ export function decideAction(
   }
   const invalid = declarationErrors(fold, action, recordType, context);
   if (invalid) return invalid;
+  const missing = missingFiles(action, recordType, context);
+  if (missing) return missing;
 
   const request = action.requestId
     ? fold.carry.requests.find((entry) => entry.id === action.requestId)
@@ -214,6 +231,7 @@ function declarationErrors(
     ? [
         ...referenceErrors(recordType, patch, context),
         ...jurisdictionErrors(recordType, patch, request ?? action, request !== undefined, context),
+        ...fileErrors(recordType, patch, context),
       ]
     : verdict.errors;
   if (errors.length === 0) return null;
@@ -269,6 +287,54 @@ function jurisdictionErrors(
       permission !== undefined && holds(principal, permission, place, config.locations);
     return mayHere ? [] : [{ path: id, message: 'must be a place within your jurisdiction' }];
   });
+}
+
+/**
+ * Files whose value says other than their bytes do: a declared type or size that is not the held
+ * file's, so that `accept` and `maxBytes` are checked against the bytes, not a claim about them.
+ */
+function fileErrors(
+  recordType: RecordTypeConfig,
+  patch: Action['declaration'] & object,
+  { file }: DecisionContext,
+): FieldError[] {
+  return filesIn(recordType, patch).flatMap(({ path, sha256, type, size }) => {
+    const held = file(sha256);
+    if (!held) return [];
+    const errors: FieldError[] = [];
+    if (held.type !== type)
+      errors.push({ path: `${path}.type`, message: `the file is ${held.type}` });
+    if (held.size !== size)
+      errors.push({ path: `${path}.size`, message: `the file has ${held.size} bytes` });
+    return errors;
+  });
+}
+
+/**
+ * PROTOCOL 4 rule 3 and 9: a file field naming bytes that are not held is FILE_MISSING, stored
+ * like INVALID_DECLARATION with the field's path. Files the context cannot tell about are left
+ * to the server.
+ */
+function missingFiles(
+  action: Action,
+  recordType: RecordTypeConfig,
+  { file }: DecisionContext,
+): Refusal | null {
+  const missing = filesIn(recordType, action.declaration ?? {}).filter(
+    ({ sha256 }) => file(sha256) === null,
+  );
+  if (missing.length === 0) return null;
+  const errors = missing.map(({ path }) => ({
+    path,
+    message: 'the file is not on the server: upload it before the action that names it',
+  }));
+  return {
+    outcome: 'rejected',
+    stored: true,
+    code: 'FILE_MISSING',
+    message: errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+    errors,
+  };
 }
 
 function refuse(

@@ -297,6 +297,44 @@ const migrations: Record<string, Migration> = {
       );
     },
   },
+  // Files (PROTOCOL 9). Bytes live in the file storage (a directory, or an S3 bucket) under their
+  // SHA-256; a row here says they are held. `condemned_at` marks a file the cleanup is deleting:
+  // from then on it counts as not held, until an upload of the same bytes takes it back.
+  // Who uploaded a file may read it; `file_references` says which entries name it (`kept`: an
+  // accepted or requested entry, which keeps it as long as the log).
+  '0014_files': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        CREATE TABLE files (
+          sha256 text PRIMARY KEY CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+          type text NOT NULL,
+          size bigint NOT NULL CHECK (size >= 0),
+          first_uploaded_at timestamptz NOT NULL,
+          last_uploaded_at timestamptz NOT NULL,
+          condemned_at timestamptz
+        )`.execute(db);
+      await sql`CREATE INDEX files_unreferenced ON files (last_uploaded_at)`.execute(db);
+      await sql`
+        CREATE TABLE file_uploaders (
+          sha256 text NOT NULL REFERENCES files (sha256) ON DELETE CASCADE,
+          user_id uuid NOT NULL,
+          uploaded_at timestamptz NOT NULL,
+          PRIMARY KEY (sha256, user_id)
+        )`.execute(db);
+      await sql`
+        CREATE TABLE file_references (
+          sha256 text NOT NULL,
+          record_id uuid NOT NULL,
+          entry_id uuid NOT NULL,
+          kept boolean NOT NULL,
+          PRIMARY KEY (sha256, entry_id)
+        )`.execute(db);
+      await sql`CREATE INDEX file_references_kept ON file_references (sha256) WHERE kept`.execute(
+        db,
+      );
+    },
+  },
+
   // What backups did (backup/): each base backup taken and each restore test, with its outcome,
   // so that every API node reports the latest in its metrics, whichever process did the work.
   '0030_backup_runs': {

@@ -15,6 +15,9 @@ export interface Database {
   records_rebuild: RecordsTable;
   registration_counters: RegistrationCountersTable;
   login_attempts: LoginAttemptsTable;
+  files: FilesTable;
+  file_uploaders: FileUploadersTable;
+  file_references: FileReferencesTable;
   read_audit: ReadAuditTable;
   issuer_keys: IssuerKeysTable;
   credentials: CredentialsTable;
@@ -166,6 +169,28 @@ export interface LoginAttemptsTable {
   address: string;
   attempted_at: Timestamp;
   failed: Generated<boolean>;
+}
+
+export interface FilesTable {
+  sha256: string;
+  type: string;
+  size: ColumnType<string, number, number>;
+  first_uploaded_at: Timestamp;
+  last_uploaded_at: Timestamp;
+  condemned_at: Timestamp | null;
+}
+
+export interface FileUploadersTable {
+  sha256: string;
+  user_id: string;
+  uploaded_at: Timestamp;
+}
+
+export interface FileReferencesTable {
+  sha256: string;
+  record_id: string;
+  entry_id: string;
+  kept: boolean;
 }
 
 export interface IssuerKeysTable {

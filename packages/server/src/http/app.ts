@@ -16,6 +16,7 @@ import { constants as zlib } from 'node:zlib';
 import { authRoutes } from '../routes/auth.js';
 import { certificateRoutes } from '../routes/certificates.js';
 import { directoryRoutes } from '../routes/directory.js';
+import { fileRoutes } from '../routes/files.js';
 import { operationRoutes } from '../routes/operations.js';
 import { recordRoutes } from '../routes/records.js';
 import { syncRoutes } from '../routes/sync.js';
@@ -23,6 +24,7 @@ import { userRoutes } from '../routes/users.js';
 import { workqueueRoutes } from '../routes/workqueues.js';
 import type { PoolStats } from '../db/database.js';
 import type { AuthService } from '../services/auth.js';
+import type { FileStorage } from '../services/files/storage.js';
 import { Certificates } from '../services/certificates.js';
 import { Credentials } from '../services/credentials.js';
 import { Issuer } from '../services/issuer.js';
@@ -46,6 +48,8 @@ export interface AppOptions {
   registry: Registry;
   auth: AuthService;
   metrics: Metrics;
+  /** Where file bytes live (PROTOCOL 9); without it, /api/v1/files is not served. */
+  files?: FileStorage;
   logger?: FastifyServerOptions['logger'];
   /** Largest request body, after decompression. */
   bodyLimit?: number;
@@ -93,7 +97,8 @@ const CONTENT_SECURITY_POLICY = {
     styleSrc: ["'self'", "'unsafe-inline'"],
     // The certificate's PDF, printed from a frame on a blob: URL the app made.
     frameSrc: ["'self'", 'blob:'],
-    imgSrc: ["'self'", 'data:'],
+    // blob: previews of photos taken offline and of files read with a token (the SDK's blobs).
+    imgSrc: ["'self'", 'data:', 'blob:'],
     fontSrc: ["'self'"],
     // blob: the app reads back the PDF it was handed (and tests read it the same way).
     connectSrc: ["'self'", 'blob:'],
@@ -269,6 +274,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(userRoutes(registry, auth));
   await app.register(workqueueRoutes(registry, auth));
   await app.register(operationRoutes(registry, auth, metrics));
+  if (options.files) await app.register(fileRoutes(registry, auth, options.files));
 
   await serveWebApp(app, webRoot, hasWebApp);
   return app;

@@ -13,9 +13,12 @@ const TITLES: Record<number, string> = {
   406: 'Not Acceptable',
   408: 'Request Timeout',
   409: 'Conflict',
+  410: 'Gone',
   413: 'Content Too Large',
   414: 'URI Too Long',
   415: 'Unsupported Media Type',
+  416: 'Range Not Satisfiable',
+  423: 'Locked',
   429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
   499: 'Client Closed Request',
@@ -23,7 +26,8 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-function problem(
+/** A problem+json body (RFC 9457) with Registra's `code`. */
+export function problemBody(
   status: number,
   code: string,
   detail: string,
@@ -49,7 +53,7 @@ export function sendProblem(
   return reply
     .code(status)
     .type('application/problem+json')
-    .send(problem(status, code, detail, extra));
+    .send(problemBody(status, code, detail, extra));
 }
 
 /** URLs the router cannot take (bad percent-encoding, an overlong path parameter). */
@@ -79,7 +83,7 @@ export function handleClientError(error: NodeJS.ErrnoException, socket: Socket):
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'REQUEST_TIMEOUT', 'the request did not arrive in time']
         : [400, 'INVALID_INPUT', 'the request is not valid HTTP'];
-  const body = JSON.stringify(problem(status, code, detail));
+  const body = JSON.stringify(problemBody(status, code, detail));
   if (status === 408) timedOut.add(socket);
   if (socket.writable) {
     socket.write(
@@ -102,7 +106,7 @@ function isClientHangUp(error: unknown, request: FastifyRequest): boolean {
 }
 
 /** Connection-level failures of PostgreSQL: the server's trouble, not the caller's. */
-function isDatabaseUnavailable(error: unknown): boolean {
+export function isDatabaseUnavailable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const code = 'code' in error ? String(error.code) : '';
   const message = 'message' in error ? String(error.message) : '';

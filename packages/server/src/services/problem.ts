@@ -31,3 +31,9 @@ export const tooManyAttempts = (retryAfter: number) =>
     {},
     retryAfter,
   );
+export const payloadTooLarge = (detail: string) =>
+  new ProblemError(413, 'PAYLOAD_TOO_LARGE', detail);
+export const unsupportedMediaType = (detail: string) =>
+  new ProblemError(415, 'UNSUPPORTED_MEDIA_TYPE', detail);
+/** PROTOCOL 9: an upload whose bytes do not hash to the SHA-256 it declared. */
+export const hashMismatch = (detail: string) => new ProblemError(400, 'HASH_MISMATCH', detail);

@@ -1,3 +1,4 @@
+import { Attachments } from '../components/Attachments.js';
 import { Conflicts } from '../components/Conflicts.js';
 import { Declaration } from '../components/Declaration.js';
 import { FlagBadges } from '../components/FlagBadges.js';
@@ -72,6 +73,7 @@ export function RecordPage({ recordId }: { recordId: string }) {
       <Conflicts local={local.value} words={words} />
       <h2 className="visually-hidden">{t.declaration}</h2>
       <Declaration record={record} words={words} />
+      <Attachments record={record} words={words} />
       {linked.length > 0 && (
         <section data-testid="linked-records">
           <h2>{t.referencedBy}</h2>

@@ -10,6 +10,7 @@ import {
   type DecisionContext,
   type Entry,
   type FieldError,
+  type HeldFile,
   type Principal,
   type RecordFold,
   type RecordHead,
@@ -37,6 +38,7 @@ import {
   type ResultBase,
 } from './idempotency.js';
 import { newEntry, toLogEntry, type Appender, type EntryDecision } from './log-entry.js';
+import { fileReferenceWrites, findHeldFiles } from './files.js';
 import { makeRegistrationNumber } from './numbering.js';
 import { findReferencedRecords } from './references.js';
 
@@ -107,6 +109,7 @@ class Batch {
   readonly #failed = new Set<string>();
   #referenced = new Map<string, RecordHead>();
   #assignees = new Map<string, Principal>();
+  #files = new Map<string, HeldFile>();
   readonly #appender: Appender;
 
   constructor(
@@ -169,6 +172,7 @@ class Batch {
       fold && recordType && appended ? [readModelRow(fold, recordType, head)] : [],
     );
     if (rows.length > 0) writes.push(upsertRecordsStatement(rows));
+    writes.push(...fileReferenceWrites(this.registry.config, this.#entries));
     writes.push(...effectWrites(this.registry.effects ?? [], this.#appended));
     return {
       results: this.#answers,
@@ -207,15 +211,12 @@ class Batch {
     }
   }
 
-  /** The stored records the request references, and the users its ASSIGNs name. */
+  /** The stored records the request references, the files it names, the users its ASSIGNs name. */
   async #loadAround(actions: Action[]): Promise<void> {
     const { config } = this.registry;
-    this.#referenced = await findReferencedRecords(
-      this.trx,
-      config,
-      actions,
-      (id) => this.#records.get(id)?.fold?.record.type,
-    );
+    const typeOf = (id: string) => this.#records.get(id)?.fold?.record.type;
+    this.#referenced = await findReferencedRecords(this.trx, config, actions, typeOf);
+    this.#files = await findHeldFiles(this.trx, config, actions, typeOf);
     const assignees = actions.flatMap((a) => (a.assignee ? [a.assignee] : []));
     for (const user of await findActiveUsers(this.trx, assignees)) {
       this.#assignees.set(user.id, config.principal(user));
@@ -230,6 +231,7 @@ class Batch {
       // Records of this request count once stored or accepted earlier in it; others as stored.
       record: (id) => this.#records.get(id)?.fold?.record ?? this.#referenced.get(id) ?? null,
       assignee: (id) => this.#assignees.get(id) ?? null,
+      file: (sha256) => this.#files.get(sha256) ?? null,
     };
   }
 

@@ -11,6 +11,7 @@ import type { FieldValue } from '../../form/declaration.js';
 import type { Words } from '../../words.js';
 import { AddressInput } from './AddressInput.js';
 import { describedBy, FieldShell } from './FieldShell.js';
+import { FileInput } from './FileInput.js';
 import { NameInput } from './NameInput.js';
 import { ReferenceInput } from './ReferenceInput.js';
 
@@ -86,7 +87,7 @@ export function FieldInput(props: FieldInputProps) {
     case 'file':
       return (
         <FieldShell {...shell} group>
-          <p className="muted small">{t.filesLater}</p>
+          <FileInput {...props} field={field} describedBy={described} />
         </FieldShell>
       );
     case 'number':
