@@ -25,6 +25,8 @@ const BENCHMARKS = [
   'offline-capture',
   'files',
   'certificates',
+  'replica',
+  'backup',
 ];
 
 const QUICK = process.env['BENCH_QUICK'] === '1';
