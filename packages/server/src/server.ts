@@ -63,9 +63,13 @@ export async function openDatabase(
   };
 }
 
-/** Where and when backups are taken, when REGISTRA_BACKUP_DIR is set. */
+/**
+ * Where and when backups are taken, when REGISTRA_BACKUP_DIR is set. Not in a cluster's HTTP
+ * workers: the primary, which owns the embedded data directory, runs the backup jobs (a runner
+ * only takes jobs of the tasks it defines).
+ */
 export function backupSettings(env: Env, database: Database): BackupSettings | null {
-  if (!env.REGISTRA_BACKUP_DIR) return null;
+  if (!env.REGISTRA_BACKUP_DIR || cluster.isWorker) return null;
   return {
     dir: path.resolve(env.REGISTRA_BACKUP_DIR),
     source: { url: database.url, dataDir: database.dataDir },
