@@ -14,6 +14,7 @@ import {
   type RecordState,
   type RecordTypeConfig,
 } from '@registra/core';
+import { entryHash } from '@registra/server';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { v7 as uuidv7 } from 'uuid';
@@ -288,7 +289,14 @@ export function recordLog(
 export async function copyRecordLogs(
   client: pg.ClientBase,
   recordType: RecordTypeConfig,
-  options: { steps: readonly Step[]; records: number; perCopy: number; seed: number },
+  options: {
+    steps: readonly Step[];
+    records: number;
+    perCopy: number;
+    seed: number;
+    /** Store each entry's chain (hash, prevHash), as appends do since migration 0011. */
+    chained?: boolean;
+  },
 ): Promise<number> {
   const { steps, records, perCopy } = options;
   const people = await authors(client);
@@ -300,10 +308,19 @@ export async function copyRecordLogs(
     const rows: string[] = [];
     for (let i = first; i < Math.min(records, first + perCopy); i++) {
       const log = recordLog(steps, people, random, start + i * 1_000);
-      for (const entry of log.entries) entries.push(entryLine(entry));
+      let prevHash: string | null = null;
+      for (const entry of log.entries) {
+        if (!options.chained) {
+          entries.push(entryLine(entry));
+          continue;
+        }
+        const hash = entryHash(entry, prevHash);
+        entries.push(`${entryLine(entry).slice(0, -1)}\t${hash}\t${copyText(prevHash)}\n`);
+        prevHash = hash;
+      }
       rows.push(foldedLine(log.entries, recordType));
     }
-    seconds += await copyLines(client, ENTRY_COPY, entries);
+    seconds += await copyLines(client, options.chained ? CHAINED_ENTRY_COPY : ENTRY_COPY, entries);
     seconds += await copyLines(client, RECORD_COPY, rows);
   }
   return seconds;
@@ -322,6 +339,8 @@ export function copyText(value: string | number | null | undefined): string {
 export const ENTRY_COPY =
   'COPY entries (id, record_id, seq, record_type, type, body, device_id, device_seq, status, code, message, ' +
   'registration_number, created_by, created_by_role, created_at_location, recorded_at, config_version) FROM STDIN';
+
+const CHAINED_ENTRY_COPY = `${ENTRY_COPY.replace(') FROM STDIN', ', hash, prev_hash) FROM STDIN')}`;
 
 export function entryLine(entry: Entry, recordType = 'birth'): string {
   const body: Record<string, unknown> = {};

@@ -1,11 +1,16 @@
 /**
- * Rebuild: `rebuildReadModel` re-folds every record of the log into a fresh read model; actions
- * folded per second, against a raw read of the same entries in the same batches (read cost only),
- * measured in the same run. Then `verifyReadModel` re-folds again and compares.
+ * Rebuild: `rebuildReadModel` re-folds every record of the log into a fresh read model on worker
+ * threads, each COPYing its ranges of records; actions folded per second with one thread and with
+ * BENCH_REBUILD_THREADS (default: one per core), against a raw read of the same entries in the
+ * same batches (read cost only, on one connection), all measured in the same run. Then
+ * `verifyReadModel` re-folds again and compares.
  *
  *   npx tsx bench/rebuild.ts   (BENCH_REBUILD_ACTIONS=1000000 actions, 5 per record, by default;
- *                               BENCH_REBUILD_VERIFY=0 skips the verify row)
+ *                               BENCH_REBUILD_VERIFY=0 skips the verify row;
+ *                               BENCH_REBUILD_CHAINED=0 loads entries without their chain, as
+ *                               before migration 0011: the rebuild then hashes every entry)
  */
+import { availableParallelism } from 'node:os';
 import pg from 'pg';
 import { rebuildReadModel, verifyReadModel } from '@registra/server';
 import { copyRecordLogs, elapsed, size, type Row, type Step } from './fixtures.js';
@@ -16,6 +21,8 @@ const STEPS: readonly Step[] = ['CREATE', 'NOTIFY', 'UPDATE', 'DECLARE', 'VALIDA
 const RECORDS = Math.ceil(ACTIONS / STEPS.length);
 /** What the rebuild reads at a time (read-model.ts recordLogs). */
 const BATCH = 2000;
+const THREADS = Number(process.env['BENCH_REBUILD_THREADS'] ?? availableParallelism());
+const CHAINED = process.env['BENCH_REBUILD_CHAINED'] !== '0';
 
 /** COPYs the log and its read model, 10,000 records at a time. */
 async function load(server: BenchServer, client: pg.Client): Promise<number> {
@@ -26,6 +33,7 @@ async function load(server: BenchServer, client: pg.Client): Promise<number> {
     records: RECORDS,
     perCopy: 10_000,
     seed: 2,
+    chained: CHAINED,
   });
   await client.query('VACUUM ANALYZE entries');
   await client.query('VACUUM ANALYZE records');
@@ -62,26 +70,36 @@ export function run(): Promise<Row[]> {
     const read = await rawRead(client);
     const readSeconds = elapsed(started);
 
-    const rebuild = await rebuildReadModel(server.registry);
-
+    const readRate = read / readSeconds;
     const rows: Row[] = [
       {
         path: `raw read, batches of ${BATCH} records (baseline)`,
         actions: read,
         records: RECORDS,
         seconds: readSeconds,
-        'actions/s': read / readSeconds,
+        'actions/s': readRate,
         'ratio to raw read': 1,
+        'ratio to 1 thread': '-',
       },
-      {
-        path: 'rebuildReadModel',
+    ];
+    let oneThread = 0;
+    for (const threads of [...new Set([1, THREADS])]) {
+      const rebuild = await rebuildReadModel(server.registry, {
+        databaseUrl: server.databaseUrl,
+        threads,
+      });
+      const rate = rebuild.entries / rebuild.seconds;
+      if (threads === 1) oneThread = rate;
+      rows.push({
+        path: `rebuildReadModel, ${threads} thread${threads === 1 ? '' : 's'}`,
         actions: rebuild.entries,
         records: rebuild.records,
         seconds: rebuild.seconds,
-        'actions/s': rebuild.entries / rebuild.seconds,
-        'ratio to raw read': rebuild.entries / rebuild.seconds / (read / readSeconds),
-      },
-    ];
+        'actions/s': rate,
+        'ratio to raw read': rate / readRate,
+        'ratio to 1 thread': rate / oneThread,
+      });
+    }
     if (process.env['BENCH_REBUILD_VERIFY'] !== '0') {
       started = performance.now();
       const verify = await verifyReadModel(server.registry);
@@ -92,7 +110,8 @@ export function run(): Promise<Row[]> {
         records: verify.records,
         seconds,
         'actions/s': verify.entries / seconds,
-        'ratio to raw read': verify.entries / seconds / (read / readSeconds),
+        'ratio to raw read': verify.entries / seconds / readRate,
+        'ratio to 1 thread': '-',
       });
     }
     rows.push({
@@ -102,12 +121,16 @@ export function run(): Promise<Row[]> {
       seconds: copySeconds,
       'actions/s': ACTIONS / copySeconds,
       'ratio to raw read': '-',
+      'ratio to 1 thread': '-',
     });
     return rows;
   });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(`rebuild: ${RECORDS} records, ${STEPS.length} actions each (${ACTIONS} actions)`);
+  console.log(
+    `rebuild: ${RECORDS} records, ${STEPS.length} actions each (${ACTIONS} actions), ` +
+      `${CHAINED ? 'chained' : 'without chain'}, ${THREADS} threads`,
+  );
   table(await run());
 }

@@ -27,6 +27,7 @@ const BENCHMARKS = [
   'certificates',
   'replica',
   'backup',
+  'hooks',
 ];
 
 const QUICK = process.env['BENCH_QUICK'] === '1';

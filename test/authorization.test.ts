@@ -230,10 +230,16 @@ function expected(cell: Cell): { outcome: Expected; rule: string } {
 
 /** The status each action is offered in (PROTOCOL 5.4), and how to get a record there. */
 type Stage = 'CREATED' | 'DECLARED' | 'REGISTERED' | 'PENDING_CORRECTION';
-// Deduplication's actions have their own tests (packages/server/test/deduplication.test.ts).
+// Deduplication's and hooks' actions have their own tests (packages/server/test/deduplication.test.ts,
+// hooks tests).
 type MatrixType = Exclude<
   ActionType,
-  'CREATE' | 'CUSTOM' | 'DUPLICATES_FOUND' | 'MARK_DUPLICATE' | 'MARK_NOT_DUPLICATE'
+  | 'CREATE'
+  | 'CUSTOM'
+  | 'DUPLICATES_FOUND'
+  | 'MARK_DUPLICATE'
+  | 'MARK_NOT_DUPLICATE'
+  | 'HOOK_OVERDUE'
 >;
 const STAGE: Record<MatrixType, Stage> = {
   NOTIFY: 'CREATED',

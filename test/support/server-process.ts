@@ -33,7 +33,8 @@ export class ServerProcess {
     );
     let stderr = '';
     this.#child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const deadline = Date.now() + 60_000;
+    // Generous: tsx compiles the server at start, which takes long on a loaded machine.
+    const deadline = Date.now() + 180_000;
     while (Date.now() < deadline) {
       if (this.#exited(this.#child)) throw new Error(`server exited: ${stderr}`);
       const up = await fetch(`http://127.0.0.1:${port}/api/v1/health`).then(

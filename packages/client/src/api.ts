@@ -313,8 +313,38 @@ export interface RegistraClient {
     status: Observable<SyncStatus>;
   };
 
+  /** Deliveries to the country's hooks (PROTOCOL 8), online, for administrators. */
+  hooks: {
+    deliveries(query?: DeliveryQuery): Promise<{ results: Delivery[]; next: string | null }>;
+    /** Makes a pending delivery due now. */
+    retry(deliveryId: string): Promise<void>;
+  };
+
   /** Stops timers and listeners and closes the database. */
   close(): void;
 }
 
 export type { OfflineVerification } from './credentials.js';
+export interface DeliveryQuery {
+  hook?: string;
+  state?: 'pending' | 'failing' | 'done';
+  recordId?: string;
+  after?: string;
+  limit?: number;
+}
+
+/** A delivery to a hook as GET /api/v1/hooks/deliveries shows it. */
+export interface Delivery {
+  id: string;
+  hook: string;
+  recordId: string;
+  trackingId: string | null;
+  recordType: string | null;
+  entryId: string;
+  state: 'pending' | 'failing' | 'done';
+  outcome: string | null;
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastError: string | null;
+  createdAt: string;
+}

@@ -19,6 +19,7 @@ import type {
   Draft,
   LocalRecord,
   NewAction,
+  Delivery,
   RegistraClient,
   SearchResults,
   FileStatus,
@@ -86,7 +87,7 @@ export function createClient(options: ClientOptions): RegistraClient {
   const user = new Store<User | null>(null);
   const status = new Store<SyncStatus>({
     phase: 'idle',
-    online: typeof navigator === 'object' && 'onLine' in navigator ? navigator.onLine : true,
+    online: browserOnline(),
     pending: 0,
     pendingRecords: 0,
     needsAttention: 0,
@@ -365,7 +366,9 @@ export function createClient(options: ClientOptions): RegistraClient {
     try {
       const report = await engine.run();
       await refreshCounts();
-      status.update({ phase: 'idle', online: true, lastError: null });
+      // The network may have gone while the answer was being stored (the browser's `offline`
+      // event came during the sync): the browser's word now wins over the finished sync's.
+      status.update({ phase: 'idle', online: browserOnline(), lastError: null });
       if (options.backgroundSync !== false) void prefetch().catch(() => undefined);
       void keepCredentials().catch(() => undefined);
       // The names on what came in: kept fresh while online, for offline use.
@@ -595,8 +598,24 @@ export function createClient(options: ClientOptions): RegistraClient {
     const results = [...new Set(ranked)].map((id) => byId.get(id) as RecordState).slice(0, limit);
     return { results, online };
   }
+  const hooks: RegistraClient['hooks'] = {
+    deliveries: async (query = {}) => {
+      const search = new URLSearchParams(
+        Object.entries(query).map(([key, value]) => [key, String(value)]),
+      );
+      const answer = await transport.request<{ results: Delivery[]; next: string | null }>(
+        'GET',
+        `/api/v1/hooks/deliveries?${search}`,
+      );
+      return answer.body;
+    },
+    retry: async (deliveryId) => {
+      await transport.request('POST', `/api/v1/hooks/deliveries/${deliveryId}/retry`);
+    },
+  };
 
   return {
+    hooks,
     login,
     resume,
     unlock,
@@ -693,4 +712,9 @@ const sharedStorage = {};
 
 function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Whether the browser says it has a network; outside a browser (Node), assumed. */
+function browserOnline(): boolean {
+  return typeof navigator === 'object' && 'onLine' in navigator ? navigator.onLine : true;
 }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import { ActionRefused, LoginRequired, Unreachable } from '../src/index.js';
 import { BIRTH, startTestServer, type TestServer } from '../../server/test/harness.js';
@@ -20,6 +20,23 @@ async function serverEntries(recordId: string) {
 }
 
 describe('outbox and sync engine', () => {
+  it('does not call itself online after a sync when the browser went offline during it', async () => {
+    const device = testDevice(server);
+    await device.client.login('agent', PASSWORD);
+    // The browser's offline event came while the sync's answer was being stored: the sync
+    // succeeded, but the device is offline now.
+    vi.stubGlobal('navigator', { onLine: false });
+    try {
+      await device.client.sync.now();
+      expect(device.client.sync.status.get().online).toBe(false);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    await device.client.sync.now();
+    expect(device.client.sync.status.get().online).toBe(true);
+    device.client.close();
+  });
+
   it('keeps actions captured offline across a reload, then syncs them exactly once', async () => {
     const network = new FlakyNetwork();
     const device = testDevice(server, { fetch: network.fetch });

@@ -9,6 +9,7 @@ export * from './config/locations.js';
 export * from './config/lookup.js';
 export * from './config/principal.js';
 export * from './config/load.js';
+export * from './config/hooks.js';
 export * from './declaration/merge.js';
 export * from './declaration/conditions.js';
 export * from './declaration/fields.js';

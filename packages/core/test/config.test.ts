@@ -132,6 +132,7 @@ describe('configuration loader', () => {
     if (!birth?.actions.CORRECT?.confirmation || !death) throw new Error('unexpected shape');
     birth.actions.CORRECT.confirmation.permission = 'record.bless';
     death.id = 'birth';
+    broken.hooks = []; // its hooks name death: another problem, tested in hooks.test.ts
     broken.roles[0]?.permissions.push('record.fly');
     birth.form.pages[0]?.fields.push({ id: 'child.firstName', label: 'Again', type: 'text' });
     birth.actions.CUSTOM = [

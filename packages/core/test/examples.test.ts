@@ -15,15 +15,17 @@ import {
   type RecordTypeConfig,
   type RegistryConfig,
 } from '@registra/core';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
-// Every directory under examples/ is checked, so a new example is covered without touching this file.
+// Every directory under examples/ with a config.json is checked, so a new example is covered
+// without touching this file. (Others hold example services, such as rules-service.)
 
 const EXAMPLES = new URL('../../../examples/', import.meta.url);
 const NAMES = readdirSync(EXAMPLES, { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
+  .filter((entry) => existsSync(new URL(`${entry.name}/config.json`, EXAMPLES)))
   .map((entry) => entry.name)
   .sort();
 
@@ -100,12 +102,12 @@ function actionPermissions(type: RecordTypeConfig): { what: string; permission: 
   for (const [name, action] of Object.entries(plain)) {
     if (!action) continue;
     found.push({ what: name, permission: action.permission });
-    if (action.confirmation)
+    if (action.confirmation?.permission)
       found.push({ what: `${name} confirmation`, permission: action.confirmation.permission });
   }
   for (const custom of CUSTOM) {
     found.push({ what: custom.id, permission: custom.permission });
-    if (custom.confirmation)
+    if (custom.confirmation?.permission)
       found.push({ what: `${custom.id} confirmation`, permission: custom.confirmation.permission });
   }
   if (ASSIGN) {
@@ -164,7 +166,7 @@ describe.each(NAMES)('example %s', (name) => {
       for (const [what, action] of confirmed) {
         if (!action?.confirmation) continue;
         const { permission } = action;
-        const approver = action.confirmation.permission;
+        const approver = action.confirmation.permission ?? permission;
         const pairs = demo.flatMap((requester) =>
           demo
             .filter((other) => other.username !== requester.username)

@@ -9,8 +9,10 @@ import { deduplicateAll } from './services/deduplication/index.js';
 import { rebuildReadModel, verifyReadModel } from './services/read-model.js';
 import { addUser, deactivateUser, users } from './services/users.js';
 import { startPrimary } from './cluster.js';
+import type { Registry } from './services/context.js';
+import { deliveries, retryDelivery } from './services/hooks/deliveries.js';
 import type { Env } from './env.js';
-import { backupSettings, openDatabase, openRegistry, startServer } from './server.js';
+import { backupSettings, openDatabase, openRegistry, startServer, startWorker } from './server.js';
 import { takeBaseBackup } from './backup/base-backup.js';
 import { restore } from './backup/restore-command.js';
 import { runRestoreTest } from './backup/restore-test.js';
@@ -22,6 +24,7 @@ const HELP = `registra: offline-first public registers
 Usage: registra <command> [options]
 
   start                       run the API (embedded PostgreSQL unless DATABASE_URL is set)
+  worker                      run background jobs only (hook deliveries), no HTTP
   migrate                     apply database migrations
   rebuild                     re-fold every record into a fresh read model and swap it in
   verify                      check every record's hash chain and re-fold it; report breaks and differences
@@ -31,6 +34,9 @@ Usage: registra <command> [options]
   users deactivate USERNAME   deactivate a user; their tokens stop working at once
   keys list                   list the keys that sign credentials, current and retired
   keys rotate                 make a new credential key current; retired keys stay published
+  deliveries list [--hook H] [--state pending|failing|done] [--record ID] [--limit N]
+                              deliveries to hooks, newest first, with their last error
+  deliveries retry ID         retry a pending delivery now
   backup                      take a base backup into REGISTRA_BACKUP_DIR (WAL is archived there)
   backup test                 restore the latest backup into a scratch directory and verify it
   restore [--to TIME] [--target DIR]
@@ -65,6 +71,10 @@ async function main(argv: string[]): Promise<number> {
       password: { type: 'string' },
       client: { type: 'boolean', default: false },
       all: { type: 'boolean', default: false },
+      hook: { type: 'string' },
+      state: { type: 'string' },
+      record: { type: 'string' },
+      limit: { type: 'string' },
       from: { type: 'string' },
       to: { type: 'string' },
       target: { type: 'string' },
@@ -78,10 +88,14 @@ async function main(argv: string[]): Promise<number> {
   }
   const env = readEnv();
 
-  if (command === 'start') {
+  if (command === 'start' || command === 'worker') {
     let server: { stop(): Promise<void> };
     let log: (message: string) => void;
-    if (cluster.isPrimary && env.REGISTRA_WORKERS > 1) {
+    if (command === 'worker') {
+      log = infoLog(env);
+      server = await startWorker(env);
+      log('Registra job worker started');
+    } else if (cluster.isPrimary && env.REGISTRA_WORKERS > 1) {
       log = infoLog(env);
       server = await startPrimary(env, log);
     } else {
@@ -126,7 +140,8 @@ async function main(argv: string[]): Promise<number> {
     (command === 'dedup' && values.all) ||
     (command === 'users' &&
       (sub === 'list' || sub === 'add' || (sub === 'deactivate' && arg !== undefined))) ||
-    (command === 'keys' && (sub === 'list' || sub === 'rotate'));
+    (command === 'keys' && (sub === 'list' || sub === 'rotate')) ||
+    (command === 'deliveries' && (sub === 'list' || (sub === 'retry' && arg !== undefined)));
   if (!known) {
     console.error(HELP);
     return 1;
@@ -170,6 +185,7 @@ async function main(argv: string[]): Promise<number> {
       case 'rebuild': {
         let shown = 0;
         const report = await rebuildReadModel(registry, {
+          databaseUrl: database.url,
           onProgress: ({ records, entries }) => {
             if (records - shown < 100_000) return;
             shown = records;
@@ -254,12 +270,58 @@ async function main(argv: string[]): Promise<number> {
           return 0;
         }
         break;
+      case 'deliveries':
+        return await deliveriesCommand(registry, sub, arg, values);
     }
     console.error(HELP);
     return 1;
   } finally {
     await database.close();
   }
+}
+
+/** `registra deliveries list|retry` (PROTOCOL 8): what the deliveries API shows, for operators. */
+async function deliveriesCommand(
+  registry: Registry,
+  sub: string | undefined,
+  arg: string | undefined,
+  options: { hook?: string; state?: string; record?: string; limit?: string },
+): Promise<number> {
+  if (sub === 'retry' && arg) {
+    await retryDelivery(registry, arg);
+    console.log(`delivery ${arg} is due now`);
+    return 0;
+  }
+  const state = options.state;
+  if (state !== undefined && state !== 'pending' && state !== 'failing' && state !== 'done') {
+    console.error('--state is pending, failing or done');
+    return 1;
+  }
+  if (options.record !== undefined && !/^[0-9a-f-]{36}$/i.test(options.record)) {
+    console.error('--record is a record id (a UUID)');
+    return 1;
+  }
+  const { results } = await deliveries(registry, {
+    hook: options.hook,
+    state,
+    recordId: options.record,
+    limit: Math.min(500, Math.max(1, Number(options.limit ?? 50) || 50)),
+  });
+  for (const d of results) {
+    console.log(
+      [
+        d.id,
+        d.hook,
+        d.recordId,
+        d.state,
+        d.outcome ?? '-',
+        d.attempts,
+        d.nextAttemptAt ?? '-',
+        d.lastError ?? '',
+      ].join('\t'),
+    );
+  }
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

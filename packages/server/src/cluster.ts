@@ -3,15 +3,18 @@ import { AggregatorRegistry } from 'prom-client';
 import type { Env } from './env.js';
 import { METRICS_REQUEST, type MetricsRequest } from './http/metrics.js';
 import type { JobRunner } from './jobs/index.js';
+import { HookMetrics } from './services/hooks/index.js';
 import {
   backupSettings,
   demoUsersCreated,
+  jobQueueFor,
   openDatabase,
   openRegistry,
   printReady,
   startJobRunner,
 } from './server.js';
 import { loadSigner } from './services/tokens.js';
+import { scheduleBackups } from './backup/jobs.js';
 
 export interface Primary {
   url: string;
@@ -33,10 +36,17 @@ export async function startPrimary(env: Env, log: (message: string) => void): Pr
   let stopping = false;
   let runner: JobRunner | null = null;
   try {
-    const { demoUsers, jobs } = await openRegistry(env, database.db, backupSettings(env, database));
-    await loadSigner(database.db, env.REGISTRA_SIGNING_KEY, env.REGISTRA_ISSUER);
-    // The jobs run here, in the process that owns the database, not in each HTTP worker.
-    runner = await startJobRunner(env, database.url, jobs, (_level, message) => log(message));
+    const { registry, demoUsers, files } = await openRegistry(env, database.db);
+    const signer = await loadSigner(database.db, env.REGISTRA_SIGNING_KEY, env.REGISTRA_ISSUER);
+    // The jobs run here, in the process that owns the database, not in each HTTP worker; their
+    // metrics join the workers' (below).
+    const hookMetrics = new HookMetrics(registry);
+    const jobs = jobQueueFor(registry, { signer, hookMetrics, files });
+    const backups = backupSettings(env, database);
+    if (backups) scheduleBackups(jobs, registry, backups);
+    if (env.REGISTRA_JOB_CONCURRENCY > 0) {
+      runner = await startJobRunner(env, database.url, jobs, (_level, message) => log(message));
+    }
 
     const aggregator = new AggregatorRegistry();
     const fork = (): Worker => {
@@ -46,8 +56,8 @@ export async function startPrimary(env: Env, log: (message: string) => void): Pr
       });
       worker.on('message', (message: MetricsRequest) => {
         if (message?.type !== METRICS_REQUEST) return;
-        aggregator.clusterMetrics().then(
-          (text) => worker.send({ type: METRICS_REQUEST, id: message.id, text }),
+        Promise.all([aggregator.clusterMetrics(), hookMetrics.registry.metrics()]).then(
+          ([text, own]) => worker.send({ type: METRICS_REQUEST, id: message.id, text: text + own }),
           (error: Error) =>
             worker.send({ type: METRICS_REQUEST, id: message.id, error: error.message }),
         );

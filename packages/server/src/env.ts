@@ -34,8 +34,11 @@ const EnvSchema = z.object({
   REGISTRA_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   /** Bucket in the URL's path, not its host name: the default with REGISTRA_S3_ENDPOINT. */
   REGISTRA_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
-  /** Background jobs (hook deliveries, cleanups) run at once by the process that owns the database. */
-  REGISTRA_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(16),
+  /**
+   * Background jobs (hook deliveries, cleanups) run at once by the process that owns the
+   * database; 0: none here (`registra worker` processes run them).
+   */
+  REGISTRA_JOB_CONCURRENCY: z.coerce.number().int().min(0).max(200).default(16),
   /** The deployment's public URL: the issuer id of its credentials and where status lists are. */
   REGISTRA_PUBLIC_URL: z.string().url().optional(),
   /** The Chromium that prints certificates to PDF. */

@@ -8,6 +8,7 @@ export { AuthService } from './services/auth.js';
 export type { Registry, Caller } from './services/context.js';
 export { ReadAudit, type ReadAuditRow } from './services/read-audit.js';
 export { rebuildReadModel, verifyReadModel } from './services/read-model.js';
+export { entryHash } from './services/chain.js';
 export {
   blocksOf,
   deduplicateAll,

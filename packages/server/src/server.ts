@@ -21,7 +21,8 @@ import { openFileStorage } from './services/files/open.js';
 import type { FileStorage } from './services/files/storage.js';
 import { configureHashing } from './services/passwords.js';
 import { loadConfigFile, resolveConfigDir, seed } from './services/seed.js';
-import { loadSigner } from './services/tokens.js';
+import { loadSigner, type Signer } from './services/tokens.js';
+import { defineHookJobs, hookOutbox, hookSigners, HookMetrics } from './services/hooks/index.js';
 
 export interface Database {
   db: DB;
@@ -81,11 +82,12 @@ export function backupSettings(env: Env, database: Database): BackupSettings | n
 export async function openRegistry(
   env: Env,
   db: DB,
-  backups: BackupSettings | null = null,
-): Promise<{ registry: Registry; demoUsers: string[]; jobs: JobQueue; files: FileStorage }> {
+): Promise<{ registry: Registry; demoUsers: string[]; files: FileStorage }> {
   configureHashing({ threads: env.REGISTRA_HASH_THREADS, maxQueue: env.REGISTRA_HASH_QUEUE });
   const { configFile, usersFile } = resolveConfigDir(env.REGISTRA_CONFIG);
   const config = loadConfigFile(configFile);
+  // Checked at start in every process: a hook that is on needs its secret.
+  hookSigners(config);
   const registry: Registry = { db, config, now: () => new Date() };
   if (env.DATABASE_REPLICA_URL) {
     const replica = connect(env.DATABASE_REPLICA_URL);
@@ -97,21 +99,30 @@ export async function openRegistry(
       ? await seed(db, config, usersFile, env.REGISTRA_DEMO_PASSWORD)
       : [];
   const files = openFileStorage(config, { dataDir: env.REGISTRA_DATA_DIR, s3: s3Settings(env) });
-  const jobs = jobQueueFor(registry, files);
-  if (backups) scheduleBackups(jobs, registry, backups);
-  return { registry, demoUsers, jobs, files };
+  return { registry, demoUsers, files };
+}
+
+/** What the server's jobs work with besides the registry. */
+export interface JobServices {
+  signer: Signer;
+  hookMetrics: HookMetrics;
+  files: FileStorage;
+  /** Where hooks' secrets are read (default: the process's environment). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Every task and schedule of the server, on one queue (jobs/index.ts): add yours here. */
-export function jobQueueFor(registry: Registry, files: FileStorage): JobQueue {
-  return new JobQueue()
+export function jobQueueFor(registry: Registry, services: JobServices): JobQueue {
+  const jobs = new JobQueue()
     .define(deduplicationTask(registry))
-    .cron(fileCleanupTask(registry, files), FILE_CLEANUP_SCHEDULE, {});
+    .cron(fileCleanupTask(registry, services.files), FILE_CLEANUP_SCHEDULE, {});
+  defineHookJobs(jobs, registry, services.signer, services.hookMetrics, services.env);
+  return jobs;
 }
 
 /** What else happens when entries are appended (services/append/effects.ts): add yours here. */
 export function appendEffectsFor(registry: Registry): AppendEffect[] {
-  return [deduplicationEffect(registry)];
+  return [hookOutbox(registry.config), deduplicationEffect(registry)];
 }
 
 /** The job runner of the process that owns the database (jobs/index.ts). */
@@ -137,6 +148,33 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/**
+ * `registra worker`: the job runner alone, without HTTP, for deployments that scale job workers
+ * apart from API nodes (ARCHITECTURE, Scale). Any number of them share the jobs.
+ */
+export async function startWorker(env: Env): Promise<{ stop(): Promise<void> }> {
+  const database = await openDatabase(env);
+  try {
+    const { registry, files } = await openRegistry(env, database.db);
+    const signer = await loadSigner(database.db, env.REGISTRA_SIGNING_KEY, env.REGISTRA_ISSUER);
+    const jobs = jobQueueFor(registry, { signer, hookMetrics: new HookMetrics(registry), files });
+    const runner = await jobs.start({
+      connectionString: database.url,
+      concurrency: Math.max(1, env.REGISTRA_JOB_CONCURRENCY),
+      log: (level, message) => level === 'error' && console.error(message),
+    });
+    return {
+      stop: async () => {
+        await runner.stop();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}
+
 /** Everything `registra start` does: database, migrations, configuration, demo users, HTTP. */
 export async function startServer(env: Env): Promise<RunningServer> {
   const logger = {
@@ -148,16 +186,16 @@ export async function startServer(env: Env): Promise<RunningServer> {
   const database = await openDatabase(env, (m) => env.LOG_LEVEL === 'debug' && console.error(m));
   let runner: JobRunner | null = null;
   try {
-    const { registry, demoUsers, jobs, files } = await openRegistry(
-      env,
-      database.db,
-      backupSettings(env, database),
-    );
-    const auth = new AuthService(
-      registry,
-      await loadSigner(database.db, env.REGISTRA_SIGNING_KEY, env.REGISTRA_ISSUER),
-    );
-    const metrics = new Metrics(database.pool);
+    const { registry, demoUsers, files } = await openRegistry(env, database.db);
+    const signer = await loadSigner(database.db, env.REGISTRA_SIGNING_KEY, env.REGISTRA_ISSUER);
+    const auth = new AuthService(registry, signer);
+    // In a cluster worker the jobs run in the primary, which serves their metrics (cluster.ts).
+    const ownsJobs = cluster.isPrimary && env.REGISTRA_JOB_CONCURRENCY > 0;
+    const hookMetrics = new HookMetrics(registry);
+    const metrics = new Metrics(database.pool, ownsJobs ? [hookMetrics.registry] : []);
+    const jobs = jobQueueFor(registry, { signer, hookMetrics, files });
+    const backups = backupSettings(env, database);
+    if (backups) scheduleBackups(jobs, registry, backups);
     metrics.observeBackups(() => backupStatus(database.db));
     if (registry.replica) metrics.observeReplica(registry.replica.counts);
     const app = await buildApp({
@@ -172,9 +210,11 @@ export async function startServer(env: Env): Promise<RunningServer> {
       requestTimeout: env.REGISTRA_REQUEST_TIMEOUT_MS,
       ...(env.REGISTRA_TRUST_PROXY ? { trustProxy: env.REGISTRA_TRUST_PROXY } : {}),
     });
-    runner = await startJobRunner(env, database.url, jobs, (level, message) =>
-      level === 'error' ? app.log.error(message) : app.log.info(message),
-    );
+    if (ownsJobs) {
+      runner = await startJobRunner(env, database.url, jobs, (level, message) =>
+        level === 'error' ? app.log.error(message) : app.log.info(message),
+      );
+    }
     await app.listen({ host: env.HOST, port: env.PORT });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : env.PORT;

@@ -7,6 +7,8 @@ import { openFileStorage } from '../src/services/files/open.js';
 import { loadConfigFile, resolveConfigDir } from '../src/services/seed.js';
 import { addJob } from '../src/jobs/index.js';
 import { jobQueueFor } from '../src/server.js';
+import { HookMetrics } from '../src/services/hooks/index.js';
+import { loadSigner } from '../src/services/tokens.js';
 import { cleanUpFiles, fileCleanupTask } from '../src/services/files/cleanup.js';
 import {
   action,
@@ -439,7 +441,12 @@ describe('the cleanup on the job queue', () => {
   afterAll(() => server?.close());
 
   it('is scheduled daily, and a run of its job deletes what is past the grace period', async () => {
-    expect(jobQueueFor(server.registry, server.files).taskNames).toContain('files.cleanup');
+    const services = {
+      signer: await loadSigner(server.db),
+      hookMetrics: new HookMetrics(server.registry),
+      files: server.files,
+    };
+    expect(jobQueueFor(server.registry, services).taskNames).toContain('files.cleanup');
     const agent = await server.login('agent');
     const bytes = jpeg(10_000, 31);
     const response = await new TusClient(server.url, agent.token).upload(bytes, {

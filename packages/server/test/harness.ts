@@ -19,6 +19,7 @@ import type { FileStorage } from '../src/services/files/storage.js';
 import type { S3Settings } from '../src/services/files/s3-storage.js';
 import { loadConfigFile, resolveConfigDir, seed } from '../src/services/seed.js';
 import { appendEffectsFor, jobQueueFor } from '../src/server.js';
+import { HookMetrics } from '../src/services/hooks/index.js';
 import { loadSigner } from '../src/services/tokens.js';
 import type { FastifyInstance } from 'fastify';
 import { BIRTH } from '../../core/test/fixtures.js';
@@ -114,6 +115,8 @@ export interface TestServerOptions {
   s3?: S3Settings;
   /** Start the server's job runner (jobs/index.ts), as `npm start` does. */
   jobs?: boolean;
+  /** The environment the configuration's hooks read their URLs and secrets from. */
+  env?: Record<string, string>;
   /** A database of the test's own (a cluster it started), migrated here and not dropped. */
   databaseUrl?: string;
   /** A streaming replica of it that takes reads (db/replica.ts), waiting at most `waitMs`. */
@@ -135,7 +138,8 @@ export async function startTestServer(
     ? await ownDatabase(options.databaseUrl)
     : await freshDatabase();
   const { configFile, usersFile } = resolveConfigDir(configName);
-  const config = loadConfigFile(configFile);
+  const env = options.env ?? {};
+  const config = loadConfigFile(configFile, env);
   const clock = { offsetMs: 0 };
   const registry: Registry = {
     db: database.db,
@@ -148,7 +152,9 @@ export async function startTestServer(
     registry.replica = new ReadReplica(replica.db, database.db, options.replica.waitMs);
   }
   await seed(database.db, config, usersFile, PASSWORD);
-  const auth = new AuthService(registry, await loadSigner(database.db), options.auth);
+  const signer = await loadSigner(database.db);
+  const auth = new AuthService(registry, signer, options.auth);
+  const hookMetrics = new HookMetrics(registry);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'registra-files-'));
   const files = openFileStorage(config, { dataDir, s3: options.s3 });
   const app = await buildApp({
@@ -156,11 +162,11 @@ export async function startTestServer(
     ...options.app,
     registry,
     auth,
-    metrics: new Metrics(),
+    metrics: new Metrics(undefined, [hookMetrics.registry]),
     ...(process.env.TEST_LOG ? { logger: { level: 'error' } } : {}),
   });
   const runner = options.jobs
-    ? await jobQueueFor(registry, files).start({
+    ? await jobQueueFor(registry, { signer, hookMetrics, files, env }).start({
         connectionString: database.url,
         concurrency: 8,
         pollInterval: 200,

@@ -58,7 +58,7 @@ describe('read model', () => {
     expect(report.differences).toEqual([
       { recordId: victim.id, problem: 'state differs from the fold of its log' },
     ]);
-    await rebuildReadModel(server.registry);
+    await rebuildReadModel(server.registry, { databaseUrl: server.databaseUrl });
     expect((await verifyReadModel(server.registry)).differences).toEqual([]);
   });
 
@@ -99,7 +99,9 @@ describe('read model', () => {
     // later deviceSeqs first is a SEQ_GAP.
     const inFlight: Promise<void>[] = [];
     const report = await rebuildReadModel(server.registry, {
-      batchSize: 100,
+      databaseUrl: server.databaseUrl,
+      rangeSize: 100,
+      batchSize: 40,
       onProgress: async ({ records }) => {
         if (records <= 500) await write();
         else if (records >= 1000) inFlight.push(write(new Device(server, device.session)));
@@ -135,5 +137,76 @@ describe('read model', () => {
     const verify = await verifyReadModel(server.registry);
     expect(verify.differences).toEqual([]);
     expect(verify.records).toBe(1001 + written.length);
+  });
+
+  it('rebuilt on worker threads under concurrent appends, yields the rows that appends made', async () => {
+    // The read model as appends made it, every column (search keys, name, fold carry, chain head).
+    const allRows = async () =>
+      new Map(
+        (await sql<{ id: string }>`SELECT * FROM records ORDER BY id`.execute(server.db)).rows.map(
+          (row) => [row.id, row],
+        ),
+      );
+    const before = await allRows();
+    const existing = [...before.keys()];
+    const touched = new Set<string>();
+    const sent = new Map<string, number>(); // record id -> its seq once its writes are in
+    let round = 0;
+    const write = async () => {
+      const writer = new Device(server, device.session);
+      const created = newId();
+      // An existing record, spread over the ranges, renamed: its search keys change.
+      const renamed = existing[(round * 97) % existing.length] as string;
+      round += 1;
+      touched.add(created).add(renamed);
+      const results = await writer.push(
+        action({ type: 'CREATE', recordId: created, recordType: 'birth' }),
+        action({
+          type: 'UPDATE',
+          recordId: created,
+          baseSeq: 1,
+          declaration: { 'child.firstName': `Nouvelle${round}`, 'child.surname': 'Mbeki' },
+        }),
+        action({
+          type: 'UPDATE',
+          recordId: renamed,
+          declaration: { 'child.firstName': `Renamed${round}`, 'child.surname': 'Okonkwo' },
+        }),
+      );
+      expect(results.map((r) => r.outcome)).toEqual(['accepted', 'accepted', 'accepted']);
+      const [, createdUpdate, renamedUpdate] = results;
+      sent.set(created, createdUpdate?.seq ?? -1);
+      sent.set(renamed, Math.max(sent.get(renamed) ?? 0, renamedUpdate?.seq ?? -1));
+    };
+    const inFlight: Promise<void>[] = [];
+    const report = await rebuildReadModel(server.registry, {
+      databaseUrl: server.databaseUrl,
+      threads: 2,
+      rangeSize: 150,
+      batchSize: 50,
+      onProgress: () => {
+        inFlight.push(write());
+      },
+    });
+    await Promise.all(inFlight);
+    expect(round).toBeGreaterThanOrEqual(5);
+    expect(report.records).toBeGreaterThanOrEqual(existing.length);
+
+    const after = await allRows();
+    // Nothing lost, nothing added: the records there were and the ones created meanwhile.
+    expect([...after.keys()].sort()).toEqual([...new Set([...existing, ...touched])].sort());
+    // Records no one wrote to meanwhile: exactly the rows the appends had made.
+    for (const [id, row] of before) if (!touched.has(id)) expect(after.get(id)).toEqual(row);
+    // Records written meanwhile: every write is in (seq), and each row is its log's fold.
+    for (const [id, seq] of sent) expect(after.get(id)).toMatchObject({ seq });
+    const verify = await verifyReadModel(server.registry);
+    expect(verify.differences).toEqual([]);
+    // And search finds them by their new names, from the rebuilt keys.
+    const found = await server.request('GET', '/api/v1/records?type=birth&q=Okonkwo&limit=100', {
+      token: device.session.token,
+    });
+    const { results } = (await found.json()) as { results: { id: string }[] };
+    const renamed = [...touched].filter((id) => before.has(id));
+    expect(results.map((r) => r.id).sort()).toEqual(renamed.sort());
   });
 });

@@ -23,6 +23,7 @@ import {
   login,
   newPage,
   PHONE,
+  setOffline,
   shoot,
   syncNow,
   test,
@@ -171,7 +172,7 @@ describe('certificates in the web app', () => {
     const credential = await qrOf(pdf);
     await page.goto(`${server.url}/#/verify`);
     await page.getByText(/Keys and status lists updated/).waitFor();
-    await context.setOffline(true);
+    await setOffline(context, true);
     await page.reload();
     await page.getByRole('heading', { name: 'Verify a certificate' }).waitFor();
     await page.getByTestId('credential-input').fill(credential);
@@ -205,7 +206,7 @@ describe('certificates in the web app', () => {
     await syncNow(phone.page);
     // Offline on a device that never had this record's credential: the preview works from the
     // device's copy and says the printout is not yet verifiable.
-    await phone.context.setOffline(true);
+    await setOffline(phone.context, true);
     // Taken offline: the assignment waits in the outbox, the preview works from the device's copy.
     await phone.page.evaluate((id) => {
       window.location.hash = `#/records/${id}`;
@@ -221,7 +222,7 @@ describe('certificates in the web app', () => {
     await offlinePreview.getByText('Natasha Mwale').waitFor();
     expect(await offlinePreview.locator('svg.qr').count()).toBe(0);
     await shoot(phone.page, 'phone-11-print-offline');
-    await phone.context.setOffline(false);
+    await setOffline(phone.context, false);
     await phone.page.goto(`${server.url}/#/records/${recordId}/print`);
     await phone.page
       .frameLocator('[data-testid="certificate-preview"]')

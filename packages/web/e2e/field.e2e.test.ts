@@ -12,6 +12,7 @@ import {
   PHONE,
   finishForm,
   nextPage,
+  setOffline,
   shoot,
   syncNow,
   test,
@@ -94,7 +95,7 @@ describe('the field app', () => {
     await waitForServiceWorker(page);
     await shoot(page, 'phone-home');
 
-    await context.setOffline(true);
+    await setOffline(context, true);
     await expect.poll(() => page.getByTestId('sync-status').innerText()).toMatch(/offline/i);
     await fillBirth(page, 'Offline One');
     await finishBirth(page);
@@ -124,7 +125,7 @@ describe('the field app', () => {
     await page.getByText('Draft Only').first().waitFor();
     await shoot(page, 'phone-drafts-offline');
 
-    await context.setOffline(false);
+    await setOffline(context, false);
     await syncNow(page);
     expect(await declaredOnServer('Offline')).toEqual(['DECLARED', 'DECLARED', 'DECLARED']);
     await openQueue(page, 'my-drafts-sent');
@@ -212,7 +213,7 @@ describe('the field app', () => {
     const recordId = await createNotified('Unassigned Later');
     await syncNow(page);
 
-    await context.setOffline(true);
+    await setOffline(context, true);
     await page.goto(`${proxy.url}/#/records/${recordId}`);
     await page.getByTestId('action-UPDATE').click();
     await page.locator('[id="child.surname"]').fill('Typed Offline');
@@ -234,12 +235,33 @@ describe('the field app', () => {
     });
     expect(response.status).toBe(200);
 
-    await context.setOffline(false);
+    await setOffline(context, false);
     await syncNow(page);
     await openQueue(page, 'needs-attention');
     await page.getByText('NOT_ASSIGNED').first().waitFor();
     await page.getByText('Typed Offline').first().waitFor();
     await shoot(page, 'phone-needs-attention');
+    await context.close();
+  });
+
+  test('on "lie-fi" (the phone says online, the server cannot be reached) Log in unlocks a person known to the device', async () => {
+    // The server's address stops answering (a proxy in front of it, then closed); nothing tells
+    // the browser, so navigator.onLine stays true, as on a phone with signal and no internet.
+    const lost = new AnswerDropper(server.url);
+    await lost.start();
+    const { context, page } = await newPage(browser, PHONE);
+    await login(page, lost.url, 'agent');
+    await waitForServiceWorker(page);
+    await lost.stop();
+
+    await page.reload();
+    await page.getByLabel('Password').waitFor({ timeout: 20_000 });
+    expect(await page.evaluate(() => navigator.onLine)).toBe(true);
+    await page.getByLabel('Username').fill('agent');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: /log in/i }).click();
+    await page.getByTestId('sync-status').waitFor();
+    await expect.poll(() => page.getByTestId('sync-status').innerText()).toMatch(/offline/i);
     await context.close();
   });
 });

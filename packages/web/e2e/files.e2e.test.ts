@@ -12,6 +12,7 @@ import {
   newPage,
   nextPage,
   PHONE,
+  setOffline,
   shoot,
   syncNow,
   test,
@@ -83,7 +84,7 @@ describe('files in the field app', () => {
     await waitForServiceWorker(page);
     const photo = await cameraPhoto(page);
 
-    await context.setOffline(true);
+    await setOffline(context, true);
     await expect.poll(() => page.getByTestId('sync-status').innerText()).toMatch(/offline/i);
     await page.getByRole('button', { name: /new birth/i }).click();
     await page.locator('[id="child.firstName"]').fill('Photo');
@@ -126,7 +127,7 @@ describe('files in the field app', () => {
       .toMatch(/1 record waiting to send/);
     expect(await serverRecord('Photo')).toBeUndefined();
 
-    await context.setOffline(false);
+    await setOffline(context, false);
     await syncNow(page);
     const record = await serverRecord('Photo');
     expect(record?.status).toBe('DECLARED');
@@ -171,7 +172,7 @@ describe('files in the field app', () => {
 
     // Offline, the record page still shows it: the device kept what it downloaded.
     await opened.close();
-    await registrar.context.setOffline(true);
+    await setOffline(registrar.context, true);
     await registrar.page.goto(`${server.url}/#/`);
     await registrar.page.goto(`${server.url}/#/records/${record?.id}`);
     await expect

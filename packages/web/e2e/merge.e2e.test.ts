@@ -10,6 +10,7 @@ import {
   nextPage,
   PHONE,
   screen,
+  setOffline,
   shoot,
   syncNow,
   test,
@@ -92,12 +93,12 @@ describe('merge mode in the field app', () => {
     await syncNow(one.page);
     await syncNow(two.page);
 
-    await one.context.setOffline(true);
-    await two.context.setOffline(true);
+    await setOffline(one.context, true);
+    await setOffline(two.context, true);
     await editOffline(one.page, 'household.size', '6');
     await editOffline(two.page, 'head.phone', '+260971112233');
-    await one.context.setOffline(false);
-    await two.context.setOffline(false);
+    await setOffline(one.context, false);
+    await setOffline(two.context, false);
     await syncNow(one.page);
     await syncNow(two.page);
     await syncNow(one.page);
@@ -112,12 +113,12 @@ describe('merge mode in the field app', () => {
       await page.getByText('+260971112233').first().waitFor();
     }
 
-    await one.context.setOffline(true);
-    await two.context.setOffline(true);
+    await setOffline(one.context, true);
+    await setOffline(two.context, true);
     await editOffline(one.page, 'head.firstName', 'Mwape');
     await editOffline(two.page, 'head.firstName', 'Mulenga');
-    await one.context.setOffline(false);
-    await two.context.setOffline(false);
+    await setOffline(one.context, false);
+    await setOffline(two.context, false);
     await syncNow(one.page);
     await syncNow(two.page);
     await syncNow(one.page);

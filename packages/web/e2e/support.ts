@@ -5,7 +5,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import axe from 'axe-core';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type CDPSession,
+  type Page,
+} from 'playwright-core';
 import { expect, it } from 'vitest';
 import { PASSWORD } from '../../server/test/harness.js';
 
@@ -44,6 +50,12 @@ export const DESKTOP = { width: 1280, height: 800 };
 const openPages = new Set<Page>();
 /** What Chromium refused under the server's Content-Security-Policy during the running test. */
 const cspViolations: string[] = [];
+/**
+ * Whether each context is offline (see `setOffline`), and the DevTools session through which each
+ * page's new documents are told so.
+ */
+const offlineContexts = new WeakMap<BrowserContext, boolean>();
+const navigatorSessions = new WeakMap<Page, Promise<CDPSession>>();
 
 export async function newPage(
   browser: Browser,
@@ -57,6 +69,8 @@ export async function newPage(
 /** Another tab of the same browser context: same storage, Web Locks and BroadcastChannels. */
 export async function newTab(context: BrowserContext): Promise<Page> {
   const page = await context.newPage();
+  // Opened while the context is offline: its first navigation must already be watched.
+  if (offlineContexts.has(context)) await navigatorSession(page);
   openPages.add(page);
   page.on('close', () => openPages.delete(page));
   page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
@@ -75,6 +89,55 @@ export async function waitForServiceWorker(page: Page): Promise<void> {
     await page.reload();
     await page.getByTestId('sync-status').waitFor();
   }
+}
+
+/**
+ * Cuts the network of every page of `context` (Playwright's offline emulation: requests fail, as
+ * with no network), or gives it back.
+ *
+ * Why not `context.setOffline` alone: since Chromium 150 (RenderDocument) every new document (a
+ * reload, or a new tab leaving about:blank) gets a new renderer frame, and DevTools' offline
+ * emulation is not re-applied to its `navigator`. The network stays cut (every fetch fails) but
+ * the new document says `navigator.onLine` is true, as on "lie-fi". Here every new document of a
+ * page of an offline context is told the truth again through DevTools'
+ * `Network.overrideNetworkState` (which changes only `navigator.onLine` and its events, never
+ * whether a request goes through) as soon as it is committed: the app gets its `offline` event.
+ * Tabs opened with `newTab` are watched before their first navigation.
+ */
+export async function setOffline(context: BrowserContext, offline: boolean): Promise<void> {
+  if (!offlineContexts.has(context)) context.on('page', (page) => void navigatorSession(page));
+  offlineContexts.set(context, offline);
+  await context.setOffline(offline);
+  for (const page of context.pages()) {
+    const session = await navigatorSession(page);
+    if (!offline) await tellNavigator(session, false);
+  }
+}
+
+function navigatorSession(page: Page): Promise<CDPSession> {
+  let session = navigatorSessions.get(page);
+  if (!session) {
+    session = (async () => {
+      const cdp = await page.context().newCDPSession(page);
+      cdp.on('Page.frameNavigated', ({ frame }) => {
+        if (frame.parentId === undefined && offlineContexts.get(page.context()) === true)
+          void tellNavigator(cdp, true).catch(() => undefined);
+      });
+      await cdp.send('Page.enable');
+      return cdp;
+    })();
+    navigatorSessions.set(page, session);
+  }
+  return session;
+}
+
+async function tellNavigator(session: CDPSession, offline: boolean): Promise<void> {
+  await session.send('Network.overrideNetworkState', {
+    offline,
+    latency: 0,
+    downloadThroughput: -1,
+    uploadThroughput: -1,
+  });
 }
 
 export async function shootOpenPages(name: string): Promise<void> {

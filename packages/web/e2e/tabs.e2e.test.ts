@@ -10,6 +10,7 @@ import {
   newPage,
   newTab,
   PHONE,
+  setOffline,
   shoot,
   syncNow,
   test,
@@ -92,7 +93,7 @@ describe('two tabs of one agent', () => {
     await expect.poll(() => one.getByTestId('sync-status').innerText()).toMatch(/last sync/i);
 
     // Offline for longer than an access token lives, with the app open in two tabs.
-    await context.setOffline(true);
+    await setOffline(context, true);
     const signedIn = await storedSession(one);
     await storedSession(one, await expiredCopy(server, signedIn.accessToken));
     await one.reload();
@@ -103,7 +104,7 @@ describe('two tabs of one agent', () => {
     expect(await family(signedIn.refreshToken)).toEqual({ issued: 1, used: 0, revoked: 0 });
 
     // The network comes back: both tabs sync at once, both with the expired access token.
-    await context.setOffline(false);
+    await setOffline(context, false);
     await Promise.all([syncNow(one), syncNow(two)]);
     for (const tab of [one, two]) {
       const status = await tab.getByTestId('sync-status').innerText();

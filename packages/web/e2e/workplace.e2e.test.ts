@@ -12,6 +12,7 @@ import {
   nextPage,
   PASSWORD_FOR_TESTS,
   PHONE,
+  setOffline,
   shoot,
   syncNow,
   test,
@@ -112,7 +113,7 @@ describe('the web app for a district office and a field agent', () => {
 
     // Offline: typed, the tab reloaded, unlocked with the password: back where it was.
     await nextPage(page);
-    await context.setOffline(true);
+    await setOffline(context, true);
     await page.locator('[id="mother.surname"]').fill('Typed Offline');
     await page.waitForTimeout(600);
     await page.reload();
@@ -203,7 +204,7 @@ describe('the web app for a district office and a field agent', () => {
     await agent.page.getByTestId('record-item').first().waitFor();
     const online = (await titles(agent.page)).sort();
     expect(online).toContain('Queue Sent Banda');
-    await agent.context.setOffline(true);
+    await setOffline(agent.context, true);
     await agent.page.reload();
     await agent.page.getByLabel('Password').fill(PASSWORD_FOR_TESTS);
     await agent.page.getByLabel('Username').fill('agent');
@@ -318,7 +319,7 @@ describe('the web app for a district office and a field agent', () => {
     await search(tracking.slice(3, 9).toLowerCase());
     await search(`${tracking.slice(0, 4)}-${tracking.slice(4, 8)}`);
     await search('5550001112');
-    await context.setOffline(true);
+    await setOffline(context, true);
     await search('5550001112');
     await page.getByText(/only the records on this device/i).waitFor();
     await context.close();
@@ -327,7 +328,7 @@ describe('the web app for a district office and a field agent', () => {
   test('9. tracking ids grouped, errors as sentences, the header count agrees with “Waiting to send”', async () => {
     const { context, page } = await newPage(browser, PHONE);
     await login(page, server.url, 'agent');
-    await context.setOffline(true);
+    await setOffline(context, true);
     for (const first of ['Count One', 'Count Two']) {
       await page.goto(`${server.url}/#/new/birth`);
       await page.locator('[id="child.firstName"]').fill(first);
@@ -354,7 +355,7 @@ describe('the web app for a district office and a field agent', () => {
     expect(await page.locator('.tracking-id').innerText()).toMatch(
       /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/,
     );
-    await context.setOffline(false);
+    await setOffline(context, false);
     await syncNow(page);
     await context.close();
   });

@@ -5,6 +5,7 @@ import { openForm } from './form/autosave.js';
 import { useClient, useObservable, WorkspaceProvider } from './hooks/index.js';
 import { useT } from './i18n/index.js';
 import { go, useRoute, type Route } from './router.js';
+import { Deliveries } from './screens/Deliveries.js';
 import { DuplicateReview } from './screens/DuplicateReview.js';
 import { FormScreen } from './screens/FormScreen.js';
 import { Home } from './screens/Home.js';
@@ -72,6 +73,8 @@ function Screen({ route }: { route: Route }) {
       return <Home queue={route.queue} />;
     case 'search':
       return <Search />;
+    case 'deliveries':
+      return <Deliveries />;
     case 'record':
       return <RecordPage key={route.id} recordId={route.id} />;
     case 'duplicates':

@@ -10,7 +10,8 @@ export type Route =
   | { name: 'draft'; id: string }
   | { name: 'act'; id: string; action: string }
   | { name: 'print'; id: string }
-  | { name: 'verify' };
+  | { name: 'verify' }
+  | { name: 'deliveries' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
@@ -24,6 +25,8 @@ export function parseRoute(hash: string): Route {
       break;
     case 'verify':
       return { name: 'verify' };
+    case 'deliveries':
+      return { name: 'deliveries' };
     case 'records':
       if (parts[1] && parts[2] === 'print') return { name: 'print', id: parts[1] };
       if (parts[1] && parts[2]) return { name: 'act', id: parts[1], action: parts[2] };

@@ -3,10 +3,15 @@ import { toFieldErrors } from '../contracts/problem.js';
 import { conditionVariables, isCondition } from '../declaration/conditions.js';
 import { checkCertificates } from './check-certificates.js';
 import { LocationIndex } from './locations.js';
+import type { ActionType } from '../contracts/action.js';
+import { CONFIRMABLE_ACTIONS, hookCovers, type HookConfig } from './hooks.js';
 import { principalFor, type Principal, type PrincipalSource } from './principal.js';
 import {
   ConfigurationSchema,
+  type ActionConfig,
   type Configuration,
+  type Confirmation,
+  type Hook,
   type Location,
   type RecordTypeConfig,
   type Role,
@@ -14,12 +19,26 @@ import {
 
 /** A configuration that passed every check, indexed for the rules. */
 export interface RegistryConfig {
+  /** The document as written (what its version names). */
   document: Configuration;
   version: string;
   locations: LocationIndex;
+  /** The record types as they behave: confirmations by hooks that are off left out. */
   recordTypes: ReadonlyMap<string, RecordTypeConfig>;
   roles: ReadonlyMap<string, Role>;
+  /** The hooks that are on, by id, their address resolved (PROTOCOL 8). */
+  hooks: ReadonlyMap<string, HookConfig>;
+  /**
+   * What devices are given (GET /config): the record types as they behave, with no hooks (their
+   * addresses and the names of their secrets stay on the server) and confirmations by permission.
+   */
+  clientDocument: Configuration;
   principal(user: PrincipalSource): Principal;
+}
+
+export interface LoadOptions {
+  /** Where `urlEnv` is looked up: the server's environment. Without it, such hooks are off. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export type LoadResult = { ok: true; config: RegistryConfig } | { ok: false; errors: FieldError[] };
@@ -38,7 +57,7 @@ export class ConfigurationError extends Error {
  * Validates a configuration document and reports every problem at once, each with its path:
  * first its shape, then what its parts say of each other (references, duplicates, the tree).
  */
-export function loadConfiguration(input: unknown): LoadResult {
+export function loadConfiguration(input: unknown, options: LoadOptions = {}): LoadResult {
   const parsed = ConfigurationSchema.safeParse(input);
   if (!parsed.success) return { ok: false, errors: toFieldErrors(parsed.error) };
   const document = parsed.data;
@@ -47,21 +66,82 @@ export function loadConfiguration(input: unknown): LoadResult {
 
   const locations = new LocationIndex(document.locations);
   const roles = new Map(document.roles.map((role) => [role.id, role]));
+  const hooks = new Map<string, HookConfig>();
+  for (const hook of document.hooks) {
+    const url = hook.url ?? (hook.urlEnv ? options.env?.[hook.urlEnv] : undefined);
+    if (url) hooks.set(hook.id, { ...hook, url });
+  }
+  const recordTypes = document.recordTypes.map((type) => behaving(type, document.hooks, hooks));
   return {
     ok: true,
     config: {
       document,
       version: document.version,
       locations,
-      recordTypes: new Map(document.recordTypes.map((type) => [type.id, type])),
+      recordTypes: new Map(recordTypes.map((type) => [type.id, type])),
       roles,
+      hooks,
+      clientDocument: { ...document, recordTypes: recordTypes.map(forDevices), hooks: [] },
       principal: (user) => principalFor(user, roles.get(user.role), locations),
     },
   };
 }
 
-export function loadConfigurationOrThrow(input: unknown): RegistryConfig {
-  const result = loadConfiguration(input);
+/**
+ * A record type as it behaves (PROTOCOL 8): each action's confirmation gains the confirm hook
+ * that covers it, and loses a hook that is off; a confirmation left with neither a hook nor a
+ * permission is none (with its hook off, the action is accepted as if no hook were configured).
+ */
+function behaving(
+  recordType: RecordTypeConfig,
+  declared: readonly Hook[],
+  on: ReadonlyMap<string, HookConfig>,
+): RecordTypeConfig {
+  const resolve = <A extends ActionConfig>(type: ActionType, action: A): A => {
+    const hook =
+      action.confirmation?.hook ??
+      declared.find((h) => h.kind === 'confirm' && hookCovers(h, recordType.id, type))?.id;
+    const permission = action.confirmation?.permission;
+    const confirmation: Confirmation = {
+      ...(permission !== undefined ? { permission } : {}),
+      ...(hook !== undefined && on.has(hook) ? { hook } : {}),
+    };
+    const { confirmation: _was, ...rest } = action;
+    return (Object.keys(confirmation).length > 0 ? { ...rest, confirmation } : rest) as A;
+  };
+  const { CUSTOM, ASSIGN: _assign, ...plain } = recordType.actions;
+  const actions: RecordTypeConfig['actions'] = { ...recordType.actions };
+  for (const [type, action] of Object.entries(plain) as [ActionType, ActionConfig | undefined][]) {
+    if (action && type !== 'CREATE') Object.assign(actions, { [type]: resolve(type, action) });
+  }
+  actions.CUSTOM = CUSTOM.map((custom) => resolve('CUSTOM', custom));
+  return { ...recordType, actions };
+}
+
+/** Devices get confirmations as permissions only: a hook's own rules are the server's. */
+function forDevices(recordType: RecordTypeConfig): RecordTypeConfig {
+  const strip = <A extends ActionConfig>(action: A): A => {
+    const confirmation = action.confirmation;
+    if (!confirmation?.hook) return action;
+    return {
+      ...action,
+      confirmation: { permission: confirmation.permission ?? action.permission },
+    };
+  };
+  const { CUSTOM, ASSIGN: _assign, ...plain } = recordType.actions;
+  const actions: RecordTypeConfig['actions'] = { ...recordType.actions };
+  for (const [type, action] of Object.entries(plain) as [string, ActionConfig | undefined][]) {
+    if (action) Object.assign(actions, { [type]: strip(action) });
+  }
+  actions.CUSTOM = CUSTOM.map(strip);
+  return { ...recordType, actions };
+}
+
+export function loadConfigurationOrThrow(
+  input: unknown,
+  options: LoadOptions = {},
+): RegistryConfig {
+  const result = loadConfiguration(input, options);
   if (!result.ok) throw new ConfigurationError(result.errors);
   return result.config;
 }
@@ -135,7 +215,12 @@ function crossCheck(config: Configuration): FieldError[] {
 
   const recordTypeIds = new Set(config.recordTypes.map((t) => t.id));
   config.recordTypes.forEach((recordType, t) =>
-    checkRecordType(recordType, ['recordTypes', t], { report, checkPermission, recordTypeIds }),
+    checkRecordType(recordType, ['recordTypes', t], {
+      report,
+      checkPermission,
+      recordTypeIds,
+      hooks: config.hooks,
+    }),
   );
   // Certificates are read against the record types: only once those are sound, or one broken
   // record type would be reported again for every claim and placeholder naming its fields.
@@ -152,13 +237,82 @@ function crossCheck(config: Configuration): FieldError[] {
         report(['workqueues', q, 'filter', 'recordTypes', r], `unknown record type "${type}"`);
     });
   });
+  checkHooks(config, report);
   return errors;
+}
+
+/**
+ * Hooks: unique ids, known record types, confirm hooks that list offered actions that can wait
+ * for a confirmation, and at most one confirm hook for any action of a record type.
+ */
+function checkHooks(config: Configuration, report: Checks['report']): void {
+  duplicatesOf(config.hooks, ['hooks'], report);
+  const byId = new Map(config.recordTypes.map((t) => [t.id, t]));
+  config.hooks.forEach((hook, h) => {
+    hook.recordTypes?.forEach((id, i) => {
+      if (!byId.has(id)) report(['hooks', h, 'recordTypes', i], `unknown record type "${id}"`);
+    });
+    if (hook.kind !== 'confirm') return;
+    if (!hook.actions) {
+      report(['hooks', h, 'actions'], 'a confirm hook must list the actions it confirms');
+      return;
+    }
+    hook.actions.forEach((type, a) => {
+      if (!CONFIRMABLE_ACTIONS.has(type)) {
+        report(['hooks', h, 'actions', a], `${type} cannot wait for a confirmation`);
+        return;
+      }
+      for (const recordType of config.recordTypes) {
+        if (!hookCovers(hook, recordType.id)) continue;
+        const other = config.hooks.find(
+          (o, j) =>
+            j < h && o.kind === 'confirm' && o.actions && hookCovers(o, recordType.id, type),
+        );
+        if (other) {
+          report(
+            ['hooks', h, 'actions', a],
+            `${type} of ${recordType.id} is already confirmed by hook "${other.id}"`,
+          );
+        }
+      }
+    });
+  });
+}
+
+function duplicatesOf(items: { id: string }[], path: string[], report: Checks['report']): void {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    if (seen.has(item.id)) report([...path, i, 'id'], `duplicate id "${item.id}"`);
+    seen.add(item.id);
+  });
 }
 
 interface Checks {
   report: (path: (string | number)[], message: string) => void;
   checkPermission: (permission: string, path: (string | number)[]) => void;
   recordTypeIds: ReadonlySet<string>;
+  hooks: readonly Hook[];
+}
+
+/** A confirmation's permission is known, and its hook is a confirm hook covering the action. */
+function checkConfirmation(
+  confirmation: Confirmation | undefined,
+  recordType: string,
+  type: ActionType,
+  path: (string | number)[],
+  { report, checkPermission, hooks }: Checks,
+): void {
+  if (!confirmation) return;
+  if (confirmation.permission !== undefined)
+    checkPermission(confirmation.permission, [...path, 'confirmation', 'permission']);
+  if (confirmation.hook === undefined) return;
+  const hook = hooks.find((h) => h.id === confirmation.hook);
+  const at = [...path, 'confirmation', 'hook'];
+  if (!hook) report(at, `unknown hook "${confirmation.hook}"`);
+  else if (hook.kind !== 'confirm') report(at, `hook "${hook.id}" is not a confirm hook`);
+  else if (!hookCovers(hook, recordType, type)) {
+    report(at, `hook "${hook.id}" does not cover ${type} of ${recordType}: add them to its lists`);
+  }
 }
 
 function checkRecordType(
@@ -229,8 +383,7 @@ function checkRecordType(
     if (!action) continue;
     const path = [...at, 'actions', type];
     checkPermission(action.permission, [...path, 'permission']);
-    if (action.confirmation)
-      checkPermission(action.confirmation.permission, [...path, 'confirmation', 'permission']);
+    checkConfirmation(action.confirmation, recordType.id, type as ActionType, path, checks);
     checkFields(action.fields, [...path, 'fields']);
   }
   if (ASSIGN) {
@@ -244,8 +397,7 @@ function checkRecordType(
     if (customIds.has(custom.id)) report([...path, 'id'], `duplicate custom action "${custom.id}"`);
     customIds.add(custom.id);
     checkPermission(custom.permission, [...path, 'permission']);
-    if (custom.confirmation)
-      checkPermission(custom.confirmation.permission, [...path, 'confirmation', 'permission']);
+    checkConfirmation(custom.confirmation, recordType.id, 'CUSTOM', path, checks);
     checkFields(custom.fields, [...path, 'fields']);
     for (const flag of [...custom.addFlags, ...custom.removeFlags]) {
       if (['incomplete', 'rejected', 'validated', 'conflict'].includes(flag)) {

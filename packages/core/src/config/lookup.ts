@@ -69,6 +69,7 @@ export function actionConfigOf(
     case 'DUPLICATES_FOUND':
     case 'MARK_DUPLICATE':
     case 'MARK_NOT_DUPLICATE':
+    case 'HOOK_OVERDUE':
       return undefined;
     default:
       return recordType.actions[type];
@@ -90,4 +91,21 @@ export function declarableFields(
 /** `REGISTER` → `register`; a CUSTOM action by its own id: `ATTEND` → `attend`. */
 export function flagStem(type: ActionType, customType?: string): string {
   return (type === 'CUSTOM' && customType ? customType : type).toLowerCase().replace(/_/g, '-');
+}
+
+/**
+ * Whether, and how, an action needs a confirmation (PROTOCOL 3.4), under the configuration as
+ * loaded (hooks that are off already left out, config/load.ts): the permission a person needs to
+ * decide it (the action's own when only a hook is named) and the confirming hook, if any.
+ */
+export function confirmationOf(
+  recordType: RecordTypeConfig,
+  type: ActionType,
+  customType?: string,
+): { permission: string; hook?: string } | undefined {
+  const config = actionConfigOf(recordType, type, customType);
+  const confirmation = config?.confirmation;
+  if (!config || !confirmation) return undefined;
+  const permission = confirmation.permission ?? config.permission;
+  return confirmation.hook === undefined ? { permission } : { permission, hook: confirmation.hook };
 }

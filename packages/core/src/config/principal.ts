@@ -10,6 +10,8 @@ export interface Principal {
   role: string;
   officeId: string;
   grants: Readonly<Record<string, string | null>>;
+  /** A hook's principal (config/hooks.ts): the hook, and the one request its token may decide. */
+  hook?: { id: string; requestId?: string };
 }
 
 export interface PrincipalSource {

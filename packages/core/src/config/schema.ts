@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LanguageSchema } from './language.js';
-import { CustomTypeSchema, RecordTypeIdSchema } from '../contracts/action.js';
+import { ActionTypeSchema, CustomTypeSchema, RecordTypeIdSchema } from '../contracts/action.js';
 import { RecordStatusSchema } from '../contracts/record.js';
 import { CertificateConfigSchema } from './certificates.js';
 
@@ -178,10 +178,24 @@ export const PageSchema = z.strictObject({
 });
 export type Page = z.infer<typeof PageSchema>;
 
-/** How an action that needs a confirmation is confirmed: by another holder of a permission. */
-export const ConfirmationSchema = z.strictObject({
-  permission: PermissionIdSchema,
-});
+/** A hook's id: its entries are created by `hook:<id>` (PROTOCOL 8). */
+export const HookIdSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be a short lower-case id such as "rules"');
+
+/**
+ * How an action that needs a confirmation is confirmed (PROTOCOL 3.4): by another holder of a
+ * permission, by a `confirm` hook, or by either (the hook decides; a person with the permission
+ * still may). With a hook alone, the permission is the action's own.
+ */
+export const ConfirmationSchema = z
+  .strictObject({
+    permission: PermissionIdSchema.optional(),
+    hook: HookIdSchema.optional(),
+  })
+  .refine((c) => c.permission !== undefined || c.hook !== undefined, {
+    message: 'names a permission, a hook, or both',
+  });
 export type Confirmation = z.infer<typeof ConfirmationSchema>;
 
 export const ActionConfigSchema = z.strictObject({
@@ -392,6 +406,40 @@ export const WorkqueueSchema = z.strictObject({
   sort: z.enum(['-updatedAt', 'updatedAt']).default('-updatedAt'),
 });
 export type Workqueue = z.infer<typeof WorkqueueSchema>;
+const EnvNameSchema = z
+  .string()
+  .regex(/^[A-Z_][A-Z0-9_]{0,127}$/, 'must be an environment variable name such as "RULES_URL"');
+
+export const HOOK_KINDS = ['confirm', 'notify'] as const;
+
+/**
+ * A connection to one of the country's systems (PROTOCOL 8). `url`, or `urlEnv` naming the
+ * environment variable that holds it: unset, the hook is off. `recordTypes` and `actions` absent:
+ * all of them (a confirm hook must list its actions). Times in seconds.
+ */
+export const HookSchema = z
+  .strictObject({
+    id: HookIdSchema,
+    kind: z.enum(HOOK_KINDS),
+    url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    urlEnv: EnvNameSchema.optional(),
+    recordTypes: z.array(RecordTypeIdSchema).min(1).optional(),
+    actions: z.array(ActionTypeSchema).min(1).optional(),
+    /** The environment variable holding the signing secret (`whsec_<base64>` or any text). */
+    secretEnv: EnvNameSchema,
+    /** Seconds a delivery may take before it counts as unanswered. */
+    timeout: z.number().positive().max(60).default(10),
+    /** Seconds after which an undecided request of a confirm hook gets the flag `hook-overdue`. */
+    overdueAfter: z
+      .int()
+      .positive()
+      .max(30 * 86_400)
+      .default(3600),
+  })
+  .refine((h) => (h.url === undefined) !== (h.urlEnv === undefined), {
+    message: 'needs either url or urlEnv',
+  });
+export type Hook = z.infer<typeof HookSchema>;
 
 export const ConfigurationSchema = z.strictObject({
   $schema: z.string().optional(),
@@ -423,6 +471,8 @@ export const ConfigurationSchema = z.strictObject({
   certificates: z.array(CertificateConfigSchema).default([]),
   /** Work queues by role; with none, the app shows queues of its own making. */
   workqueues: z.array(WorkqueueSchema).default([]),
+  /** The country's systems that confirm actions and receive events (PROTOCOL 8). */
+  hooks: z.array(HookSchema).default([]),
 });
 export type Configuration = z.infer<typeof ConfigurationSchema>;
 export type ConfigurationInput = z.input<typeof ConfigurationSchema>;

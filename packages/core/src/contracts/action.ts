@@ -21,6 +21,8 @@ export const ACTION_TYPES = [
   'DUPLICATES_FOUND',
   'MARK_DUPLICATE',
   'MARK_NOT_DUPLICATE',
+  /** Appended by the server only: a hook's request is overdue (PROTOCOL 8, flag `hook-overdue`). */
+  'HOOK_OVERDUE',
 ] as const;
 export const ActionTypeSchema = z.enum(ACTION_TYPES);
 export type ActionType = z.infer<typeof ActionTypeSchema>;
@@ -70,7 +72,7 @@ export const ACTION_BODY_KEYS = (Object.keys(actionShape) as (keyof typeof actio
 /** Keys that only some action types may carry, and which type needs each. */
 const ONLY_FOR: Record<'assignee' | 'requestId' | 'customType', readonly ActionType[]> = {
   assignee: ['ASSIGN'],
-  requestId: ['APPROVE', 'DECLINE'],
+  requestId: ['APPROVE', 'DECLINE', 'HOOK_OVERDUE'],
   customType: ['CUSTOM'],
 };
 

@@ -25,6 +25,8 @@ export const PendingRequestSchema = z.strictObject({
   customType: z.string().optional(),
   requestedBy: z.string(),
   seq: z.int(),
+  /** The hook that confirms it has not decided within its `overdueAfter` (flag `hook-overdue`). */
+  overdue: z.literal(true).optional(),
 });
 export type PendingRequest = z.infer<typeof PendingRequestSchema>;
 

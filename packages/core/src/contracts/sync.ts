@@ -18,6 +18,8 @@ export const ActionResultSchema = z.strictObject({
   errors: z.array(FieldErrorSchema).optional(),
   registrationNumber: z.string().nullable().optional(),
   duplicate: z.literal(true).optional(),
+  /** POST /actions?wait=N: the APPROVE or DECLINE that decided this request within the wait. */
+  decision: EntrySchema.optional(),
 });
 export type ActionResult = z.infer<typeof ActionResultSchema>;
 

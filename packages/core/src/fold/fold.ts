@@ -17,6 +17,8 @@ export const FLAGS = {
   duplicateSuspected: 'duplicate:suspected',
   /** A reviewer decided the record duplicates another: it can then only be archived. */
   duplicate: 'duplicate',
+  /** A pending request that its confirming hook has not decided in time (PROTOCOL 8). */
+  hookOverdue: 'hook-overdue',
 } as const;
 
 /** Which base flags each action type clears (PROTOCOL 5.3). */
@@ -122,6 +124,7 @@ function step(acc: Accumulator, entry: FoldEntry, recordType: RecordTypeConfig |
     return;
   }
   if (entry.type === 'APPROVE' || entry.type === 'DECLINE') decide(acc, entry, recordType);
+  else if (entry.type === 'HOOK_OVERDUE') markOverdue(acc, entry);
   else apply(acc, entry, entry, recordType);
 }
 
@@ -193,6 +196,12 @@ function request(acc: Accumulator, entry: FoldEntry): void {
   };
   if (entry.customType !== undefined) pending.customType = entry.customType;
   acc.record.pending.push(pending);
+}
+
+/** The request stays pending, now seen as overdue; its decision clears the flag with it. */
+function markOverdue(acc: Accumulator, entry: FoldEntry): void {
+  const pending = acc.record.pending.find((p) => p.id === entry.requestId);
+  if (pending) pending.overdue = true;
 }
 
 /** APPROVE applies the pending request at its own position, its declaration on top; DECLINE ends it. */
@@ -357,8 +366,10 @@ function timeOf(entry: FoldEntry): string {
 
 function finish(acc: Accumulator): RecordFold {
   const flags = new Set(acc.flags);
-  for (const pending of acc.record.pending)
+  for (const pending of acc.record.pending) {
     flags.add(`${flagStem(pending.type, pending.customType)}:requested`);
+    if (pending.overdue) flags.add(FLAGS.hookOverdue);
+  }
   for (const stem of acc.declined) flags.add(`${stem}:declined`);
   if (acc.record.conflicts.length > 0) flags.add(FLAGS.conflict);
   acc.record.flags = [...flags].sort();

@@ -1,7 +1,12 @@
 import type { ActionType } from '../contracts/action.js';
 import type { RecordState, RecordStatus } from '../contracts/record.js';
 import type { LocationIndex } from '../config/locations.js';
-import { actionConfigOf, assignConfigOf, customActionOf } from '../config/lookup.js';
+import {
+  actionConfigOf,
+  assignConfigOf,
+  confirmationOf,
+  customActionOf,
+} from '../config/lookup.js';
 import { holds, isSystem, type Principal } from '../config/principal.js';
 import type { RecordTypeConfig } from '../config/schema.js';
 import { FLAGS } from '../fold/fold.js';
@@ -79,6 +84,10 @@ export function checkAction(
   const can = (permission: string) =>
     holds(principal, permission, record.createdAtLocation, locations);
 
+  if (principal.hook) return checkHook(record, intent, context, principal.hook);
+  if (type === 'HOOK_OVERDUE') {
+    return deny('FORBIDDEN', 'HOOK_OVERDUE is appended by the server only');
+  }
   if (REVIEW.has(type)) return checkReview(record, intent, context, can);
 
   if (type === 'ASSIGN' || type === 'UNASSIGN')
@@ -87,7 +96,7 @@ export function checkAction(
   if (type === 'APPROVE' || type === 'DECLINE') {
     const pending = record.pending.find((p) => p.id === intent.requestId);
     if (!pending) return deny('INVALID_TRANSITION', 'there is no such pending request');
-    const confirmation = actionConfigOf(recordType, pending.type, pending.customType)?.confirmation;
+    const confirmation = confirmationOf(recordType, pending.type, pending.customType);
     if (!confirmation) return deny('INVALID_TRANSITION', `${pending.type} needs no confirmation`);
     if (!can(confirmation.permission)) {
       return deny('FORBIDDEN', `you may not decide ${pending.type} requests here`);
@@ -111,6 +120,42 @@ export function checkAction(
   const transition = checkTransition(record, intent, recordType);
   if (!transition.allowed) return transition;
   return checkAssigned(record, context);
+}
+
+/**
+ * A hook's principal (PROTOCOL 8): it may decide (APPROVE, DECLINE) a pending request that its
+ * hook confirms, and, the server on its behalf, mark it overdue; nothing else. It needs no
+ * permission nor assignment, and is never the requester. A confirmation token's principal may
+ * decide only the one request it was issued for.
+ */
+function checkHook(
+  record: RecordState,
+  intent: Intent,
+  { recordType }: RuleContext,
+  hook: NonNullable<Principal['hook']>,
+): Verdict {
+  const { type } = intent;
+  const decides = type === 'APPROVE' || type === 'DECLINE';
+  const server = type === 'HOOK_OVERDUE' && hook.requestId === undefined;
+  if (!decides && !server) {
+    return deny('FORBIDDEN', 'a hook may only approve or decline the requests it confirms');
+  }
+  if (hook.requestId !== undefined && intent.requestId !== hook.requestId) {
+    return deny('FORBIDDEN', `this confirmation token decides request ${hook.requestId} only`);
+  }
+  const pending = record.pending.find((p) => p.id === intent.requestId);
+  if (!pending) return deny('INVALID_TRANSITION', 'there is no such pending request');
+  if (confirmationOf(recordType, pending.type, pending.customType)?.hook !== hook.id) {
+    return deny('FORBIDDEN', `hook ${hook.id} does not confirm ${pending.type} requests`);
+  }
+  if (type === 'HOOK_OVERDUE' && pending.overdue) {
+    return deny('INVALID_TRANSITION', 'the request is already overdue');
+  }
+  // A hook's approval waits for the duplicate review like a person's (PROTOCOL 10).
+  if (type === 'APPROVE' && BLOCKED_BY_SUSPICION.has(pending.type) && blockedByDuplicates(record)) {
+    return deny('INVALID_TRANSITION', `${pending.type} waits for the duplicate review`);
+  }
+  return ok;
 }
 
 function checkTransition(

@@ -148,6 +148,10 @@ export function decideAction(
       );
     }
   }
+  if (action.type === 'HOOK_OVERDUE') {
+    const early = overdueError(fold, action, context);
+    if (early) return refuse(true, 'INVALID_TRANSITION', early);
+  }
   if (action.type === 'DECLINE' && action.declaration) {
     const message = 'DECLINE carries no declaration';
     return refuse(true, 'INVALID_DECLARATION', message, 'declaration', message);
@@ -166,6 +170,18 @@ export function decideAction(
   const decision = taken(recordType, action, outcome, record.assignedTo === principal.id);
   decision.register = outcome === 'accepted' && effective.type === 'REGISTER';
   return decision;
+}
+
+/** Why a HOOK_OVERDUE comes too soon: its request is younger than its hook's `overdueAfter`. */
+function overdueError(fold: RecordFold, action: Action, context: DecisionContext): string | null {
+  const request = fold.carry.requests.find((entry) => entry.id === action.requestId);
+  const hook = context.principal.hook && context.config.hooks.get(context.principal.hook.id);
+  if (!request || !hook) return 'there is no such request of this hook';
+  const since = Date.parse(request.recordedAt ?? request.occurredAt);
+  if (context.now.getTime() - since < hook.overdueAfter * 1000) {
+    return `the request is not overdue before ${hook.overdueAfter} s have passed`;
+  }
+  return null;
 }
 
 function taken(

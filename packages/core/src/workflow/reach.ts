@@ -1,4 +1,5 @@
 import type { RegistryConfig } from '../config/load.js';
+import { hookCovers } from '../config/hooks.js';
 import { assignConfigOf } from '../config/lookup.js';
 import { holds, type Principal } from '../config/principal.js';
 import type { RecordTypeConfig } from '../config/schema.js';
@@ -27,6 +28,11 @@ export function inReach(
   config: RegistryConfig,
   record: Pick<RecordHead, 'type' | 'createdAtLocation' | 'assignedTo'>,
 ): boolean {
+  // A hook reaches the records of the types it covers, wherever they are (PROTOCOL 8).
+  if (principal.hook) {
+    const hook = config.hooks.get(principal.hook.id);
+    return hook !== undefined && hookCovers(hook, record.type);
+  }
   return (
     record.assignedTo === principal.id ||
     inJurisdiction(principal, config, record.type, record.createdAtLocation)
@@ -54,7 +60,7 @@ function actionPermissions(recordType: RecordTypeConfig): string[] {
   for (const config of [...Object.values(plain), ...CUSTOM]) {
     if (!config) continue;
     permissions.push(config.permission);
-    if (config.confirmation) permissions.push(config.confirmation.permission);
+    if (config.confirmation?.permission) permissions.push(config.confirmation.permission);
   }
   const assign = assignConfigOf(recordType);
   if (ASSIGN && assign) permissions.push(assign.permission, assign.reassignPermission);

@@ -335,6 +335,41 @@ const migrations: Record<string, Migration> = {
     },
   },
 
+  // PROTOCOL 8: hooks. Entries a hook causes are created by `hook:<id>`, not a user's uuid. The
+  // outbox of deliveries is written in the appending transaction; a delivery is `pending` until
+  // answered, a record's deliveries to one hook go out in seq order (the head first), and a lease
+  // keeps two workers off one delivery (a killed worker's lease runs out; services/hooks/sweep.ts).
+  '0015_hook_deliveries': {
+    async up(db: Kysely<unknown>) {
+      await sql`ALTER TABLE entries ALTER COLUMN created_by TYPE text`.execute(db);
+      await sql`
+        CREATE TABLE hook_deliveries (
+          id uuid PRIMARY KEY,
+          hook text NOT NULL,
+          record_id uuid NOT NULL,
+          entry_id uuid NOT NULL,
+          seq integer NOT NULL,
+          state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done')),
+          outcome text,
+          attempts integer NOT NULL DEFAULT 0,
+          next_attempt_at timestamptz NOT NULL DEFAULT now(),
+          leased_until timestamptz,
+          last_error text,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          done_at timestamptz,
+          UNIQUE (hook, entry_id)
+        )`.execute(db);
+      await sql`
+        CREATE INDEX hook_deliveries_head ON hook_deliveries (hook, record_id, seq)
+        WHERE state = 'pending'`.execute(db);
+      await sql`
+        CREATE INDEX hook_deliveries_due ON hook_deliveries (next_attempt_at)
+        WHERE state = 'pending'`.execute(db);
+      await sql`CREATE INDEX hook_deliveries_record ON hook_deliveries (record_id)`.execute(db);
+      await sql`CREATE INDEX hook_deliveries_list ON hook_deliveries (hook, state, id)`.execute(db);
+    },
+  },
+
   // What backups did (backup/): each base backup taken and each restore test, with its outcome,
   // so that every API node reports the latest in its metrics, whichever process did the work.
   '0030_backup_runs': {

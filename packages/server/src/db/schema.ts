@@ -21,6 +21,7 @@ export interface Database {
   read_audit: ReadAuditTable;
   issuer_keys: IssuerKeysTable;
   credentials: CredentialsTable;
+  hook_deliveries: HookDeliveriesTable;
   backup_runs: BackupRunsTable;
 }
 
@@ -211,4 +212,20 @@ export interface CredentialsTable {
   status_list: number;
   status_index: number;
   jwt: string;
+}
+
+export interface HookDeliveriesTable {
+  id: string;
+  hook: string;
+  record_id: string;
+  entry_id: string;
+  seq: number;
+  state: Generated<'pending' | 'done'>;
+  outcome: string | null;
+  attempts: Generated<number>;
+  next_attempt_at: GeneratedTimestamp;
+  leased_until: Timestamp | null;
+  last_error: string | null;
+  created_at: GeneratedTimestamp;
+  done_at: Timestamp | null;
 }

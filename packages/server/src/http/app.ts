@@ -17,6 +17,7 @@ import { authRoutes } from '../routes/auth.js';
 import { certificateRoutes } from '../routes/certificates.js';
 import { directoryRoutes } from '../routes/directory.js';
 import { fileRoutes } from '../routes/files.js';
+import { hookRoutes } from '../routes/hooks.js';
 import { operationRoutes } from '../routes/operations.js';
 import { recordRoutes } from '../routes/records.js';
 import { syncRoutes } from '../routes/sync.js';
@@ -275,6 +276,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(workqueueRoutes(registry, auth));
   await app.register(operationRoutes(registry, auth, metrics));
   if (options.files) await app.register(fileRoutes(registry, auth, options.files));
+  await app.register(hookRoutes(registry, auth));
 
   await serveWebApp(app, webRoot, hasWebApp);
   return app;

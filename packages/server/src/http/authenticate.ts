@@ -14,9 +14,9 @@ declare module 'fastify' {
  * onRequest: every route that uses it needs a valid access token (PROTOCOL 1). It runs before the
  * body is read, so a caller without a token gets 401 whatever it sent, and no body of theirs is parsed.
  */
-export function authenticate(auth: AuthService) {
+export function authenticate(auth: AuthService, options: { confirmations?: boolean } = {}) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    request.caller = await auth.authenticate(request.headers.authorization);
+    request.caller = await auth.authenticate(request.headers.authorization, options);
   };
 }
 

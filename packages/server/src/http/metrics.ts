@@ -67,8 +67,14 @@ export class Metrics {
 
   #asked = 0;
 
-  /** With the connection pool, also its connections in use, idle, and requests waiting for one. */
-  constructor(pool?: PoolStats) {
+  /**
+   * With the connection pool, also its connections in use, idle, and requests waiting for one;
+   * `others`: registries of other parts (hooks) served with these.
+   */
+  constructor(
+    pool?: PoolStats,
+    private readonly others: MetricsRegistry[] = [],
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'registra_' });
     if (pool) {
       new Gauge({
@@ -164,7 +170,10 @@ export class Metrics {
   /** The exposition text: this process's metrics or, in a cluster worker, every worker's, summed. */
   async text(): Promise<string> {
     const send = process.send?.bind(process);
-    if (!cluster.isWorker || !send) return this.registry.metrics();
+    if (!cluster.isWorker || !send) {
+      const texts = await Promise.all([this.registry, ...this.others].map((r) => r.metrics()));
+      return texts.join('');
+    }
     const id = ++this.#asked;
     return new Promise((resolve, reject) => {
       const answer = (message: MetricsAnswer) => {

@@ -13,7 +13,8 @@ export function operationRoutes(
   auth: AuthService,
   metrics: Metrics,
 ): FastifyPluginAsyncZod {
-  const configBody = JSON.stringify(registry.config.document);
+  // Devices get the configuration as it behaves here, without the hooks (PROTOCOL 8).
+  const configBody = JSON.stringify(registry.config.clientDocument);
   const etag = `"${createHash('sha256').update(configBody).digest('base64url').slice(0, 27)}"`;
 
   return async (app) => {

@@ -11,6 +11,8 @@ import { readsFor } from '../http/replica-reads.js';
 import type { AuthService } from '../services/auth.js';
 import type { Registry } from '../services/context.js';
 import { submitActions, sync } from '../services/sync.js';
+import { awaitDecisions, MAX_WAIT_SECONDS } from '../services/hooks/wait.js';
+import { z } from 'zod';
 
 export function syncRoutes(
   registry: Registry,
@@ -46,18 +48,35 @@ export function syncRoutes(
     app.post(
       '/api/v1/actions',
       {
-        onRequest: authenticate(auth),
+        // A hook's confirmation token may send its APPROVE or DECLINE here (PROTOCOL 8).
+        onRequest: authenticate(auth, { confirmations: true }),
         schema: {
-          summary: 'Submit actions online (integrations, online clients)',
+          summary: 'Submit actions online (integrations, online clients, hooks deciding)',
+          description:
+            '`wait`: seconds (at most 10) to wait for the decision of the requests the actions ' +
+            'make, added to their results as `decision`.',
           tags: ['sync'],
+          querystring: z.strictObject({
+            wait: z.coerce.number().min(0).max(MAX_WAIT_SECONDS).optional(),
+          }),
           body: ActionsRequestSchema,
           response: { 200: ActionsResponseSchema },
         },
       },
       async (request) => {
-        const response = await submitActions(registry, callerOf(request), request.body.actions);
+        const { actions } = request.body;
+        const response = await submitActions(registry, callerOf(request), actions);
         observe(metrics, response.results);
-        return response;
+        const wait = request.query.wait ?? 0;
+        if (wait === 0) return response;
+        const records = new Map(actions.map((a) => [a.id, String(a['recordId'])]));
+        const results = await awaitDecisions(
+          registry,
+          response.results,
+          (id) => records.get(id),
+          wait,
+        );
+        return { results };
       },
     );
   };

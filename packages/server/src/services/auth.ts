@@ -4,7 +4,9 @@ import { findUserById, findUserWithHash, type UserRow } from '../store/users.js'
 import type { Caller, Registry } from './context.js';
 import { LoginThrottle, type LoginLimits } from './login-throttle.js';
 import { hashingBusy, passwordHasher, type PasswordHasher } from './passwords.js';
-import { unauthorized } from './problem.js';
+import { forbidden, unauthorized } from './problem.js';
+import { hookCaller } from './hooks/caller.js';
+import { HOOK_PRINCIPAL_PREFIX } from '@registra/core';
 import {
   ACCESS_TOKEN_SECONDS,
   hashRefreshToken,
@@ -129,16 +131,35 @@ export class AuthService {
     };
   }
 
-  /** The caller behind an access token; a deactivated user's tokens stop working at once. */
-  async authenticate(authorization: string | undefined): Promise<Caller> {
+  /**
+   * The caller behind an access token; a deactivated user's tokens stop working at once. A hook's
+   * confirmation token (PROTOCOL 8) is a caller only where `confirmations` allows it (POST
+   * /actions), and only while its hook is on; anywhere else it opens nothing.
+   */
+  async authenticate(
+    authorization: string | undefined,
+    { confirmations = false }: { confirmations?: boolean } = {},
+  ): Promise<Caller> {
     const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(authorization ?? '');
     if (!match)
       throw unauthorized('UNAUTHENTICATED', 'send an access token: Authorization: Bearer <token>');
     let subject: string;
+    let request: string | undefined;
     try {
-      subject = (await this.signer.verify(match[1] as string)).sub;
+      ({ sub: subject, req: request } = await this.signer.verify(match[1] as string));
     } catch {
       throw unauthorized('INVALID_TOKEN', 'the access token is invalid or expired');
+    }
+    if (subject.startsWith(HOOK_PRINCIPAL_PREFIX)) {
+      const hookId = subject.slice(HOOK_PRINCIPAL_PREFIX.length);
+      if (!request || !this.registry.config.hooks.has(hookId))
+        throw unauthorized('INVALID_TOKEN', 'the confirmation token is no longer valid');
+      if (!confirmations) {
+        throw forbidden(
+          'a confirmation token only sends the APPROVE or DECLINE of its request to POST /api/v1/actions',
+        );
+      }
+      return hookCaller(this.registry, hookId, request);
     }
     const user = /^[0-9a-f-]{36}$/.test(subject)
       ? await findUserById(this.registry.db, subject)

@@ -1,19 +1,17 @@
-import {
-  foldLog,
-  jsonEqual,
-  searchKeys,
-  searchName,
-  type RecordFold,
-  type RecordTypeConfig,
-} from '@registra/core';
+import { jsonEqual } from '@registra/core';
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
 import { loadChains, type StoredLink } from '../store/entries.js';
 import { walkChain } from './chain.js';
+import { foldRecordLog } from './read-model-row.js';
+import type { RangeDone, RangeTask, RebuildWorkerData } from './rebuild-range.js';
 import {
   createRebuildIndexes,
   createRebuildTable,
   orphanRecordIds,
   readModelRows,
   recordLogs,
+  recordRanges,
   staleRebuildIds,
   swapRebuildTable,
 } from '../store/rebuild.js';
@@ -21,36 +19,12 @@ import { upsertRecords, type RecordRow } from '../store/records.js';
 import { lockExclusively } from '../store/transaction.js';
 import type { Registry } from './context.js';
 
-/**
- * The read-model row of a folded record: its state and carry, its chain's head, and the name that
- * `q` searches.
- */
-export function readModelRow(
-  fold: RecordFold,
-  recordType: RecordTypeConfig,
-  headHash: string | null,
-): RecordRow {
-  return {
-    state: fold.record,
-    carry: fold.carry,
-    headHash,
-    name: searchName(fold.record, recordType),
-    keys: searchKeys(fold.record, recordType),
-  };
-}
-
 /** A record's row folded from its log, and the breaks in its chain. */
 function fold(
   registry: Registry,
   log: StoredLink[],
 ): { row: RecordRow | null; breaks: ReturnType<typeof walkChain>['breaks'] } {
-  const entries = log.map((link) => link.entry);
-  const first = entries[0];
-  const recordType = first && registry.config.recordTypes.get(first.recordType ?? '');
-  const folded = recordType ? foldLog(entries, recordType) : null;
-  const chain = walkChain(log);
-  const row = folded && recordType ? readModelRow(folded, recordType, chain.head) : null;
-  return { row, breaks: chain.breaks };
+  return { row: foldRecordLog(registry.config.recordTypes, log), breaks: walkChain(log).breaks };
 }
 
 export interface VerifyReport {
@@ -107,40 +81,57 @@ export interface RebuildReport {
 }
 
 export interface RebuildOptions {
-  /** Records read and folded per batch. */
+  /** Where the database is: each worker thread reads and writes over connections of its own. */
+  databaseUrl: string;
+  /** Worker threads that fold. Default: one per core. */
+  threads?: number;
+  /** Records per task of a thread: a range of record ids, read, folded and copied on its own. */
+  rangeSize?: number;
+  /** Records a thread reads and folds at a time. */
   batchSize?: number;
-  /** Awaited after each batch is folded, with the running totals (for a progress line). */
+  /** Awaited after each range is loaded, with the running totals (for a progress line). */
   onProgress?: (progress: { records: number; entries: number }) => void | Promise<void>;
 }
 
 /**
- * Re-folds every record into a fresh table and swaps it in. Writers keep going during the long
- * part; for the swap they are held back by the rebuild lock (see WRITE_LOCK), records written
- * meanwhile are folded again, and the swap commits. No write is lost.
+ * Re-folds every record into a fresh table and swaps it in. The record ids are cut into ranges;
+ * worker threads (rebuild-range.ts) each take a range at a time, fold its records with core's fold
+ * and search keys and COPY the rows into the fresh table. Writers keep going during the long part;
+ * for the swap they are held back by the rebuild lock (see WRITE_LOCK), records written meanwhile
+ * (changed, or new: after the last range) are folded again, and the swap commits. No write is lost.
  */
 export async function rebuildReadModel(
   registry: Registry,
-  options: RebuildOptions = {},
+  options: RebuildOptions,
 ): Promise<RebuildReport> {
   const started = performance.now();
   const { db } = registry;
   const report: RebuildReport = { records: 0, entries: 0, caughtUp: 0, seconds: 0 };
   const indexes = await createRebuildTable(db);
-
-  // One batch is written while the next is read and folded.
-  let writing: Promise<void> = Promise.resolve();
-  for await (const logs of recordLogs(db, options.batchSize)) {
-    const rows = logs
-      .map((log) => fold(registry, log).row)
-      .filter((row): row is RecordRow => row !== null);
-    report.records += rows.length;
-    report.entries += logs.reduce((n, log) => n + log.length, 0);
-    await writing;
-    writing = upsertRecords(db, rows, 'records_rebuild');
-    writing.catch(() => undefined); // handled where it is awaited
-    await options.onProgress?.({ records: report.records, entries: report.entries });
+  const ranges = await recordRanges(db, options.rangeSize ?? 20_000);
+  const threads = Math.max(1, Math.min(options.threads ?? availableParallelism(), ranges.length));
+  const workerData: RebuildWorkerData = {
+    databaseUrl: options.databaseUrl,
+    recordTypes: registry.config.recordTypes,
+  };
+  const pool = new Piscina<RangeTask, RangeDone>({
+    filename: new URL('./rebuild-worker.mjs', import.meta.url).href,
+    minThreads: threads,
+    maxThreads: threads,
+    workerData,
+  });
+  try {
+    await Promise.all(
+      ranges.map(async (range) => {
+        const done = await pool.run({ ...range, batchSize: options.batchSize ?? 2000 });
+        report.records += done.records;
+        report.entries += done.entries;
+        await options.onProgress?.({ records: report.records, entries: report.entries });
+      }),
+    );
+  } finally {
+    await pool.destroy();
   }
-  await writing;
   await createRebuildIndexes(db, indexes);
 
   await db.transaction().execute(async (trx) => {
@@ -148,7 +139,7 @@ export async function rebuildReadModel(
     // Records whose log grew since they were folded above, or that are new.
     const logs = await loadChains(trx, await staleRebuildIds(trx));
     const folded = [...logs.values()]
-      .map((log) => fold(registry, log).row)
+      .map((log) => foldRecordLog(registry.config.recordTypes, log))
       .filter((r): r is RecordRow => r !== null);
     await upsertRecords(trx, folded, 'records_rebuild');
     report.caughtUp = folded.length;

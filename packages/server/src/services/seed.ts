@@ -34,14 +34,18 @@ export function resolveConfigDir(nameOrPath: string): {
   return { configFile, usersFile: existsSync(usersFile) ? usersFile : null };
 }
 
-export function loadConfigFile(configFile: string): RegistryConfig {
+/** The configuration file, its hooks' addresses read from `env` (PROTOCOL 8: `urlEnv`). */
+export function loadConfigFile(
+  configFile: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): RegistryConfig {
   let document: unknown;
   try {
     document = JSON.parse(readFileSync(configFile, 'utf8'));
   } catch (error) {
     throw new Error(`${configFile}: ${(error as Error).message}`, { cause: error });
   }
-  return loadConfigurationOrThrow(document);
+  return loadConfigurationOrThrow(document, { env });
 }
 
 const DemoUsersSchema = z.array(

@@ -28,11 +28,18 @@ export interface AccessClaims {
   sub: string;
   role: string;
   office: string;
+  /** A confirmation token's (PROTOCOL 8): the one request `hook:<id>` may decide with it. */
+  req?: string;
 }
+
+/** How long a confirmation token works: a hook that answered 202 may take its time. */
+export const CONFIRMATION_TOKEN_DAYS = 30;
 
 /** The ES256 key that signs access tokens, and the public set that verifies them. */
 export interface Signer {
   sign(claims: AccessClaims): Promise<string>;
+  /** A token for `hook:<id>` that may only APPROVE or DECLINE one request (PROTOCOL 8). */
+  signConfirmation(hookId: string, requestId: string): Promise<string>;
   verify(token: string): Promise<AccessClaims>;
   jwks: JSONWebKeySet;
 }
@@ -94,6 +101,16 @@ export async function loadSigner(
         .setExpirationTime(`${ACCESS_TOKEN_SECONDS}s`)
         .setJti(uuidv7())
         .sign(key),
+    signConfirmation: (hookId, requestId) =>
+      new SignJWT({ role: 'hook', office: '', req: requestId })
+        .setProtectedHeader({ alg: ALGORITHM, kid })
+        .setSubject(`hook:${hookId}`)
+        .setIssuer(issuer)
+        .setAudience(AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime(`${CONFIRMATION_TOKEN_DAYS}d`)
+        .setJti(uuidv7())
+        .sign(key),
     verify: async (token) => {
       const known = verified.get(token);
       if (known) return known;
@@ -104,11 +121,12 @@ export async function loadSigner(
         // jose checks `exp` only when present: a token without one would never expire.
         requiredClaims: ['exp', 'sub'],
       });
-      const claims = {
+      const claims: AccessClaims = {
         sub: String(payload.sub),
         role: String(payload['role']),
         office: String(payload['office']),
       };
+      if (typeof payload['req'] === 'string') claims.req = payload['req'];
       const ttl = (payload.exp ?? 0) * 1000 - Date.now();
       if (ttl > 0) verified.set(token, claims, { ttl });
       return claims;

@@ -328,3 +328,23 @@ export async function readLogUpTo(
     ORDER BY e.seq`.execute(db);
   return result.rows.map(toEntry);
 }
+
+/** The accepted APPROVE or DECLINE of each of these requests that has been appended, if any. */
+export async function findDecisions(
+  db: Kysely<Database>,
+  requests: readonly { recordId: string; requestId: string }[],
+): Promise<Map<string, Entry>> {
+  const decisions = new Map<string, Entry>();
+  if (requests.length === 0) return decisions;
+  const columns = sql.join(ENTRY_COLUMNS.map((c) => sql.ref(c)));
+  const result = await sql<EntryRow>`
+    SELECT ${columns} FROM entries
+    WHERE record_id = ANY(${requests.map((r) => r.recordId)}::uuid[])
+      AND type IN ('APPROVE', 'DECLINE') AND status = 'accepted'
+      AND body->>'requestId' = ANY(${requests.map((r) => r.requestId)}::text[])`.execute(db);
+  for (const row of result.rows) {
+    const entry = toEntry(row);
+    if (entry.requestId) decisions.set(entry.requestId, entry);
+  }
+  return decisions;
+}

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { loadChains, type StoredLink } from './entries.js';
+import { RECORD_COPY_COLUMNS } from './records.js';
 
 /**
  * The SQL of `registra rebuild` and `verify`: a fresh read-model table shaped like `records`
@@ -78,16 +79,48 @@ export async function staleRebuildIds(trx: Kysely<Database>): Promise<string[]> 
   return stale.rows.map((r) => r.id);
 }
 
-/** Streams the whole log with its chain, record by record, in batches small enough to hold. */
+/** Record ids after `after` (none: from the first) up to `upTo` included (none: to the last). */
+export interface RecordRange {
+  after: string | null;
+  upTo: string | null;
+}
+
+/**
+ * The record ids cut into consecutive ranges of `size` records (the last may be shorter), from the
+ * first record to the last one there is now: records created later fall after every range and are
+ * left to the rebuild's catch-up. No range when the log is empty.
+ */
+export async function recordRanges(db: Kysely<Database>, size: number): Promise<RecordRange[]> {
+  // seq 1 is each record's first entry: one row per record, through the (record_id, seq) key.
+  const bounds = await sql<{ record_id: string }>`
+    SELECT record_id FROM (
+      SELECT record_id, row_number() OVER (ORDER BY record_id) AS n, count(*) OVER () AS total
+      FROM entries WHERE seq = 1) AS numbered
+    WHERE n % ${size} = 0 OR n = total
+    ORDER BY record_id`.execute(db);
+  let after: string | null = null;
+  return bounds.rows.map(({ record_id: upTo }) => {
+    const range = { after, upTo };
+    after = upTo;
+    return range;
+  });
+}
+
+/**
+ * Streams the log of a range of records (default: all) with its chain, record by record, in
+ * batches small enough to hold.
+ */
 export async function* recordLogs(
   db: Kysely<Database>,
   batchSize = 2000,
+  range: RecordRange = { after: null, upTo: null },
 ): AsyncGenerator<StoredLink[][]> {
-  let after = '00000000-0000-0000-0000-000000000000';
+  let after = range.after ?? '00000000-0000-0000-0000-000000000000';
+  const upTo = range.upTo ?? 'ffffffff-ffff-ffff-ffff-ffffffffffff';
   for (;;) {
-    // seq 1 is each record's first entry: one row per record, read through the (record_id, seq) key.
     const ids = await sql<{ record_id: string }>`
-      SELECT record_id FROM entries WHERE record_id > ${after}::uuid AND seq = 1
+      SELECT record_id FROM entries
+      WHERE record_id > ${after}::uuid AND record_id <= ${upTo}::uuid AND seq = 1
       ORDER BY record_id LIMIT ${batchSize}`.execute(db);
     const batch = ids.rows.map((r) => r.record_id);
     if (batch.length === 0) return;
@@ -95,6 +128,9 @@ export async function* recordLogs(
     after = batch[batch.length - 1] as string;
   }
 }
+
+/** The COPY that loads read-model rows (records.ts `recordCopyLine`) into the fresh table. */
+export const COPY_INTO_REBUILD = `COPY records_rebuild (${RECORD_COPY_COLUMNS.join(', ')}) FROM STDIN`;
 
 /** The read-model rows of the given records, as stored. */
 export async function readModelRows(

@@ -74,6 +74,62 @@ export async function upsertRecords(
   if (rows.length > 0) await upsertRecordsStatement(rows, table).execute(db);
 }
 
+/** The columns of `records` that a read-model row fills, in the order of `recordCopyLine`. */
+export const RECORD_COPY_COLUMNS = [
+  'id',
+  'type',
+  'status',
+  'flags',
+  'tracking_id',
+  'registration_number',
+  'assigned_to',
+  'created_at_location',
+  'created_by',
+  'created_at',
+  'updated_at',
+  'seq',
+  'name',
+  'state',
+  'fold',
+  'head_hash',
+  'search_keys',
+] as const;
+
+/**
+ * A read-model row as one line of COPY's text format (columns `RECORD_COPY_COLUMNS`): the same
+ * values as the upsert's, arrays as array literals and JSON as jsonb input.
+ */
+export function recordCopyLine(row: RecordRow): string {
+  const columns = toColumns(row);
+  return `${RECORD_COPY_COLUMNS.map((column) => copyValue(column, columns[column])).join('\t')}\n`;
+}
+
+function copyValue(column: (typeof RECORD_COPY_COLUMNS)[number], value: unknown): string {
+  if (value === null || value === undefined) return '\\N';
+  if (column === 'flags' || column === 'search_keys') {
+    return copyText(arrayLiteral(value as unknown[]));
+  }
+  if (column === 'state' || column === 'fold') return copyText(JSON.stringify(value));
+  return copyText(String(value));
+}
+
+/** A text[] literal, every element quoted. */
+function arrayLiteral(values: unknown[]): string {
+  return `{${values.map((v) => `"${String(v).replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
+}
+
+/** A value escaped for COPY's text format. */
+function copyText(text: string): string {
+  return text.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c] as string);
+}
+
+const COPY_ESCAPES: Record<string, string> = {
+  '\\': '\\\\',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\r': '\\r',
+};
+
 function toColumns({ state, carry, headHash, name, keys }: RecordRow) {
   return {
     id: state.id,

@@ -51,6 +51,11 @@ export function UserMenu() {
             )}
           </p>
           <LanguagePicker id="menu-language" />
+          {user?.scopes.includes('hook.manage') && (
+            <a href="#/deliveries" onClick={() => setOpen(false)}>
+              {t.failingDeliveries}
+            </a>
+          )}
           <button type="button" onClick={() => client.lock()}>
             {t.lock}
           </button>

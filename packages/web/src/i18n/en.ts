@@ -217,6 +217,17 @@ export const en = {
     village: 'Village',
     street: 'Street',
   } as Record<string, string>,
+  // deliveries to hooks (PROTOCOL 8), for administrators
+  failingDeliveries: 'Failing deliveries',
+  deliveriesIntro:
+    'Deliveries to the country’s systems (hooks) that have failed at least once. Each is tried again by itself, less and less often (at most every hour), until its system answers.',
+  refresh: 'Refresh',
+  noFailingDelivery: 'No failing delivery.',
+  attempts: (n: number) => (n === 1 ? '1 attempt' : `${n} attempts`),
+  lastError: (error: string) => `Last error: ${error}`,
+  deliveryTimes: (next: string, first: string) => `Next attempt ${next} · first written ${first}`,
+  retryNow: 'Retry now',
+  aRecord: 'a record',
   // files and photos (PROTOCOL 9)
   takePhoto: 'Take a photo',
   takeAnotherPhoto: 'Take another photo',

@@ -213,6 +213,17 @@ export const fr: Messages = {
     village: 'Village',
     street: 'Rue',
   },
+  // livraisons aux systèmes (PROTOCOL 8), pour les administrateurs
+  failingDeliveries: 'Livraisons en échec',
+  deliveriesIntro:
+    'Livraisons aux systèmes du pays (hooks) qui ont échoué au moins une fois. Chacune est retentée d’elle-même, de moins en moins souvent (au plus toutes les heures), jusqu’à ce que son système réponde.',
+  refresh: 'Actualiser',
+  noFailingDelivery: 'Aucune livraison en échec.',
+  attempts: (n) => (n === 1 ? '1 tentative' : `${n} tentatives`),
+  lastError: (error) => `Dernière erreur : ${error}`,
+  deliveryTimes: (next, first) => `Prochaine tentative ${next} · écrite le ${first}`,
+  retryNow: 'Réessayer maintenant',
+  aRecord: 'un dossier',
   // fichiers et photos (PROTOCOL 9)
   takePhoto: 'Prendre une photo',
   takeAnotherPhoto: 'Prendre une autre photo',

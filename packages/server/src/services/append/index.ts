@@ -27,7 +27,7 @@ import { walkChain } from '../chain.js';
 import { upsertRecordsStatement } from '../../store/records.js';
 import { findActiveUsers } from '../../store/users.js';
 import type { Caller, Registry } from '../context.js';
-import { readModelRow } from '../read-model.js';
+import { readModelRow } from '../read-model-row.js';
 import { effectWrites, type Appended } from './effects.js';
 import {
   entryResult,
@@ -50,6 +50,8 @@ export interface IncomingAction {
   raw: Record<string, unknown>;
   id: string;
   deviceSeq?: number;
+  /** The number a confirming hook gave its APPROVE of a REGISTER (PROTOCOL 8); never from a body. */
+  registrationNumber?: string;
 }
 
 export interface DeviceState {
@@ -284,7 +286,8 @@ class Batch {
     record.recordType = decision.recordType;
     let registrationNumber: string | null = null;
     if (decision.register && record.fold) {
-      registrationNumber = await makeRegistrationNumber(
+      registrationNumber ??= item.registrationNumber ?? null;
+      registrationNumber ??= await makeRegistrationNumber(
         this.trx,
         this.registry.config,
         decision.recordType,
