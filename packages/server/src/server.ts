@@ -158,6 +158,8 @@ export async function startWorker(env: Env): Promise<{ stop(): Promise<void> }> 
     const { registry, files } = await openRegistry(env, database.db);
     const signer = await loadSigner(database.db, env.REGISTRA_SIGNING_KEY, env.REGISTRA_ISSUER);
     const jobs = jobQueueFor(registry, { signer, hookMetrics: new HookMetrics(registry), files });
+    const backups = backupSettings(env, database);
+    if (backups) scheduleBackups(jobs, registry, backups);
     const runner = await jobs.start({
       connectionString: database.url,
       concurrency: Math.max(1, env.REGISTRA_JOB_CONCURRENCY),
