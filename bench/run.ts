@@ -26,6 +26,8 @@ const BENCHMARKS = [
   'files',
   'certificates',
   'checkpoint',
+  'replica',
+  'backup',
   'hooks',
   'encryption',
 ];

@@ -41,7 +41,23 @@ async function gzip(text: string): Promise<Uint8Array> {
  * problem+json answers turned into typed errors.
  */
 export class Transport {
+  /**
+   * The WAL position after this client's latest write, as the server named it (`Registra-LSN`,
+   * only when it reads from a replica), sent back with every request (`Registra-Read-After`) so
+   * that reads served by a replica show this client's own writes (read-your-writes).
+   */
+  #readAfter: string | null = null;
+
   constructor(private readonly options: TransportOptions) {}
+
+  #remember(response: Response): void {
+    const lsn = response.headers.get('registra-lsn');
+    if (lsn && /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/.test(lsn)) {
+      if (this.#readAfter === null || lsnValue(lsn) > lsnValue(this.#readAfter)) {
+        this.#readAfter = lsn;
+      }
+    }
+  }
 
   async request<T>(
     method: string,
@@ -68,12 +84,15 @@ export class Transport {
         }
       }
       if (tokens) headers['authorization'] = `Bearer ${tokens.accessToken}`;
+      if (this.#readAfter) headers['registra-read-after'] = this.#readAfter;
       try {
-        return await this.options.fetch(this.options.baseUrl + path, {
+        const response = await this.options.fetch(this.options.baseUrl + path, {
           method,
           headers,
           ...(body ? { body } : {}),
         });
+        this.#remember(response);
+        return response;
       } catch (error) {
         throw new Unreachable(`could not reach the server: ${(error as Error).message}`);
       }
@@ -179,4 +198,10 @@ export class Transport {
     const body = (await response.json()) as Tokens;
     return { accessToken: body.accessToken, refreshToken: body.refreshToken };
   }
+}
+
+/** An LSN (`16/B374D848`) as a number that orders them. */
+function lsnValue(lsn: string): bigint {
+  const [high = '0', low = '0'] = lsn.split('/');
+  return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`);
 }

@@ -32,3 +32,4 @@ export * from './certificates/verify.js';
 export * from './workflow/queues.js';
 export * from './config/sign-on.js';
 export * from './exchange/index.js';
+export * from './config/diff.js';

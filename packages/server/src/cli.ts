@@ -2,7 +2,7 @@
 import { userInfo } from 'node:os';
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
-import { ConfigurationError } from '@registra/core';
+import { ConfigurationError, describeConfigChange, diffConfigurations } from '@registra/core';
 import { readEnv } from './env.js';
 import { makeCheckpoint, verifyLatestCheckpoint } from './services/checkpoints.js';
 import type { Registry } from './services/context.js';
@@ -16,7 +16,19 @@ import { addUser, deactivateUser, users } from './services/users.js';
 import { startPrimary } from './cluster.js';
 import { deliveries, retryDelivery } from './services/hooks/deliveries.js';
 import type { Env } from './env.js';
-import { openDatabase, openRegistry, publicUrlOf, startServer, startWorker } from './server.js';
+import {
+  backupSettings,
+  openDatabase,
+  openRegistry,
+  publicUrlOf,
+  startServer,
+  startWorker,
+} from './server.js';
+import { takeBaseBackup } from './backup/base-backup.js';
+import { restore } from './backup/restore-command.js';
+import { runRestoreTest } from './backup/restore-test.js';
+import { saveBackupRun } from './store/backup-runs.js';
+import { loadConfigFile, resolveConfigDir } from './services/seed.js';
 
 /** The registry's signing keys, naming the deployment as the server does. */
 const issuerOf = (env: Env, registry: Registry) =>
@@ -45,6 +57,12 @@ Usage: registra <command> [options]
   deliveries list [--hook H] [--state pending|failing|done] [--record ID] [--limit N]
                               deliveries to hooks, newest first, with their last error
   deliveries retry ID         retry a pending delivery now
+  backup                      take a base backup into REGISTRA_BACKUP_DIR (WAL is archived there)
+  backup test                 restore the latest backup into a scratch directory and verify it
+  restore [--to TIME] [--target DIR]
+                              restore the latest backup (up to TIME) into the embedded data
+                              directory (server stopped), or into DIR for an external PostgreSQL
+  config diff NEW [--from OLD]  what configuration NEW changes from the one in use (REGISTRA_CONFIG)
 
 Environment: DATABASE_URL, REGISTRA_DATA_DIR, REGISTRA_CONFIG, REGISTRA_DEMO_PASSWORD,
 REGISTRA_SEED_DEMO_USERS, REGISTRA_ISSUER, REGISTRA_WORKERS, REGISTRA_PUBLIC_URL, REGISTRA_CHROMIUM,
@@ -78,6 +96,9 @@ async function main(argv: string[]): Promise<number> {
       state: { type: 'string' },
       record: { type: 'string' },
       limit: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      target: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -121,9 +142,22 @@ async function main(argv: string[]): Promise<number> {
     return -1;
   }
 
+  if (command === 'config' && sub === 'diff' && arg !== undefined) {
+    // Needs no database: both documents are loaded and checked as the server would load them.
+    const before = loadConfigFile(resolveConfigDir(values.from ?? env.REGISTRA_CONFIG).configFile);
+    const after = loadConfigFile(resolveConfigDir(arg).configFile);
+    const changes = diffConfigurations(before.document, after.document);
+    if (changes.length === 0) console.log('no changes');
+    for (const change of changes) console.log(describeConfigChange(change));
+    return 0;
+  }
+
+  if (command === 'restore') return restore(env, values.to, values.target);
+
   // An unknown command is answered with the help at once, without starting a database for it.
   const known =
     ['migrate', 'rebuild', 'verify', 'checkpoint'].includes(command) ||
+    (command === 'backup' && (sub === undefined || sub === 'test')) ||
     (command === 'dedup' && values.all) ||
     (command === 'users' &&
       (sub === 'list' || sub === 'add' || (sub === 'deactivate' && arg !== undefined))) ||
@@ -144,6 +178,33 @@ async function main(argv: string[]): Promise<number> {
     }
     const { registry } = await openRegistry(env, database.db);
     switch (command) {
+      case 'backup': {
+        const settings = backupSettings(env, database);
+        if (!settings) throw new Error('set REGISTRA_BACKUP_DIR: where backups and the WAL go');
+        if (sub === 'test') {
+          const run = await runRestoreTest(registry, settings.source, settings.dir);
+          console.log(
+            run.ok
+              ? `restore test of ${run.label}: ${run.records} records, ${run.entries} entries verified in ${run.seconds.toFixed(1)} s`
+              : `restore test of ${run.label ?? 'no backup'} FAILED: ${run.message ?? ''}`,
+          );
+          return run.ok ? 0 : 2;
+        }
+        const started = performance.now();
+        const info = await takeBaseBackup(settings.source, settings.dir);
+        const seconds = (performance.now() - started) / 1000;
+        await saveBackupRun(registry.db, {
+          kind: 'base-backup',
+          label: info.label,
+          ok: true,
+          seconds,
+          bytes: info.bytes,
+        });
+        console.log(
+          `base backup ${info.label} (${info.method}, ${(info.bytes / 1e6).toFixed(1)} MB) in ${seconds.toFixed(1)} s: ${info.path}`,
+        );
+        return 0;
+      }
       case 'rebuild': {
         let shown = 0;
         const report = await rebuildReadModel(registry, {

@@ -5,6 +5,7 @@ import { METRICS_REQUEST, type MetricsRequest } from './http/metrics.js';
 import type { JobRunner } from './jobs/index.js';
 import { HookMetrics } from './services/hooks/index.js';
 import {
+  backupSettings,
   demoUsersCreated,
   jobQueueFor,
   openDatabase,
@@ -13,6 +14,7 @@ import {
   startJobRunner,
 } from './server.js';
 import { loadSigner } from './services/tokens.js';
+import { scheduleBackups } from './backup/jobs.js';
 
 export interface Primary {
   url: string;
@@ -40,6 +42,8 @@ export async function startPrimary(env: Env, log: (message: string) => void): Pr
     // metrics join the workers' (below).
     const hookMetrics = new HookMetrics(registry);
     const jobs = jobQueueFor(registry, { signer, hookMetrics, files });
+    const backups = backupSettings(env, database);
+    if (backups) scheduleBackups(jobs, registry, backups);
     if (env.REGISTRA_JOB_CONCURRENCY > 0) {
       runner = await startJobRunner(env, database.url, jobs, (_level, message) => log(message));
     }

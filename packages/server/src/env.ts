@@ -4,6 +4,10 @@ import type { S3Settings } from './services/files/s3-storage.js';
 /** Settings read from the environment, checked once at start. Secrets never have a default. */
 const EnvSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
+  /** A streaming replica of DATABASE_URL (or of the embedded one) that takes reads. */
+  DATABASE_REPLICA_URL: z.string().url().optional(),
+  /** How long a read waits for the replica to replay the caller's write before the primary. */
+  REGISTRA_REPLICA_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   REGISTRA_DATA_DIR: z.string().default('./.registra'),
   /** The key-encryption keys' file (PROTOCOL 13); unset, REGISTRA_DATA_DIR/keys.json (mode 0600). */
   REGISTRA_KEY_FILE: z.string().min(1).optional(),
@@ -55,6 +59,14 @@ const EnvSchema = z.object({
   REGISTRA_OIDC_NAME: z.string().min(1).max(60).default('your organisation'),
   /** The Chromium that prints certificates to PDF. */
   REGISTRA_CHROMIUM: z.string().default('/usr/bin/chromium'),
+  /**
+   * Backups (backup/): base backups and the archived WAL go here; the embedded PostgreSQL then
+   * archives its WAL into it. Unset: no backups are taken.
+   */
+  REGISTRA_BACKUP_DIR: z.string().min(1).optional(),
+  /** When base backups and restore tests run (crontab patterns, server time). */
+  REGISTRA_BACKUP_SCHEDULE: z.string().min(9).default('15 1 * * *'),
+  REGISTRA_RESTORE_TEST_SCHEDULE: z.string().min(9).default('45 3 * * *'),
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

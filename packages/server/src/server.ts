@@ -4,6 +4,10 @@ import type pg from 'pg';
 import { connect, type DB } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrations.js';
+import path from 'node:path';
+import { scheduleBackups, type BackupSettings } from './backup/jobs.js';
+import { backupStatus } from './backup/status.js';
+import { ReadReplica } from './db/replica.js';
 import { JobQueue, type JobRunner } from './jobs/index.js';
 import type { AppendEffect } from './services/append/effects.js';
 import { deduplicationEffect, deduplicationTask } from './services/deduplication/job.js';
@@ -30,6 +34,8 @@ export interface Database {
   pool: pg.Pool;
   /** Where it is: DATABASE_URL, or the embedded server's address. */
   url: string;
+  /** The embedded cluster's data directory; null with DATABASE_URL. */
+  dataDir: string | null;
   close(): Promise<void>;
 }
 
@@ -45,6 +51,7 @@ export async function openDatabase(
       dataDir: env.REGISTRA_DATA_DIR,
       port: env.REGISTRA_PG_PORT,
       log,
+      ...(env.REGISTRA_BACKUP_DIR ? { walArchiveDir: env.REGISTRA_BACKUP_DIR } : {}),
     });
     url = embedded.url;
   }
@@ -54,10 +61,26 @@ export async function openDatabase(
     db,
     pool,
     url,
+    dataDir: embedded ? path.join(path.resolve(env.REGISTRA_DATA_DIR), 'pg') : null,
     close: async () => {
       await db.destroy();
       await embedded?.stop();
     },
+  };
+}
+
+/**
+ * Where and when backups are taken, when REGISTRA_BACKUP_DIR is set. Not in a cluster's HTTP
+ * workers: the primary, which owns the embedded data directory, runs the backup jobs (a runner
+ * only takes jobs of the tasks it defines).
+ */
+export function backupSettings(env: Env, database: Database): BackupSettings | null {
+  if (!env.REGISTRA_BACKUP_DIR || cluster.isWorker) return null;
+  return {
+    dir: path.resolve(env.REGISTRA_BACKUP_DIR),
+    source: { url: database.url, dataDir: database.dataDir },
+    schedule: env.REGISTRA_BACKUP_SCHEDULE,
+    restoreTestSchedule: env.REGISTRA_RESTORE_TEST_SCHEDULE,
   };
 }
 
@@ -74,6 +97,10 @@ export async function openRegistry(
     ? new FileKeyProvider(env.REGISTRA_KEY_FILE)
     : FileKeyProvider.inDataDir(env.REGISTRA_DATA_DIR);
   const registry: Registry = { db, config, now: () => new Date(), vault: await Vault.open(keys) };
+  if (env.DATABASE_REPLICA_URL) {
+    const replica = connect(env.DATABASE_REPLICA_URL);
+    registry.replica = new ReadReplica(replica.db, db, env.REGISTRA_REPLICA_WAIT_MS);
+  }
   registry.effects = appendEffectsFor(registry);
   const demoUsers =
     env.REGISTRA_SEED_DEMO_USERS === 'true'
@@ -196,6 +223,8 @@ export async function startWorker(env: Env): Promise<{ stop(): Promise<void> }> 
       publicUrl: publicUrlOf(env),
       checkpointSchedule: env.REGISTRA_CHECKPOINT_SCHEDULE,
     });
+    const backups = backupSettings(env, database);
+    if (backups) scheduleBackups(jobs, registry, backups);
     const runner = await jobs.start({
       connectionString: database.url,
       concurrency: Math.max(1, env.REGISTRA_JOB_CONCURRENCY),
@@ -238,6 +267,10 @@ export async function startServer(env: Env): Promise<RunningServer> {
       publicUrl: publicUrlOf(env),
       checkpointSchedule: env.REGISTRA_CHECKPOINT_SCHEDULE,
     });
+    const backups = backupSettings(env, database);
+    if (backups) scheduleBackups(jobs, registry, backups);
+    metrics.observeBackups(() => backupStatus(database.db));
+    if (registry.replica) metrics.observeReplica(registry.replica.counts);
     const app = await buildApp({
       registry,
       auth,
@@ -277,6 +310,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
       stop: async () => {
         await app.close();
         await runner?.stop();
+        await registry.replica?.db.destroy();
         await database.close();
       },
     };

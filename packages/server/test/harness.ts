@@ -9,6 +9,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { expect, inject } from 'vitest';
 import { connect, type DB } from '../src/db/database.js';
 import { migrate } from '../src/db/migrations.js';
+import { ReadReplica } from '../src/db/replica.js';
 import { buildApp, type AppOptions } from '../src/http/app.js';
 import { Metrics } from '../src/http/metrics.js';
 import { AuthService, type AuthOptions } from '../src/services/auth.js';
@@ -120,13 +121,26 @@ export interface TestServerOptions {
   signOn?: (registry: Registry) => SignOn;
   /** The environment the configuration's hooks read their URLs and secrets from. */
   env?: Record<string, string>;
+  /** A database of the test's own (a cluster it started), migrated here and not dropped. */
+  databaseUrl?: string;
+  /** A streaming replica of it that takes reads (db/replica.ts), waiting at most `waitMs`. */
+  replica?: { url: string; waitMs: number };
+}
+
+/** An existing database, migrated; closing it leaves it in place. */
+async function ownDatabase(url: string): Promise<{ url: string; db: DB; drop(): Promise<void> }> {
+  const { db, pool } = connect(url, 30);
+  await migrate({ db, pool });
+  return { url, db, drop: () => db.destroy() };
 }
 
 export async function startTestServer(
   configName = 'civil-registry',
   options: TestServerOptions = {},
 ): Promise<TestServer> {
-  const database = await freshDatabase();
+  const database = options.databaseUrl
+    ? await ownDatabase(options.databaseUrl)
+    : await freshDatabase();
   const { configFile, usersFile } = resolveConfigDir(configName);
   const env = options.env ?? {};
   const config = loadConfigFile(configFile, env);
@@ -139,6 +153,10 @@ export async function startTestServer(
     vault: await Vault.open(FileKeyProvider.inDataDir(dataDir)),
   };
   registry.effects = appendEffectsFor(registry);
+  const replica = options.replica ? connect(options.replica.url, 10) : null;
+  if (replica && options.replica) {
+    registry.replica = new ReadReplica(replica.db, database.db, options.replica.waitMs);
+  }
   await seed(database.db, config, usersFile, PASSWORD);
   const signer = await loadSigner(database.db);
   const auth = new AuthService(registry, signer, options.auth);
@@ -205,6 +223,7 @@ export async function startTestServer(
     close: async () => {
       await app.close();
       await runner?.stop();
+      await replica?.db.destroy();
       await database.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },

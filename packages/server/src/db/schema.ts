@@ -30,6 +30,7 @@ export interface Database {
   exchange_sessions: ExchangeSessionsTable;
   hook_deliveries: HookDeliveriesTable;
   record_keys: RecordKeysTable;
+  backup_runs: BackupRunsTable;
 }
 
 export interface RecordKeysTable {
@@ -100,6 +101,20 @@ export interface ExchangeSessionsTable {
   token_hash: string;
   subject_id: string;
   expires_at: Timestamp;
+}
+
+export interface BackupRunsTable {
+  id: Generated<string>;
+  kind: 'base-backup' | 'restore-test';
+  label: string | null;
+  ok: boolean;
+  finished_at: GeneratedTimestamp;
+  seconds: number;
+  bytes: string | number | null;
+  records: number | null;
+  entries: number | null;
+  differences: number | null;
+  message: string | null;
 }
 
 export interface ReadAuditTable {

@@ -38,6 +38,7 @@ import { ReadAudit } from '../services/read-audit.js';
 import type { SignOn } from '../services/sign-on.js';
 import { registerJsonParser } from './json.js';
 import { auditReads } from './read-audit.js';
+import { announceWritePositions } from './replica-reads.js';
 import type { Metrics } from './metrics.js';
 import { shedLoad } from './shedding.js';
 import {
@@ -260,6 +261,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       app.log.error({ err: error }, 'read audit not written yet'),
     );
   auditReads(app, registry, readAudit);
+  announceWritePositions(app, registry);
   app.addHook('onClose', () => readAudit.close());
 
   const issuer = new Issuer(

@@ -20,6 +20,16 @@ interface MetricsAnswer extends MetricsRequest {
   error?: string;
 }
 
+/** The latest run of a kind of backup work, and the latest that succeeded. */
+export interface RunStatus {
+  latest: { ok: boolean; finishedAt: Date; seconds: number; records: number | null } | null;
+  latestOk: { finishedAt: Date } | null;
+}
+export interface BackupStatus {
+  baseBackup: RunStatus;
+  restoreTest: RunStatus;
+}
+
 /** Prometheus metrics of the server, served at GET /metrics. */
 export class Metrics {
   readonly registry = new MetricsRegistry();
@@ -85,6 +95,76 @@ export class Metrics {
       new AggregatorRegistry();
       AggregatorRegistry.setRegistries([this.registry]);
     }
+  }
+
+  /**
+   * Backups and their restore tests (backup/), read from the database at each scrape, so that
+   * every node reports the same whichever process did the work ('first': not summed in a cluster).
+   */
+  observeBackups(read: () => Promise<BackupStatus>): void {
+    let cached: { at: number; status: Promise<BackupStatus> } | null = null;
+    const status = () => {
+      if (!cached || performance.now() - cached.at > 1000) {
+        cached = { at: performance.now(), status: read() };
+      }
+      return cached.status;
+    };
+    const seconds = (d: Date | undefined) => (d ? d.getTime() / 1000 : undefined);
+    const gauge = (name: string, help: string, value: (s: BackupStatus) => number | undefined) =>
+      new Gauge({
+        name,
+        help,
+        aggregator: 'first',
+        registers: [this.registry],
+        async collect() {
+          // Never happened: 0 (never proven, never backed up), which alerts should fire on.
+          this.set(value(await status()) ?? 0);
+        },
+      });
+    gauge(
+      'registra_backup_last_success_timestamp_seconds',
+      'When the latest base backup that succeeded ended',
+      (s) => seconds(s.baseBackup.latestOk?.finishedAt),
+    );
+    gauge(
+      'registra_backup_last_ok',
+      'Whether the latest base backup succeeded (1) or failed (0)',
+      (s) => (s.baseBackup.latest ? Number(s.baseBackup.latest.ok) : undefined),
+    );
+    gauge(
+      'registra_restore_test_ok',
+      'Whether the latest restore test (latest backup restored, then verified) passed (1) or not (0)',
+      (s) => (s.restoreTest.latest ? Number(s.restoreTest.latest.ok) : undefined),
+    );
+    gauge(
+      'registra_restore_test_last_success_timestamp_seconds',
+      'When the latest restore test that passed ended',
+      (s) => seconds(s.restoreTest.latestOk?.finishedAt),
+    );
+    gauge(
+      'registra_restore_test_duration_seconds',
+      'How long the latest restore test took, restore and verify',
+      (s) => s.restoreTest.latest?.seconds,
+    );
+    gauge(
+      'registra_restore_test_records',
+      'Records verified by the latest restore test',
+      (s) => s.restoreTest.latest?.records ?? undefined,
+    );
+  }
+
+  /** Reads by where they went (db/replica.ts): the replica, or the primary and why. */
+  observeReplica(counts: Readonly<Record<string, number>>): void {
+    new Counter({
+      name: 'registra_db_reads_total',
+      help: "Reads that could go to the replica, by where they went: replica, primary-lagging (the replica had not replayed the caller's write in time), primary-unreachable",
+      labelNames: ['target'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [target, n] of Object.entries(counts)) this.inc({ target }, n);
+      },
+    });
   }
 
   /** The exposition text: this process's metrics or, in a cluster worker, every worker's, summed. */

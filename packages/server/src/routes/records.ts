@@ -14,6 +14,7 @@ import { getChain, getRecord, queryForAudit, searchRecords } from '../services/r
 import { eraseRecord } from '../services/vault/erasure.js';
 import { recordReads } from '../services/read-audit.js';
 import type { AuditSpec } from '../http/read-audit.js';
+import { readsFor } from '../http/replica-reads.js';
 import { MANAGE_USERS } from '../services/users.js';
 
 /** `field.<id>` query keys: an identifier field's exact value (PROTOCOL 10). */
@@ -96,8 +97,13 @@ export function recordRoutes(registry: Registry, auth: AuthService): FastifyPlug
           },
         },
       },
-      (request) =>
-        getRecord(registry, callerOf(request), request.params.id, request.query.entriesAfter),
+      async (request) =>
+        getRecord(
+          await readsFor(registry, request),
+          callerOf(request),
+          request.params.id,
+          request.query.entriesAfter,
+        ),
     );
 
     app.get(
@@ -209,8 +215,8 @@ export function recordRoutes(registry: Registry, auth: AuthService): FastifyPlug
           },
         },
       },
-      (request) =>
-        searchRecords(registry, callerOf(request), {
+      async (request) =>
+        searchRecords(await readsFor(registry, request), callerOf(request), {
           ...request.query,
           fields: identifierFields(request.query),
         }),

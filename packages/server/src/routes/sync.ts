@@ -7,6 +7,7 @@ import {
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { authenticate, callerOf } from '../http/authenticate.js';
 import type { Metrics } from '../http/metrics.js';
+import { readsFor } from '../http/replica-reads.js';
 import type { AuthService } from '../services/auth.js';
 import type { Registry } from '../services/context.js';
 import { submitActions, sync } from '../services/sync.js';
@@ -31,7 +32,10 @@ export function syncRoutes(
         },
       },
       async (request) => {
-        const response = await sync(registry, callerOf(request), request.body);
+        // A pull alone may be served by the replica; a push and the pull after it, by the primary.
+        const reads =
+          request.body.actions.length === 0 ? await readsFor(registry, request) : registry;
+        const response = await sync(registry, callerOf(request), request.body, reads);
         metrics.syncBatchSize.observe(request.body.actions.length);
         observe(metrics, response.results);
         const now = registry.now().getTime();

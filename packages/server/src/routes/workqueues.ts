@@ -2,6 +2,7 @@ import { RecordStateSchema, RecordTypeIdSchema } from '@registra/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticate, callerOf } from '../http/authenticate.js';
+import { readsFor } from '../http/replica-reads.js';
 import type { AuthService } from '../services/auth.js';
 import type { Registry } from '../services/context.js';
 import { queueCounts, queuePage } from '../services/workqueues.js';
@@ -22,7 +23,9 @@ export function workqueueRoutes(registry: Registry, auth: AuthService): FastifyP
           },
         },
       },
-      async (request) => ({ queues: await queueCounts(registry, callerOf(request)) }),
+      async (request) => ({
+        queues: await queueCounts(await readsFor(registry, request), callerOf(request)),
+      }),
     );
 
     app.get(
@@ -44,7 +47,13 @@ export function workqueueRoutes(registry: Registry, auth: AuthService): FastifyP
           },
         },
       },
-      (request) => queuePage(registry, callerOf(request), request.params.id, request.query),
+      async (request) =>
+        queuePage(
+          await readsFor(registry, request),
+          callerOf(request),
+          request.params.id,
+          request.query,
+        ),
     );
   };
 }

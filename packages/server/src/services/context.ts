@@ -1,5 +1,6 @@
 import type { Principal, RegistryConfig } from '@registra/core';
 import type { DB } from '../db/database.js';
+import type { ReadReplica } from '../db/replica.js';
 import type { UserRow } from '../store/users.js';
 import type { AppendEffect } from './append/effects.js';
 import type { Vault } from './vault/index.js';
@@ -13,6 +14,8 @@ export interface Registry {
   vault: Vault;
   /** What else happens when entries are appended (hooks, files, deduplication). */
   effects?: AppendEffect[];
+  /** A streaming replica that takes reads (DATABASE_REPLICA_URL); see http/replica-reads.ts. */
+  replica?: ReadReplica;
 }
 
 /** The authenticated caller: the stored user and their principal under the configuration. */

@@ -29,6 +29,8 @@ export async function sync(
   registry: Registry,
   caller: Caller,
   request: SyncRequest,
+  /** Where the changes are read: the replica for a pull alone (http/replica-reads.ts). */
+  reads: Registry = registry,
 ): Promise<SyncResponse> {
   const { actions } = request;
   checkActionCount(actions);
@@ -48,7 +50,7 @@ export async function sync(
       ? await pullOnly(registry, caller, request.deviceId)
       : await push(registry, caller, request);
   const changes = await readChanges(
-    registry,
+    reads,
     caller.principal,
     request.deviceId,
     request.cursor,

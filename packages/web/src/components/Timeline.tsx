@@ -33,6 +33,11 @@ export function Timeline({ local, words }: { local: LocalRecord; words: Words })
             {entry.deviceId !== null && entry.recordedAt
               ? ` · ${t.onDevice2(words.when(entry.occurredAt))}`
               : ''}
+            {entry.configVersion ? (
+              <span data-testid="entry-config-version">
+                {` · ${t.configVersion(entry.configVersion)}`}
+              </span>
+            ) : null}
           </div>
           {entry.message && <div className="small">{entry.message}</div>}
           <Details action={entry} entries={local.entries} words={words} />

@@ -138,6 +138,7 @@ export const en = {
   system: 'the system',
   hook: (id: string) => `the outside system “${id}”`,
   someone: (id: string) => `user …${id.slice(-4)}`,
+  configVersion: (version: string) => `configuration ${version}`,
   onDevice2: (when: string) => `on the device ${when}`,
   recorded: (when: string) => `recorded ${when}`,
   notFromDevice: 'not from a device',

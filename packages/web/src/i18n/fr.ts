@@ -136,6 +136,7 @@ export const fr: Messages = {
   system: 'le système',
   hook: (id) => `le système externe « ${id} »`,
   someone: (id) => `utilisateur …${id.slice(-4)}`,
+  configVersion: (version) => `configuration ${version}`,
   onDevice2: (when) => `sur l’appareil ${when}`,
   recorded: (when) => `enregistré ${when}`,
   notFromDevice: 'pas depuis un appareil',
