@@ -28,6 +28,7 @@ import type { Registry } from '../packages/server/src/services/context.js';
 import { openFileStorage } from '../packages/server/src/services/files/open.js';
 import { loadConfigFile, resolveConfigDir, seed } from '../packages/server/src/services/seed.js';
 import { loadSigner } from '../packages/server/src/services/tokens.js';
+import { FileKeyProvider, Vault } from '../packages/server/src/services/vault/index.js';
 import {
   debianBin,
   newCluster,
@@ -133,14 +134,18 @@ export async function run(): Promise<Row[]> {
     const replica = connect(replicaCluster.url, 40);
     stops.unshift(() => replica.db.destroy());
 
+    const vault = await Vault.open(
+      FileKeyProvider.inDataDir(mkdtempSync(path.join(tmpdir(), 'rk-'))),
+    );
     const servers: [string, Registry][] = [
-      ['primary', { db, config, now: () => new Date() }],
+      ['primary', { db, config, now: () => new Date(), vault }],
       [
         'replica',
         {
           db,
           config,
           now: () => new Date(),
+          vault,
           replica: new ReadReplica(replica.db, db, 1000),
         },
       ],

@@ -406,6 +406,7 @@ describe('issuer keys', () => {
         env: {
           ...process.env,
           DATABASE_URL: server.databaseUrl,
+          REGISTRA_KEY_FILE: server.keyFile,
           REGISTRA_SEED_DEMO_USERS: 'false',
           LOG_LEVEL: 'warn',
         },

@@ -322,6 +322,7 @@ function cli(...args: string[]): Promise<CliResult> {
         env: {
           ...process.env,
           DATABASE_URL: server.databaseUrl,
+          REGISTRA_KEY_FILE: server.keyFile,
           REGISTRA_SEED_DEMO_USERS: 'false',
           REGISTRA_CONFIG: 'civil-registry',
           LOG_LEVEL: 'silent',

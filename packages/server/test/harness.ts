@@ -94,6 +94,8 @@ export interface TestServer {
   url: string;
   db: DB;
   databaseUrl: string;
+  /** The key file of the server's vault: a CLI run against this database needs the same keys. */
+  keyFile: string;
   registry: Registry;
   app: FastifyInstance;
   /** Where the server keeps file bytes: a temporary directory, or the test's S3 bucket. */
@@ -146,11 +148,12 @@ export async function startTestServer(
   const config = loadConfigFile(configFile, env);
   const clock = { offsetMs: 0 };
   const dataDir = mkdtempSync(path.join(tmpdir(), 'registra-files-'));
+  const keyFile = path.join(dataDir, 'keys.json');
   const registry: Registry = {
     db: database.db,
     config,
     now: () => new Date(Date.now() + clock.offsetMs),
-    vault: await Vault.open(FileKeyProvider.inDataDir(dataDir)),
+    vault: await Vault.open(new FileKeyProvider(keyFile)),
   };
   registry.effects = appendEffectsFor(registry);
   const replica = options.replica ? connect(options.replica.url, 10) : null;
@@ -202,6 +205,7 @@ export async function startTestServer(
     url,
     db: database.db,
     databaseUrl: database.url,
+    keyFile,
     registry,
     app,
     files,

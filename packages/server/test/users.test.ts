@@ -244,6 +244,7 @@ function cliWith(env: Record<string, string>, ...args: string[]): Promise<CliRes
         env: {
           ...process.env,
           DATABASE_URL: server.databaseUrl,
+          REGISTRA_KEY_FILE: server.keyFile,
           REGISTRA_SEED_DEMO_USERS: 'false',
           REGISTRA_CONFIG: 'civil-registry',
           LOG_LEVEL: 'silent',

@@ -498,6 +498,10 @@ const migrations: Record<string, Migration> = {
           CHECK ((wrapped IS NULL) = (erased_at IS NOT NULL))
         )`.execute(db);
       await sql`CREATE INDEX record_keys_kek ON record_keys (kek_id) WHERE wrapped IS NOT NULL`.execute(
+        db,
+      );
+    },
+  },
 
   // What backups did (backup/): each base backup taken and each restore test, with its outcome,
   // so that every API node reports the latest in its metrics, whichever process did the work.
