@@ -409,8 +409,8 @@ export const en = {
   accessWhen: 'When',
   accessWho: 'Who',
   accessWhat: 'What',
-  accessGiven: 'given',
-  accessWithheld: (why: string) => `withheld: ${why}`,
+  accessGiven: (fields: string) => `Given: ${fields}`,
+  accessWithheld: (why: string, fields: string) => `Withheld (${why}): ${fields}`,
   withheldWhy: {
     CONSENT_REQUIRED: 'no consent',
     CONSENT_EXPIRED: 'consent expired',

@@ -403,8 +403,8 @@ export const fr: Messages = {
   accessWhen: 'Quand',
   accessWho: 'Qui',
   accessWhat: 'Quoi',
-  accessGiven: 'communiqué',
-  accessWithheld: (why) => `non communiqué : ${why}`,
+  accessGiven: (fields) => `Communiqué : ${fields}`,
+  accessWithheld: (why, fields) => `Non communiqué (${why}) : ${fields}`,
   withheldWhy: {
     CONSENT_REQUIRED: 'pas de consentement',
     CONSENT_EXPIRED: 'consentement expiré',

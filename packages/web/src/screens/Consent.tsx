@@ -2,6 +2,7 @@ import {
   LoginRequired,
   ServerProblem,
   Unreachable,
+  type AccessEntry,
   type CitizenSession,
   type ConsentView,
   type MyAccess,
@@ -375,6 +376,7 @@ function AccessHistory({
   const labels = new Map(
     access.consents.flatMap((c) => c.fieldLabels.map((f) => [f.field, f.label] as const)),
   );
+  const label = (field: string) => labels.get(field) ?? field;
   return (
     <section className="card consent-access" aria-labelledby="access-title">
       <h2 id="access-title">{t.accessTitle}</h2>
@@ -398,12 +400,14 @@ function AccessHistory({
                 <td>{consumers.get(entry.consumer) ?? entry.consumer}</td>
                 <td>
                   <ul>
-                    {entry.fields.map(({ field, outcome, code }) => (
-                      <li key={field} data-outcome={outcome}>
-                        {labels.get(field) ?? field}:{' '}
+                    {outcomes(entry).map(({ key, outcome, code, fields }) => (
+                      <li key={key} data-outcome={outcome}>
                         {outcome === 'given'
-                          ? t.accessGiven
-                          : t.accessWithheld((code && t.withheldWhy[code]) ?? t.withheldOther)}
+                          ? t.accessGiven(fields.map(label).join(', '))
+                          : t.accessWithheld(
+                              (code && t.withheldWhy[code]) ?? t.withheldOther,
+                              fields.map(label).join(', '),
+                            )}
                       </li>
                     ))}
                   </ul>
@@ -415,4 +419,19 @@ function AccessHistory({
       )}
     </section>
   );
+}
+
+/** An exchange's fields grouped by what became of them: given, or withheld for one reason. */
+function outcomes(entry: AccessEntry) {
+  const groups = new Map<
+    string,
+    { key: string; outcome: 'given' | 'withheld'; code: string | null; fields: string[] }
+  >();
+  for (const { field, outcome, code } of entry.fields) {
+    const key = outcome === 'given' ? 'given' : `withheld:${code ?? ''}`;
+    const group = groups.get(key) ?? { key, outcome, code, fields: [] };
+    group.fields.push(field);
+    groups.set(key, group);
+  }
+  return [...groups.values()];
 }
