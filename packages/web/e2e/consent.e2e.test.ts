@@ -43,13 +43,19 @@ afterAll(async () => {
 });
 
 /** A registered birth whose informant has a phone (where the code goes): its number. */
-async function registeredBirth(): Promise<string> {
+async function registeredBirth(
+  child: { firstName: string; surname: string; dob: string } = {
+    firstName: 'Chipo',
+    surname: 'Mwansa',
+    dob: '2026-03-14',
+  },
+): Promise<string> {
   const [agent, registrar] = await Promise.all([server.login('agent'), server.login('registrar')]);
   const recordId = await declareBirth(new Device(server, agent), {
     ...BIRTH,
-    'child.firstName': 'Chipo',
-    'child.surname': 'Mwansa',
-    'child.dob': '2026-03-14',
+    'child.firstName': child.firstName,
+    'child.surname': child.surname,
+    'child.dob': child.dob,
     'child.placeOfBirth': { province: 'central', district: 'ibombo', village: 'Mwembe' },
     'informant.phone': '+260971234567',
   });
@@ -64,6 +70,33 @@ async function registeredBirth(): Promise<string> {
   const { record } = (await answer.json()) as { record: { registrationNumber: string } };
   expect(record.registrationNumber).toBeTruthy();
   return record.registrationNumber;
+}
+
+/** The office asks for the fields, for a passport, until noon UTC thirty days ahead. */
+async function askConsent(
+  office: string,
+  subjectId: string,
+): Promise<{ id: string; status: string; portalUrl: string; expiresAt: Date }> {
+  const expiresAt = new Date(Date.now() + 30 * 86_400_000);
+  expiresAt.setUTCHours(12, 0, 0, 0);
+  const asked = await server.request('POST', '/api/v1/consents', {
+    token: office,
+    body: { subjectId, purpose: 'passport', fields: FIELDS, expiresAt: expiresAt.toISOString() },
+  });
+  expect(asked.status).toBe(201);
+  const consent = (await asked.json()) as { id: string; status: string; portalUrl: string };
+  expect(consent.status).toBe('requested');
+  return { ...consent, expiresAt };
+}
+
+/** The citizen asks for a code on the open portal page and signs in with it. */
+async function signIn(page: Page, consentId: string): Promise<void> {
+  await page.getByRole('button', { name: 'Send me a code' }).click();
+  await page.getByTestId('code-sent').waitFor();
+  const code = loggedCode(consentId);
+  expect(code).toMatch(/^[0-9]{6}$/);
+  await page.getByLabel('One-time code').fill(code as string);
+  await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
 /** The passport office's access token (a machine client, client_credentials). */
@@ -115,15 +148,8 @@ describe('the consent portal', () => {
   test('asked, approved with a one-time code, answered, revoked, denied; the history shows it', async () => {
     const subjectId = await registeredBirth();
     const office = await consumerToken();
-    const expiresAt = new Date(Date.now() + 30 * 86_400_000);
-    expiresAt.setUTCHours(12, 0, 0, 0);
-    const asked = await server.request('POST', '/api/v1/consents', {
-      token: office,
-      body: { subjectId, purpose: 'passport', fields: FIELDS, expiresAt: expiresAt.toISOString() },
-    });
-    expect(asked.status).toBe(201);
-    const consent = (await asked.json()) as { id: string; status: string; portalUrl: string };
-    expect(consent.status).toBe('requested');
+    const consent = await askConsent(office, subjectId);
+    const { expiresAt } = consent;
     const before = await query(office, subjectId);
     expect(withheld(before)).toEqual({
       fullName: 'CONSENT_REQUIRED',
@@ -239,5 +265,50 @@ describe('the consent portal', () => {
     expect(await page.getByTestId('consent-status').innerText()).toBe('Retiré');
     await page.getByRole('heading', { name: 'Qui a consulté vos données' }).waitFor();
     await screen(page, 'consent-06-french');
+  });
+
+  test('a rejection sticks: the office is still refused, and a later visit cannot approve it', async () => {
+    const subjectId = await registeredBirth({
+      firstName: 'Mwila',
+      surname: 'Sakala',
+      dob: '2026-05-21',
+    });
+    const office = await consumerToken();
+    const consent = await askConsent(office, subjectId);
+    const { page } = await newPage(browser, PHONE, 'en-GB');
+    await page.goto(`${server.url}/#/consent/${consent.id}`);
+    await expect.poll(() => fieldsShown(page)).toEqual(LABELS);
+    await signIn(page, consent.id);
+    await page.getByRole('button', { name: 'Reject' }).click();
+    await confirm(page, /cannot see these fields/);
+    await expect
+      .poll(() => page.getByTestId('consent-status').getAttribute('data-status'))
+      .toBe('rejected');
+    await page
+      .getByTestId('consent-standing')
+      .getByText(/You rejected/)
+      .waitFor();
+    expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    await screen(page, 'consent-07-rejected');
+
+    const refused = await query(office, subjectId);
+    expect(withheld(refused)).toEqual({
+      fullName: 'CONSENT_REQUIRED',
+      dateOfBirth: 'CONSENT_REQUIRED',
+      sex: 'CONSENT_REQUIRED',
+      placeOfBirth: 'CONSENT_REQUIRED',
+    });
+
+    // Back later (a reload forgets the session): signing in shows the history, not a choice.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Sign in to see who read your data' }).waitFor();
+    await signIn(page, consent.id);
+    await page.getByRole('heading', { name: 'You are signed in.' }).waitFor();
+    expect(await page.getByTestId('consent-status').getAttribute('data-status')).toBe('rejected');
+    expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    expect(await page.getByTestId('access-history').locator('tbody li').allInnerTexts()).toEqual([
+      `Withheld (no consent): ${LABELS.join(', ')}`,
+    ]);
+    await screen(page, 'consent-08-rejected-later');
   });
 });

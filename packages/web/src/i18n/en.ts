@@ -367,7 +367,7 @@ export const en = {
   consentTitle: 'A request to see your data',
   consentAsks: (consumer: string, purpose: string) =>
     `${consumer} asks to see this about you, for: ${purpose}.`,
-  consentFields: 'What they would see',
+  consentFields: 'The data asked for',
   consentConsumer: 'Who asks',
   consentPurpose: 'What for',
   consentUntil: 'Until',
@@ -381,6 +381,7 @@ export const en = {
   } as Record<string, string>,
   consentNotFound: 'There is no such request. Check the link you were sent.',
   consentSignInTitle: 'Sign in to decide',
+  consentSignInToSee: 'Sign in to see who read your data',
   consentSignInIntro:
     'We send a one-time code to the phone number the registry holds for you. Nobody else can decide for you.',
   consentSendCode: 'Send me a code',

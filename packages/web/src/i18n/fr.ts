@@ -359,7 +359,7 @@ export const fr: Messages = {
   consentTitle: 'Une demande d’accès à vos données',
   consentAsks: (consumer, purpose) =>
     `${consumer} demande à voir ceci à votre sujet, pour : ${purpose}.`,
-  consentFields: 'Ce qui serait communiqué',
+  consentFields: 'Les données demandées',
   consentConsumer: 'Qui demande',
   consentPurpose: 'Dans quel but',
   consentUntil: 'Jusqu’au',
@@ -373,6 +373,7 @@ export const fr: Messages = {
   },
   consentNotFound: 'Cette demande n’existe pas. Vérifiez le lien que vous avez reçu.',
   consentSignInTitle: 'Identifiez-vous pour décider',
+  consentSignInToSee: 'Identifiez-vous pour voir qui a consulté vos données',
   consentSignInIntro:
     'Nous envoyons un code à usage unique au numéro de téléphone que le registre a pour vous. Personne d’autre ne peut décider à votre place.',
   consentSendCode: 'M’envoyer un code',

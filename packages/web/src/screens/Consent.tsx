@@ -127,9 +127,13 @@ export function Consent({ consentId }: { consentId: string }) {
         <>
           <ConsentSummary consent={consent} date={date} t={t} />
           {!session ? (
-            consent.status === 'requested' || consent.status === 'approved' ? (
-              <SignIn consentId={consentId} busy={busy} time={time} onSignedIn={setSession} />
-            ) : null
+            <SignIn
+              consentId={consentId}
+              title={consent.status === 'requested' ? t.consentSignInTitle : t.consentSignInToSee}
+              busy={busy}
+              time={time}
+              onSignedIn={setSession}
+            />
           ) : (
             <section className="card consent-decision" aria-labelledby="decision-title">
               <h2 id="decision-title">
@@ -268,11 +272,13 @@ function Standing({
 /** Asks for a one-time code, then signs in with it. */
 function SignIn({
   consentId,
+  title,
   busy,
   time,
   onSignedIn,
 }: {
   consentId: string;
+  title: string;
   busy: boolean;
   time: (iso: string) => string;
   onSignedIn: (session: CitizenSession) => void;
@@ -314,7 +320,7 @@ function SignIn({
 
   return (
     <section className="card consent-sign-in" aria-labelledby="sign-in-title">
-      <h2 id="sign-in-title">{t.consentSignInTitle}</h2>
+      <h2 id="sign-in-title">{title}</h2>
       <p className="muted">{t.consentSignInIntro}</p>
       {sentUntil && (
         <p role="status" data-testid="code-sent">
