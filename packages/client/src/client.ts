@@ -55,6 +55,7 @@ import { SyncEngine } from './sync-engine.js';
 import { Transport, type Tokens } from './transport.js';
 import { checkVerifier, makeVerifier } from './verifier.js';
 import { withLock } from './locks.js';
+import { consentPortal } from './consents.js';
 import { OfflineVerifier } from './credentials.js';
 
 /** A record's credential as the device keeps it: with the record's seq when it was fetched. */
@@ -719,6 +720,7 @@ export function createClient(options: ClientOptions): RegistraClient {
       verify: (credential) => offlineVerifier.verify(credential),
     },
     sync: { now: syncNow, status },
+    consents: consentPortal(transport),
     close: () => {
       lock();
       sessions.close();
