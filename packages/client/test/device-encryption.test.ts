@@ -46,7 +46,11 @@ describe('sensitive values on the device', () => {
     // Another one captured offline: it waits in the outbox.
     network.mode = 'down';
     const offlineId = uuidv7();
-    await device.client.actions.submit({ type: 'CREATE', recordId: offlineId, recordType: 'birth' });
+    await device.client.actions.submit({
+      type: 'CREATE',
+      recordId: offlineId,
+      recordType: 'birth',
+    });
     await device.client.actions.submit({
       type: 'DECLARE',
       recordId: offlineId,
@@ -92,9 +96,7 @@ describe('sensitive values on the device', () => {
       'DECLARE',
     ]);
     expect(outbox[1].action.declaration['mother.nid']).toMatch(/^dev:v1:/);
-    expect((await raw.table('drafts').get(draft.id)).declaration['mother.nid']).toMatch(
-      /^dev:v1:/,
-    );
+    expect((await raw.table('drafts').get(draft.id)).declaration['mother.nid']).toMatch(/^dev:v1:/);
     const wrapped = (await raw.table('meta').get('deviceKey')).value as WrappedKey;
     raw.close();
     // Nor in the sessions database, where a reload's resume material lives.
