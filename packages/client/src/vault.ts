@@ -19,6 +19,8 @@ import type { OutboxItem } from './db.js';
  */
 const PREFIX = 'dev:v1:';
 const ITERATIONS = 210_000;
+/** Opened values kept in memory (see `Vault`); past this, forgotten all at once. */
+const MAX_REMEMBERED = 100_000;
 
 /** The data key as the user's meta keeps it: wrapped, with what derives the wrapping key. */
 export interface WrappedKey {
@@ -133,6 +135,12 @@ export function isSealed(value: unknown): value is string {
  * value whatever the configuration says now, so that a field no longer sensitive still reads.
  */
 export class Vault {
+  /**
+   * Sealed value -> its JSON, for the session: a local search opens every record the device holds,
+   * and WebCrypto costs a round trip per value. In memory only, gone with the vault at lock.
+   */
+  readonly #opened = new Map<string, string>();
+
   constructor(
     private readonly key: CryptoKey,
     private readonly config: () => Promise<RegistryConfig>,
@@ -149,25 +157,37 @@ export class Vault {
   async seal(value: unknown): Promise<string> {
     if (isSealed(value)) return value;
     const iv = crypto.getRandomValues(new Uint8Array(12));
-    const plain = new TextEncoder().encode(JSON.stringify(value));
+    const json = JSON.stringify(value);
+    const plain = new TextEncoder().encode(json);
     const cipher = new Uint8Array(
       await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, this.key, plain),
     );
     const joined = new Uint8Array(iv.length + cipher.length);
     joined.set(iv);
     joined.set(cipher, iv.length);
-    return PREFIX + toBase64(joined);
+    const sealed = PREFIX + toBase64(joined);
+    this.#remember(sealed, json);
+    return sealed;
+  }
+
+  #remember(sealed: string, json: string): void {
+    if (this.#opened.size >= MAX_REMEMBERED) this.#opened.clear();
+    this.#opened.set(sealed, json);
   }
 
   async open(value: unknown): Promise<unknown> {
     if (!isSealed(value)) return value;
+    const known = this.#opened.get(value);
+    if (known !== undefined) return JSON.parse(known) as unknown;
     const joined = fromBase64(value.slice(PREFIX.length));
     const plain = await crypto.subtle.decrypt(
       { name: 'AES-GCM', iv: joined.subarray(0, 12) as BufferSource },
       this.key,
       joined.subarray(12) as BufferSource,
     );
-    return JSON.parse(new TextDecoder().decode(plain)) as unknown;
+    const json = new TextDecoder().decode(plain);
+    this.#remember(value, json);
+    return JSON.parse(json) as unknown;
   }
 
   /** `values` with every sealed value opened (a declaration). */
