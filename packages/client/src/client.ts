@@ -317,6 +317,8 @@ export function createClient(options: ClientOptions): RegistraClient {
         // records and entries are fetched again, the rest stays sealed (see the README).
         if (proven === 'verifier') return null;
         await db.transaction('rw', [db.records, db.entries, db.meta], async () => {
+          // Kept, not destroyed: the old password would open what was sealed with it.
+          await db.setMeta('deviceKeyPrevious', stored);
           await db.records.clear();
           await db.entries.clear();
           await db.meta.delete('cursor');
