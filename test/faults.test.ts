@@ -281,8 +281,21 @@ async function runPlan(scenario: Scenario, seed: number, steps: Step[]): Promise
     );
     expect(perDeviceSeq.size).toBe(stored.filter((e) => e.device_id).length);
 
-    // No outbox is stuck, and every replica folds every record exactly as the server does.
-    const serverStates = await database.db.selectFrom('records').select(['id', 'state']).execute();
+    // No outbox is stuck, and every replica folds every record exactly as the server does (the
+    // server's states opened with its keys: sensitive fields are sealed in the read model).
+    const configFile = resolveConfigDir(scenario.config).configFile;
+    const config = loadConfigurationOrThrow(JSON.parse(readFileSync(configFile, 'utf8')));
+    const vault = await Vault.open(new FileKeyProvider(keyFile));
+    const sealed = await database.db.selectFrom('records').select(['id', 'state']).execute();
+    const keyring = await vault.keyring(
+      database.db,
+      config,
+      sealed.map((r) => r.id),
+    );
+    const serverStates = sealed.map(({ id, state }) => ({
+      id,
+      state: keyring.openState(state as RecordState),
+    }));
     for (const device of devices) {
       expect(await device.actions.pending()).toEqual([]);
       const held = await device.records.query({ limit: 100_000 });
@@ -293,9 +306,6 @@ async function runPlan(scenario: Scenario, seed: number, steps: Step[]): Promise
       }
     }
 
-    const configFile = resolveConfigDir(scenario.config).configFile;
-    const config = loadConfigurationOrThrow(JSON.parse(readFileSync(configFile, 'utf8')));
-    const vault = await Vault.open(new FileKeyProvider(keyFile));
     const report = await verifyReadModel({ db: database.db, config, now: () => new Date(), vault });
     expect(report.differences).toEqual([]);
     expect(captured.length).toBeGreaterThan(0);
