@@ -1,0 +1,97 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A round-robin load balancer in front of several API nodes, as a deployment runs one: each
+ * request goes to the next node on a connection of its own. A node that refuses the connection
+ * (down, or draining: it has stopped listening) is skipped and the request goes to the next one,
+ * since nothing reached it. A node that dies while it holds a request cuts that request: the
+ * caller sees a dead connection (`dropped`), as behind a real balancer.
+ */
+export class RoundRobinProxy {
+  /** Requests answered by a node, per node. */
+  readonly answered: number[];
+  /** Requests whose connection was refused by a node and sent to the next one. */
+  refused = 0;
+  /** Requests cut because their node died while holding them. */
+  dropped = 0;
+  /** Answers with a 5xx status, passed on to the caller. */
+  serverErrors = 0;
+  #next = 0;
+  #server: http.Server | null = null;
+
+  constructor(private readonly ports: number[]) {
+    this.answered = ports.map(() => 0);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.#server?.address() as AddressInfo).port}`;
+  }
+
+  async start(): Promise<void> {
+    this.#server = http.createServer((req, res) => void this.#handle(req, res));
+    await new Promise<void>((resolve) => this.#server?.listen(0, '127.0.0.1', resolve));
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.#server?.closeAllConnections();
+      this.#server?.close(() => resolve());
+    });
+  }
+
+  async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    // Every node in turn at most twice, with a short pause between rounds (a restart).
+    for (let attempt = 0; attempt < this.ports.length * 20; attempt++) {
+      const node = this.#next++ % this.ports.length;
+      try {
+        const answer = await this.#forward(this.ports[node] as number, req, body);
+        this.answered[node] = (this.answered[node] ?? 0) + 1;
+        if (answer.status >= 500) this.serverErrors += 1;
+        res.writeHead(answer.status, answer.headers);
+        res.end(answer.body);
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ECONNREFUSED') {
+          this.refused += 1;
+          if ((attempt + 1) % this.ports.length === 0) await new Promise((r) => setTimeout(r, 250));
+          continue;
+        }
+        break;
+      }
+    }
+    this.dropped += 1;
+    res.socket?.destroy();
+  }
+
+  #forward(
+    port: number,
+    req: http.IncomingMessage,
+    body: Buffer,
+  ): Promise<{ status: number; headers: http.OutgoingHttpHeaders; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const headers = { ...req.headers, host: `127.0.0.1:${port}`, connection: 'close' };
+      const upstream = http.request(
+        { host: '127.0.0.1', port, method: req.method, path: req.url, headers, agent: false },
+        (response) => {
+          const parts: Buffer[] = [];
+          response.on('data', (part: Buffer) => parts.push(part));
+          response.on('end', () => {
+            const { connection: _connection, ...rest } = response.headers;
+            resolve({
+              status: response.statusCode ?? 502,
+              headers: rest,
+              body: Buffer.concat(parts),
+            });
+          });
+          response.on('error', reject);
+        },
+      );
+      upstream.on('error', reject);
+      upstream.end(body);
+    });
+  }
+}
