@@ -165,7 +165,7 @@ describe('three API nodes behind a round-robin proxy', () => {
         // An upgrade: each node in turn drains and exits (SIGTERM) while devices sync, and
         // starts again. No request may be dropped or answered with a server error.
         const dropped = proxy.dropped;
-        const errors = proxy.serverErrors;
+        const errors = proxy.serverErrors.length;
         for (const node of nodes) {
           const inFlight = syncAll();
           await new Promise((resolve) => setTimeout(resolve, 50 + random() * 200));
@@ -174,7 +174,7 @@ describe('three API nodes behind a round-robin proxy', () => {
           await inFlight;
         }
         droppedInRolling = proxy.dropped - dropped;
-        errorsInRolling = proxy.serverErrors - errors;
+        errorsInRolling = proxy.serverErrors.length - errors;
       } else {
         await syncAll();
       }
@@ -277,13 +277,14 @@ describe('three API nodes behind a round-robin proxy', () => {
         `duplicated=${duplicated} skipped=${skipped} | devices=${DEVICES} records=${serverStates.length} ` +
         `SIGKILLs=${nodes.reduce((n, node) => n + node.kills, 0)} rolling restarts=${nodes.length} ` +
         `(dropped=${droppedInRolling} 5xx=${errorsInRolling}) | proxy: answered=${proxy.answered.join('/')} ` +
-        `refused=${proxy.refused} dropped=${proxy.dropped} 5xx=${proxy.serverErrors} | hooks: ` +
+        `refused=${proxy.refused} dropped=${proxy.dropped} 5xx=${proxy.serverErrors.length} 503-resent=${proxy.retried503} | hooks: ` +
         `${events.length} deliveries of ${accepted.length} entries, ${deliveredTwice.length} twice ` +
         `(${twiceAfterRestart.length} after the SIGKILL) | login throttle over ${nodesTried} nodes: ` +
         `${locked.status} | metrics per node (syncs/appended): ` +
         perNode.map((m) => `${m.syncs}/${m.appended}`).join(' '),
     );
 
+    expect(proxy.serverErrors).toEqual([]);
     expect(missing).toEqual([]);
     expect(duplicated).toBe(0);
     expect(skipped).toBe(0);

@@ -6,7 +6,9 @@ import type { AddressInfo } from 'node:net';
  * request goes to the next node on a connection of its own. A node that refuses the connection
  * (down, or draining: it has stopped listening) is skipped and the request goes to the next one,
  * since nothing reached it. A node that dies while it holds a request cuts that request: the
- * caller sees a dead connection (`dropped`), as behind a real balancer.
+ * caller sees a dead connection (`dropped`), as behind a real balancer. A 503 with Retry-After
+ * (a draining node, or one shedding load: it did nothing) is sent on to the next node once round,
+ * as a balancer's `proxy_next_upstream http_503` does.
  */
 export class RoundRobinProxy {
   /** Requests answered by a node, per node. */
@@ -15,8 +17,10 @@ export class RoundRobinProxy {
   refused = 0;
   /** Requests cut because their node died while holding them. */
   dropped = 0;
-  /** Answers with a 5xx status, passed on to the caller. */
-  serverErrors = 0;
+  /** Answers with a 5xx status, passed on to the caller: status and the start of the body. */
+  readonly serverErrors: string[] = [];
+  /** 503 answers with Retry-After (a draining or overloaded node did nothing): sent to the next node. */
+  retried503 = 0;
   #next = 0;
   #server: http.Server | null = null;
 
@@ -50,7 +54,12 @@ export class RoundRobinProxy {
       try {
         const answer = await this.#forward(this.ports[node] as number, req, body);
         this.answered[node] = (this.answered[node] ?? 0) + 1;
-        if (answer.status >= 500) this.serverErrors += 1;
+        if (answer.status === 503 && answer.headers['retry-after'] && attempt < this.ports.length) {
+          this.retried503 += 1;
+          continue;
+        }
+        if (answer.status >= 500)
+          this.serverErrors.push(`${answer.status} ${answer.body.toString().slice(0, 200)}`);
         res.writeHead(answer.status, answer.headers);
         res.end(answer.body);
         return;
