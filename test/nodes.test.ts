@@ -126,6 +126,7 @@ describe('three API nodes behind a round-robin proxy', () => {
 
     let droppedInRolling = -1;
     let errorsInRolling = -1;
+    let resentInRolling = -1;
     let appendedBeforeRestart = new Set<string>();
     for (let round = 0; round < ROUNDS; round++) {
       for (const [d, device] of devices.entries()) {
@@ -165,6 +166,7 @@ describe('three API nodes behind a round-robin proxy', () => {
         // An upgrade: each node in turn drains and exits (SIGTERM) while devices sync, and
         // starts again. No request may be dropped or answered with a server error.
         const dropped = proxy.dropped;
+        const resent = proxy.resent;
         const errors = proxy.serverErrors.length;
         for (const node of nodes) {
           const inFlight = syncAll();
@@ -174,6 +176,7 @@ describe('three API nodes behind a round-robin proxy', () => {
           await inFlight;
         }
         droppedInRolling = proxy.dropped - dropped;
+        resentInRolling = proxy.resent - resent;
         errorsInRolling = proxy.serverErrors.length - errors;
       } else {
         await syncAll();
@@ -276,8 +279,8 @@ describe('three API nodes behind a round-robin proxy', () => {
       `three nodes: actions sent=${captured.length} stored=${captured.length - missing.length} ` +
         `duplicated=${duplicated} skipped=${skipped} | devices=${DEVICES} records=${serverStates.length} ` +
         `SIGKILLs=${nodes.reduce((n, node) => n + node.kills, 0)} rolling restarts=${nodes.length} ` +
-        `(dropped=${droppedInRolling} 5xx=${errorsInRolling}) | proxy: answered=${proxy.answered.join('/')} ` +
-        `refused=${proxy.refused} dropped=${proxy.dropped} 5xx=${proxy.serverErrors.length} 503-resent=${proxy.retried503} | hooks: ` +
+        `(dropped=${droppedInRolling} 5xx=${errorsInRolling} resent=${resentInRolling}) | proxy: answered=${proxy.answered.join('/')} ` +
+        `refused=${proxy.refused} dropped=${proxy.dropped} resent=${proxy.resent} 5xx=${proxy.serverErrors.length} 503-resent=${proxy.retried503} | hooks: ` +
         `${events.length} deliveries of ${accepted.length} entries, ${deliveredTwice.length} twice ` +
         `(${twiceAfterRestart.length} after the SIGKILL) | login throttle over ${nodesTried} nodes: ` +
         `${locked.status} | metrics per node (syncs/appended): ` +

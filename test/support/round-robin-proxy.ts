@@ -8,15 +8,20 @@ import type { AddressInfo } from 'node:net';
  * since nothing reached it. A node that dies while it holds a request cuts that request: the
  * caller sees a dead connection (`dropped`), as behind a real balancer. A 503 with Retry-After
  * (a draining node, or one shedding load: it did nothing) is sent on to the next node once round,
- * as a balancer's `proxy_next_upstream http_503` does.
+ * as a balancer's `proxy_next_upstream http_503` does. A sync (exactly-once by PROTOCOL 5, so
+ * safe to send again) or a GET whose connection was cut before any answer is sent to the next
+ * node too (nginx: `proxy_next_upstream error non_idempotent`): a node that stops listening
+ * closes the connections it accepted a moment before without reading their request.
  */
 export class RoundRobinProxy {
   /** Requests answered by a node, per node. */
   readonly answered: number[];
   /** Requests whose connection was refused by a node and sent to the next one. */
   refused = 0;
-  /** Requests cut because their node died while holding them. */
+  /** Requests cut because their node died while holding them (or closed their new connection). */
   dropped = 0;
+  /** Idempotent requests whose connection was cut before an answer, sent to the next node. */
+  resent = 0;
   /** Answers with a 5xx status, passed on to the caller: status and the start of the body. */
   readonly serverErrors: string[] = [];
   /** 503 answers with Retry-After (a draining or overloaded node did nothing): sent to the next node. */
@@ -64,7 +69,12 @@ export class RoundRobinProxy {
         res.end(answer.body);
         return;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ECONNREFUSED') {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ECONNRESET' && resendable(req) && attempt < this.ports.length) {
+          this.resent += 1;
+          continue;
+        }
+        if (code === 'ECONNREFUSED') {
           this.refused += 1;
           if ((attempt + 1) % this.ports.length === 0) await new Promise((r) => setTimeout(r, 250));
           continue;
@@ -103,4 +113,9 @@ export class RoundRobinProxy {
       upstream.end(body);
     });
   }
+}
+
+/** Requests a balancer may send again after a cut connection: reads, and syncs (exactly-once). */
+function resendable(req: http.IncomingMessage): boolean {
+  return req.method === 'GET' || (req.method === 'POST' && req.url === '/api/v1/sync');
 }
