@@ -30,6 +30,7 @@ const BENCHMARKS = [
   'backup',
   'hooks',
   'encryption',
+  'device-vault',
 ];
 
 const QUICK = process.env['BENCH_QUICK'] === '1';

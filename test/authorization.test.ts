@@ -43,11 +43,16 @@ interface ConfigDocument {
 }
 const EXAMPLE = new URL('../examples/civil-registry/', import.meta.url);
 const config = JSON.parse(readFileSync(new URL('config.json', EXAMPLE), 'utf8')) as ConfigDocument;
-const demoUsers = JSON.parse(readFileSync(new URL('users.json', EXAMPLE), 'utf8')) as {
-  username: string;
-  role: string;
-  officeId: string;
-}[];
+// Staff only: machine clients (the exchange's consumers) log in with client credentials and take
+// no record actions; the exchange has its own tests.
+const demoUsers = (
+  JSON.parse(readFileSync(new URL('users.json', EXAMPLE), 'utf8')) as {
+    username: string;
+    role: string;
+    officeId: string;
+    kind?: 'client';
+  }[]
+).filter((user) => user.kind !== 'client');
 const birth = config.recordTypes.find((t) => t.id === 'birth') as ConfigDocument['recordTypes'][0];
 const parentOf = new Map(config.locations.map((l) => [l.id, l.parentId]));
 const typeOf = new Map(config.locations.map((l) => [l.id, l.type]));

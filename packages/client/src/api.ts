@@ -1,3 +1,4 @@
+import type { ConsentPortal } from './consents.js';
 import type { OfflineVerification } from './credentials.js';
 import type {
   Action,
@@ -335,11 +336,24 @@ export interface RegistraClient {
     retry(deliveryId: string): Promise<void>;
   };
 
+  /**
+   * The consent portal (PROTOCOL 12): the calls of a citizen deciding on a consent about them,
+   * open without a staff login, online only.
+   */
+  consents: ConsentPortal;
+
   /** Stops timers and listeners and closes the database. */
   close(): void;
 }
 
 export type { OfflineVerification } from './credentials.js';
+export type {
+  AccessEntry,
+  CitizenSession,
+  ConsentPortal,
+  ConsentView,
+  MyAccess,
+} from './consents.js';
 export interface DeliveryQuery {
   hook?: string;
   state?: 'pending' | 'failing' | 'done';

@@ -55,7 +55,9 @@ import { SyncEngine } from './sync-engine.js';
 import { Transport, type Tokens } from './transport.js';
 import { checkVerifier, makeVerifier } from './verifier.js';
 import { withLock } from './locks.js';
+import { consentPortal } from './consents.js';
 import { OfflineVerifier } from './credentials.js';
+import { newWrappedKey, resumeKey, unwrapKey, Vault, type WrappedKey } from './vault.js';
 
 /** A record's credential as the device keeps it: with the record's seq when it was fetched. */
 interface KeptCredential {
@@ -71,7 +73,14 @@ interface Signed {
   db: UserDatabase;
   engine: SyncEngine;
   files: FileQueue;
+  /** Seals and opens sensitive values with the device data key, held here while signed in. */
+  vault: Vault;
 }
+
+/** How a session gets the device data key when it opens (see `open`). */
+type KeyRelease = (
+  db: UserDatabase,
+) => Promise<{ key: CryptoKey; resume?: SessionRow['resume']; created: boolean } | null>;
 
 /** The offline SDK: see api.ts for what each part promises. */
 export function createClient(options: ClientOptions): RegistraClient {
@@ -130,7 +139,10 @@ export function createClient(options: ClientOptions): RegistraClient {
 
   async function markActive(username: string, activeAt: string | undefined): Promise<void> {
     await sessions.sessions
-      .update(username, activeAt === undefined ? { activeAt: undefined } : { activeAt })
+      .update(
+        username,
+        activeAt === undefined ? { activeAt: undefined, resume: undefined } : { activeAt },
+      )
       .catch(() => undefined);
   }
 
@@ -208,6 +220,7 @@ export function createClient(options: ClientOptions): RegistraClient {
       principal: config.principal({ id: person.id, role: person.role, officeId: person.officeId }),
       deviceId: (await db.getMeta<string>('deviceId')) as string,
       now,
+      vault: need().vault,
     };
   }
 
@@ -227,9 +240,15 @@ export function createClient(options: ClientOptions): RegistraClient {
     });
   }
 
-  async function open(row: SessionRow): Promise<User> {
+  async function open(row: SessionRow, release: KeyRelease): Promise<User> {
     const db = new UserDatabase(row.user.id, dexieOptions);
     await db.open();
+    const released = await release(db);
+    if (!released) {
+      db.close();
+      throw new InvalidCredentials();
+    }
+    if (released.resume) await sessions.sessions.update(row.username, { resume: released.resume });
     await db.transaction('rw', db.meta, async () => {
       if (!(await db.getMeta('deviceId'))) await db.setMeta('deviceId', uuidv7());
       if (!(await db.getMeta('nextDeviceSeq'))) await db.setMeta('nextDeviceSeq', 1);
@@ -268,7 +287,8 @@ export function createClient(options: ClientOptions): RegistraClient {
       storage,
     });
     signed?.tokens.close();
-    signed = { user: row.user, session: row, tokens, db, engine, files };
+    const vault = new Vault(released.key, cachedConfiguration);
+    signed = { user: row.user, session: row, tokens, db, engine, files, vault };
     fileStatus.set(files.status.get());
     files.status.subscribe((value) => {
       if (signed?.files === files) fileStatus.set(value);
@@ -278,8 +298,38 @@ export function createClient(options: ClientOptions): RegistraClient {
     touch();
     user.set(row.user);
     await refreshCounts();
+    if (released.created) await sealKept(db, vault).catch(() => undefined);
     startBackground();
     return row.user;
+  }
+
+  /**
+   * The data key for a secret the person just proved (to the server, or to the verifier): opened
+   * from the meta, or drawn when the device has none yet.
+   */
+  function passwordRelease(secret: string, proven: 'server' | 'verifier'): KeyRelease {
+    return async (db) => {
+      const stored = await db.getMeta<WrappedKey>('deviceKey');
+      if (stored) {
+        const opened = await unwrapKey(stored, secret);
+        if (opened) return { ...opened, created: false };
+        // The server took a password that does not open the key: it was changed elsewhere.
+        // What was sealed with the old key cannot be read without the old password; the
+        // records and entries are fetched again, the rest stays sealed (see the README).
+        if (proven === 'verifier') return null;
+        await db.transaction('rw', [db.records, db.entries, db.meta], async () => {
+          // Kept, not destroyed: the old password would open what was sealed with it.
+          await db.setMeta('deviceKeyPrevious', stored);
+          await db.records.clear();
+          await db.entries.clear();
+          await db.meta.delete('cursor');
+        });
+      }
+      const fresh = await newWrappedKey(secret);
+      await db.setMeta('deviceKey', fresh);
+      const opened = await unwrapKey(fresh, secret);
+      return opened ? { ...opened, created: true } : null;
+    };
   }
 
   async function login(username: string, password: string): Promise<User> {
@@ -324,7 +374,7 @@ export function createClient(options: ClientOptions): RegistraClient {
       lastLoginAt: now().toISOString(),
     };
     await sessions.sessions.put(row);
-    const person = await open(row);
+    const person = await open(row, passwordRelease(secret, 'server'));
     await configuration();
     status.update({ phase: 'idle', lastError: null });
     schedule(0);
@@ -334,7 +384,7 @@ export function createClient(options: ClientOptions): RegistraClient {
   async function unlock(username: string, password: string): Promise<User> {
     const row = await sessions.sessions.get(username);
     if (!row || !(await checkVerifier(password, row.verifier))) throw new InvalidCredentials();
-    const person = await open(row);
+    const person = await open(row, passwordRelease(password, 'verifier'));
     schedule(0);
     return person;
   }
@@ -351,8 +401,15 @@ export function createClient(options: ClientOptions): RegistraClient {
       .sort((a, b) => ((a.activeAt ?? '') < (b.activeAt ?? '') ? 1 : -1))[0];
     if (!row?.activeAt) return null;
     const idle = now().getTime() - Date.parse(row.activeAt);
-    if (lockAfterMs > 0 && idle > lockAfterMs) return null;
-    const person = await open(row);
+    if (lockAfterMs > 0 && idle > lockAfterMs) {
+      await markActive(row.username, undefined);
+      return null;
+    }
+    const kept = row.resume;
+    if (!kept) return null;
+    const key = await resumeKey(kept);
+    if (!key) return null;
+    const person = await open(row, async () => ({ key, created: false }));
     try {
       await transport.request('GET', '/api/v1/me');
     } catch (error) {
@@ -496,10 +553,15 @@ export function createClient(options: ClientOptions): RegistraClient {
       throw new ActionRefused(decision.code, decision.message, decision.errors);
     }
     let stored: Action | null = null;
+    const sealed = await view.vault.sealBody(action);
     await db.transaction('rw', [db.outbox, db.meta], async () => {
       const deviceSeq = ((await db.getMeta<number>('nextDeviceSeq')) ?? 1) as number;
       stored = { ...action, deviceSeq };
-      await db.outbox.add({ deviceSeq, action: stored, savedAt: now().toISOString() });
+      await db.outbox.add({
+        deviceSeq,
+        action: { ...sealed, deviceSeq },
+        savedAt: now().toISOString(),
+      });
       await db.setMeta('nextDeviceSeq', deviceSeq + 1);
     });
     await refreshCounts();
@@ -528,10 +590,13 @@ export function createClient(options: ClientOptions): RegistraClient {
       if (!answer.body.hasMoreEntries || !last) break;
       after = last.seq;
     }
+    // Sealed before the transaction: WebCrypto's promises would end it.
+    const state = serverState(entries, view);
+    const sealedState = state ? await view.vault.sealState(state) : null;
+    const sealedEntries = await view.vault.openAll(entries, (entry) => view.vault.sealBody(entry));
     await db.transaction('rw', [db.entries, db.records], async () => {
-      await db.entries.bulkPut(entries);
-      const state = serverState(entries, view);
-      if (state) await db.records.put(state);
+      await db.entries.bulkPut(sealedEntries);
+      if (sealedState) await db.records.put(sealedState);
     });
     return localRecord(db, recordId, view);
   }
@@ -667,14 +732,19 @@ export function createClient(options: ClientOptions): RegistraClient {
     directory: async (opts = {}) => directory(need().db, transport, now, opts.refresh),
     actions: {
       submit,
-      pending: async () =>
-        (await need().db.outbox.orderBy('deviceSeq').toArray()).map(({ action, savedAt }) => ({
-          action,
-          savedAt,
-        })),
+      pending: async () => {
+        const { db, vault } = need();
+        const items = await db.outbox.orderBy('deviceSeq').toArray();
+        return (await vault.openAll(items, (item) => vault.openOutbox(item))).map(
+          ({ action, savedAt }) => ({ action, savedAt }),
+        );
+      },
     },
     attention: {
-      list: () => need().db.attention.toArray(),
+      list: async () => {
+        const { db, vault } = need();
+        return vault.openAll(await db.attention.toArray(), (item) => vault.openAttention(item));
+      },
       dismiss: async (actionId) => {
         await need().db.attention.delete(actionId);
         await refreshCounts();
@@ -695,12 +765,21 @@ export function createClient(options: ClientOptions): RegistraClient {
     },
     drafts: {
       save: async (draft) => {
+        const { db, vault } = need();
         const row: Draft = { ...draft, id: draft.id ?? uuidv7(), updatedAt: now().toISOString() };
-        await need().db.drafts.put(row);
+        await db.drafts.put(await vault.sealDraft(row));
         return row;
       },
-      list: () => need().db.drafts.orderBy('updatedAt').reverse().toArray(),
-      get: (id) => need().db.drafts.get(id),
+      list: async () => {
+        const { db, vault } = need();
+        const rows = await db.drafts.orderBy('updatedAt').reverse().toArray();
+        return vault.openAll(rows, (row) => vault.openDraft(row));
+      },
+      get: async (id) => {
+        const { db, vault } = need();
+        const row = await db.drafts.get(id);
+        return row && vault.openDraft(row);
+      },
       delete: async (id) => {
         await need().db.drafts.delete(id);
       },
@@ -719,12 +798,48 @@ export function createClient(options: ClientOptions): RegistraClient {
       verify: (credential) => offlineVerifier.verify(credential),
     },
     sync: { now: syncNow, status },
+    consents: consentPortal(transport),
     close: () => {
       lock();
       sessions.close();
       offlineVerifier.close();
     },
   };
+}
+
+/**
+ * Seals what a device kept in the clear before it had a data key (an earlier version of the app):
+ * read, sealed outside any transaction, and written back. Sealing a sealed value changes nothing.
+ */
+async function sealKept(db: UserDatabase, vault: Vault): Promise<void> {
+  const [records, entries, outbox, drafts, attention] = await Promise.all([
+    db.records.toArray(),
+    db.entries.toArray(),
+    db.outbox.toArray(),
+    db.drafts.toArray(),
+    db.attention.toArray(),
+  ]);
+  const sealed = {
+    records: await vault.openAll(records, (state) => vault.sealState(state)),
+    entries: await vault.openAll(entries, (entry) => vault.sealBody(entry)),
+    outbox: await vault.openAll(outbox, (item) => vault.sealOutbox(item)),
+    drafts: await vault.openAll(drafts, (draft) => vault.sealDraft(draft)),
+    attention: await vault.openAll(attention, async (item) => ({
+      ...item,
+      action: await vault.sealBody(item.action),
+    })),
+  };
+  await db.transaction(
+    'rw',
+    [db.records, db.entries, db.outbox, db.drafts, db.attention],
+    async () => {
+      await db.records.bulkPut(sealed.records);
+      await db.entries.bulkPut(sealed.entries);
+      await db.outbox.bulkPut(sealed.outbox);
+      await db.drafts.bulkPut(sealed.drafts);
+      await db.attention.bulkPut(sealed.attention);
+    },
+  );
 }
 
 function highestSeq(entries: readonly Entry[]): number {

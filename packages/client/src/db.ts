@@ -1,6 +1,7 @@
 import type { Action, Entry, RecordState } from '@registra/core';
 import { Dexie, type DexieOptions, type Table } from 'dexie';
 import type { AttentionItem, Draft, User } from './api.js';
+import type { ResumeKey } from './vault.js';
 
 export interface OutboxItem {
   deviceSeq: number;
@@ -107,6 +108,12 @@ export interface SessionRow {
    * logged out: a reload within the lock delay resumes it without the password.
    */
   activeAt?: string;
+  /**
+   * While `activeAt` is set: the device data key wrapped by a random non-extractable key kept
+   * beside it, so that a reload within the lock delay opens sealed values without the password.
+   * Removed with `activeAt` (lock, logout); after that only the password opens the data key.
+   */
+  resume?: ResumeKey;
 }
 
 export class SessionDatabase extends Dexie {

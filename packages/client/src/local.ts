@@ -21,6 +21,7 @@ import {
 } from '@registra/core';
 import type { LocalRecord, RecordQuery } from './api.js';
 import type { OutboxItem, UserDatabase } from './db.js';
+import type { Vault } from './vault.js';
 
 /** The signed-in person as the rules see them, with the configuration they work under. */
 export interface Viewer {
@@ -29,6 +30,8 @@ export interface Viewer {
   deviceId: string;
   /** The device's clock. */
   now: () => Date;
+  /** Opens the sensitive values the device keeps sealed (vault.ts). */
+  vault: Vault;
 }
 
 /**
@@ -107,8 +110,13 @@ export function serverState(entries: Entry[], viewer: Viewer): RecordState | nul
 }
 
 /** Record ids with pending actions, in outbox order. */
-export async function pendingByRecord(db: UserDatabase): Promise<Map<string, OutboxItem[]>> {
-  const items = await db.outbox.orderBy('deviceSeq').toArray();
+export async function pendingByRecord(
+  db: UserDatabase,
+  vault: Vault,
+): Promise<Map<string, OutboxItem[]>> {
+  const items = await vault.openAll(await db.outbox.orderBy('deviceSeq').toArray(), (item) =>
+    vault.openOutbox(item),
+  );
   const byRecord = new Map<string, OutboxItem[]>();
   for (const item of items) {
     const list = byRecord.get(item.action.recordId) ?? [];
@@ -135,10 +143,16 @@ export async function localRecord(
 
 /** A record as the device holds it: the server's entries, the outbox, and their fold. */
 export async function localFold(db: UserDatabase, recordId: string, viewer: Viewer) {
-  const [entries, pending, attention] = await Promise.all([
+  const [sealedEntries, sealedPending, sealedAttention] = await Promise.all([
     db.entries.where('recordId').equals(recordId).sortBy('seq'),
     db.outbox.where('action.recordId').equals(recordId).sortBy('deviceSeq'),
     db.attention.where('action.recordId').equals(recordId).toArray(),
+  ]);
+  const { vault } = viewer;
+  const [entries, pending, attention] = await Promise.all([
+    vault.openAll(sealedEntries, (entry) => vault.openBody(entry)),
+    vault.openAll(sealedPending, (item) => vault.openOutbox(item)),
+    vault.openAll(sealedAttention, (item) => vault.openAttention(item)),
   ]);
   return { entries, pending, attention, fold: foldWithPending(entries, pending, viewer) };
 }
@@ -163,10 +177,12 @@ export async function queryRecords(
   query: RecordQuery,
   viewer: Viewer,
 ): Promise<RecordState[]> {
-  const pending = await pendingByRecord(db);
-  const stored = query.type
+  const pending = await pendingByRecord(db, viewer.vault);
+  const sealed = query.type
     ? await db.records.where('type').equals(query.type).toArray()
     : await db.records.toArray();
+  // Opened in memory: local search on an ID number works as before, nothing in clear at rest.
+  const stored = await viewer.vault.openAll(sealed, (state) => viewer.vault.openState(state));
   const states = new Map(stored.map((state) => [state.id, state]));
   for (const recordId of pending.keys()) {
     const local = await localRecord(db, recordId, viewer);

@@ -61,6 +61,8 @@ export class SyncEngine {
     // An upload that stopped (no network, a server failure) holds back only the actions naming its
     // file; the rest is exchanged, and the sync then fails with it, to be tried again.
     let uploadStopped: Unreachable | null = null;
+    // Records an earlier sync stored entries for and did not get to refold (the app stopped).
+    await this.#refoldMarked();
     for (let round = 0; round < 10_000; round++) {
       const { db } = this.options;
       const candidates = await this.#outboxHead();
@@ -76,11 +78,17 @@ export class SyncEngine {
       const head = candidates.slice(0, await this.options.files.pushable(candidates));
       const deviceId = (await db.getMeta<string>('deviceId')) as string;
       const cursor = (await db.getMeta<string>('cursor')) ?? null;
+      const { vault } = await this.options.viewer();
+      // Sealed on the device, sent in the clear (over TLS) for the server to seal its own way.
+      const actions = await vault.openAll(
+        head.map((item) => item.action),
+        (action) => vault.openBody(action),
+      );
       let answer;
       try {
         report.requests += 1;
         answer = await this.options.transport.request<SyncResponse>('POST', '/api/v1/sync', {
-          body: { deviceId, cursor, actions: head.map((item) => item.action), limit: PULL_LIMIT },
+          body: { deviceId, cursor, actions, limit: PULL_LIMIT },
           compress: true,
         });
       } catch (error) {
@@ -140,7 +148,9 @@ export class SyncEngine {
   /**
    * Applies the server's answer in one IndexedDB transaction: acknowledged actions leave the
    * outbox (becoming entries), rejected ones go to "needs attention" with what was typed, the
-   * changes are stored and the touched records refolded, and the cursor moves on.
+   * changes are stored (their sensitive values sealed first: WebCrypto is asynchronous and would
+   * end an IndexedDB transaction) and the touched records marked, and the cursor moves on. The
+   * marked records are then refolded from their opened entries, outside that transaction.
    */
   async #apply(
     sent: OutboxItem[],
@@ -151,6 +161,9 @@ export class SyncEngine {
     const counts = { accepted: 0, requested: 0, rejected: 0 };
     const bySeq = new Map(sent.map((item) => [item.deviceSeq, item]));
     const now = this.options.now().toISOString();
+    const changes = await viewer.vault.openAll(answer.changes, (entry) =>
+      viewer.vault.sealBody(entry),
+    );
     await db.transaction(
       'rw',
       [db.outbox, db.entries, db.records, db.attention, db.meta],
@@ -177,31 +190,57 @@ export class SyncEngine {
         }
         // Anything at or below ackThrough is done even if its result was not in this answer.
         await db.outbox.where('deviceSeq').belowOrEqual(answer.ackThrough).delete();
-        if (answer.changes.length > 0) {
-          await db.entries.bulkPut(answer.changes);
-          for (const change of answer.changes) touched.add(change.recordId);
+        if (changes.length > 0) {
+          await db.entries.bulkPut(changes);
+          for (const change of changes) touched.add(change.recordId);
         }
-        for (const recordId of touched) await this.#refold(recordId, viewer);
+        const marked = (await db.getMeta<string[]>('refold')) ?? [];
+        await db.setMeta('refold', [...new Set([...marked, ...touched])]);
         await db.setMeta('cursor', answer.cursor);
         await db.setMeta('lastSyncedAt', now);
       },
     );
+    await this.#refoldMarked();
     return counts;
   }
 
+  /** Refolds the records marked in the meta `refold`, then unmarks them. */
+  async #refoldMarked(): Promise<void> {
+    const { db } = this.options;
+    const marked = (await db.getMeta<string[]>('refold')) ?? [];
+    if (marked.length === 0) return;
+    const viewer = await this.options.viewer();
+    for (const recordId of marked) await this.#refold(recordId, viewer);
+    await db.transaction('rw', db.meta, async () => {
+      const left = ((await db.getMeta<string[]>('refold')) ?? []).filter(
+        (id) => !marked.includes(id),
+      );
+      await db.setMeta('refold', left);
+    });
+  }
+
+  /**
+   * The record's state from its entries, folded in the clear (sealed values would differ at each
+   * sealing and look like changes to the fold) and sealed again before it is stored.
+   */
   async #refold(recordId: string, viewer: Viewer): Promise<void> {
     const { db } = this.options;
-    const entries = await db.entries.where('recordId').equals(recordId).sortBy('seq');
+    const { vault } = viewer;
+    const sealed = await db.entries.where('recordId').equals(recordId).sortBy('seq');
+    const entries = await vault.openAll(sealed, (entry) => vault.openBody(entry));
     const state = serverState(entries, viewer);
     if (!state) return;
-    const pending = await db.outbox.where('action.recordId').equals(recordId).count();
-    if (!stillInScope(state, viewer) && pending === 0) {
-      // Out of the person's reach now (unassigned from outside their jurisdiction): let it go.
-      await db.entries.where('recordId').equals(recordId).delete();
-      await db.records.delete(recordId);
-      return;
-    }
-    await db.records.put(state);
+    const stored = await vault.sealState(state);
+    await db.transaction('rw', [db.entries, db.records, db.outbox], async () => {
+      const pending = await db.outbox.where('action.recordId').equals(recordId).count();
+      if (!stillInScope(state, viewer) && pending === 0) {
+        // Out of the person's reach now (unassigned from outside their jurisdiction): let it go.
+        await db.entries.where('recordId').equals(recordId).delete();
+        await db.records.delete(recordId);
+        return;
+      }
+      await db.records.put(stored);
+    });
   }
 
   /** SEQ_GAP: the server expects an earlier deviceSeq; renumber the outbox from there, in order. */

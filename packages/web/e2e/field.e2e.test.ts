@@ -84,6 +84,39 @@ async function recordsOnServer(prefix: string): Promise<{ id: string; status: st
   );
 }
 
+/** Everything the page's IndexedDB holds for the people who signed in, every object store, as text. */
+async function rawUserDatabases(page: Page): Promise<string> {
+  return page.evaluate(async () => {
+    const done = <T>(request: IDBRequest<T>) =>
+      new Promise<T>((resolve, reject) => {
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+    const contents: Record<string, Record<string, unknown[]>> = {};
+    for (const { name } of await indexedDB.databases()) {
+      if (!name?.startsWith('registra-user-')) continue;
+      const db = await done(indexedDB.open(name));
+      const stores: Record<string, unknown[]> = {};
+      for (const store of Array.from(db.objectStoreNames)) {
+        const all = await done(db.transaction(store).objectStore(store).getAll());
+        // File bytes are not text.
+        stores[store] = store === 'fileData' ? [] : all;
+      }
+      contents[name] = stores;
+      db.close();
+    }
+    return JSON.stringify(contents);
+  });
+}
+
+/** The mother's ID number is sensitive: sealed at rest on the device, the rest in the clear. */
+async function expectSealedAtRest(page: Page): Promise<void> {
+  const raw = await rawUserDatabases(page);
+  expect(raw).toContain('Offline One');
+  expect(raw).toContain('dev:v1:');
+  expect(raw).not.toContain('1234567890');
+}
+
 async function declaredOnServer(prefix: string): Promise<string[]> {
   return (await recordsOnServer(prefix)).map((r) => r.status);
 }
@@ -112,6 +145,7 @@ describe('the field app', () => {
     await page.getByRole('button', { name: /save draft/i }).click();
     await page.getByText('Draft saved on this device.').waitFor();
     await expect.poll(() => waiting(page)).toBe(3);
+    await expectSealedAtRest(page);
 
     // Reloaded with no network: the service worker serves the app, the person unlocks offline.
     await page.reload();
@@ -128,6 +162,8 @@ describe('the field app', () => {
     await setOffline(context, false);
     await syncNow(page);
     expect(await declaredOnServer('Offline')).toEqual(['DECLARED', 'DECLARED', 'DECLARED']);
+    // What came back from the server is sealed before it is stored, too.
+    await expectSealedAtRest(page);
     await openQueue(page, 'my-drafts-sent');
     await page.getByTestId('record-item').filter({ hasText: 'Offline Three' }).first().waitFor();
     await shoot(page, 'phone-ready-for-review');

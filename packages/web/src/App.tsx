@@ -8,6 +8,7 @@ import { go, useRoute, type Route } from './router.js';
 import { Deliveries } from './screens/Deliveries.js';
 import { DuplicateReview } from './screens/DuplicateReview.js';
 import { FormScreen } from './screens/FormScreen.js';
+import { Consent } from './screens/Consent.js';
 import { Home } from './screens/Home.js';
 import { Login } from './screens/Login.js';
 import { RecordPage } from './screens/RecordPage.js';
@@ -38,6 +39,8 @@ export function App() {
     const open = user ? openForm(user.id) : null;
     if (open && (window.location.hash === '' || window.location.hash === '#/')) go(open);
   }, [user]);
+  // The consent portal is the citizen's, not staff's: the same page signed in or not.
+  if (route.name === 'consent') return <Consent key={route.id} consentId={route.id} />;
   if (!user && resuming)
     return (
       <main className="login">
@@ -94,6 +97,8 @@ function Screen({ route }: { route: Route }) {
       return <PrintCertificate key={`print-${route.id}`} recordId={route.id} />;
     case 'verify':
       return <Verify />;
+    case 'consent':
+      return <Consent key={route.id} consentId={route.id} />;
     case 'draft':
       return <FormScreen key={`draft-${route.id}`} mode={{ kind: 'draft', draftId: route.id }} />;
     case 'act':

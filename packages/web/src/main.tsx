@@ -5,8 +5,10 @@ import { registerSW } from 'virtual:pwa-register';
 import { App } from './App.js';
 import { ClientContext } from './hooks/index.js';
 import { LanguageProvider } from './i18n/index.js';
+import { canonicalAddress } from './router.js';
 import './styles.css';
 
+canonicalAddress();
 registerSW({ immediate: true });
 
 const client = createClient({ baseUrl: '' });

@@ -11,6 +11,7 @@ export type Route =
   | { name: 'act'; id: string; action: string }
   | { name: 'print'; id: string }
   | { name: 'verify' }
+  | { name: 'consent'; id: string }
   | { name: 'deliveries' };
 
 export function parseRoute(hash: string): Route {
@@ -25,6 +26,9 @@ export function parseRoute(hash: string): Route {
       break;
     case 'verify':
       return { name: 'verify' };
+    case 'consent':
+      if (parts[1]) return { name: 'consent', id: parts[1] };
+      break;
     case 'deliveries':
       return { name: 'deliveries' };
     case 'records':
@@ -40,6 +44,16 @@ export function parseRoute(hash: string): Route {
       break;
   }
   return { name: 'home' };
+}
+
+/**
+ * The server's links to pages of the app are paths (a consent's `portalUrl` is
+ * `<publicUrl>/consent/<id>`, served index.html): the same page as a hash route, which the app
+ * and its service worker know. Rewrites the address in place, before the first render.
+ */
+export function canonicalAddress(): void {
+  const match = /^\/consent\/([^/]+)\/?$/.exec(window.location.pathname);
+  if (match) window.history.replaceState(null, '', `/#/consent/${match[1]}`);
 }
 
 export function go(path: string): void {

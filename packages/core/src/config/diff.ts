@@ -1,4 +1,4 @@
-import { dequal } from 'dequal';
+import { jsonEqual } from '../declaration/merge.js';
 import type {
   ActionConfig,
   Configuration,
@@ -69,7 +69,7 @@ export function diffConfigurations(before: Configuration, after: Configuration):
     'certificates',
     'workqueues',
   ] as const) {
-    if (!dequal(before[section], after[section])) {
+    if (!jsonEqual(before[section], after[section])) {
       changes.push({ kind: 'section-changed', section });
     }
   }
@@ -132,7 +132,7 @@ function diffRecordType(old: RecordTypeConfig, next: RecordTypeConfig): ConfigCh
     'deduplication',
     'concurrency',
   ] as const) {
-    if (!dequal(old[section], next[section])) {
+    if (!jsonEqual(old[section], next[section])) {
       changes.push({ kind: 'section-changed', section: `${recordType}.${section}` });
     }
   }
@@ -254,5 +254,5 @@ function differingKeys(a: object, b: object, ignore: readonly string[]): string[
   const av = a as Record<string, unknown>;
   const bv = b as Record<string, unknown>;
   const keys = [...new Set([...Object.keys(av), ...Object.keys(bv)])];
-  return keys.filter((k) => !ignore.includes(k) && !dequal(av[k], bv[k])).sort();
+  return keys.filter((k) => !ignore.includes(k) && !jsonEqual(av[k], bv[k])).sort();
 }

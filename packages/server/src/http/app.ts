@@ -153,6 +153,17 @@ async function serveWebApp(app: FastifyInstance, root: string, built: boolean): 
   });
 }
 
+/**
+ * Zod schemas become JSON Schema in the OpenAPI document; a route that brings its own JSON Schema
+ * (mercurius's GraphQL endpoint, PROTOCOL 12) keeps it as it is.
+ */
+const openApiTransform: typeof jsonSchemaTransform = (input) => {
+  const { body, querystring, params, headers } = (input.schema ?? {}) as Record<string, unknown>;
+  const parts = [body, querystring, params, headers].filter((part) => part !== undefined);
+  const zod = parts.every((part) => typeof part === 'object' && part !== null && '_zod' in part);
+  return zod ? jsonSchemaTransform(input) : { schema: input.schema, url: input.url };
+};
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { registry, auth, metrics } = options;
   const requestTimeout = options.requestTimeout ?? REQUEST_TIMEOUT;
@@ -258,7 +269,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       },
       security: [{ bearer: [] }],
     },
-    transform: jsonSchemaTransform,
+    transform: openApiTransform,
   });
 
   const readAudit =
