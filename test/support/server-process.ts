@@ -58,11 +58,18 @@ export class ServerProcess {
   }
 
   async stop(): Promise<void> {
+    await this.terminate();
+  }
+
+  /** SIGTERM: the server drains and stops; resolves with its exit code once it has exited. */
+  async terminate(): Promise<number | null> {
     const child = this.#child;
-    if (!child || this.#exited(child)) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
+    if (!child || this.#exited(child)) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code) => resolve(code)),
+    );
     child.kill('SIGTERM');
-    await exited;
+    return exited;
   }
 
   /** Ended, by itself or by a signal (then exitCode stays null and 'exit' will not come again). */

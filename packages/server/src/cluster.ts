@@ -21,8 +21,8 @@ export interface Primary {
   stop(): Promise<void>;
 }
 
-/** How long a worker has to finish its requests on shutdown before it is killed. */
-const STOP_GRACE_MS = 10_000;
+/** How long a worker has beyond its drain (REGISTRA_DRAIN_GRACE_MS) to stop before it is killed. */
+const STOP_MARGIN_MS = 10_000;
 
 /**
  * `registra start` with REGISTRA_WORKERS > 1. This process owns the database: it starts the
@@ -94,7 +94,9 @@ export async function startPrimary(env: Env, log: (message: string) => void): Pr
       stop: async () => {
         stopping = true;
         const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
-        await Promise.all(workers.map(stopWorker));
+        await Promise.all(
+          workers.map((w) => stopWorker(w, env.REGISTRA_DRAIN_GRACE_MS + STOP_MARGIN_MS)),
+        );
         await runner?.stop();
         await database.close();
       },
@@ -108,10 +110,10 @@ export async function startPrimary(env: Env, log: (message: string) => void): Pr
   }
 }
 
-function stopWorker(worker: Worker): Promise<void> {
+function stopWorker(worker: Worker, graceMs: number): Promise<void> {
   if (worker.isDead()) return Promise.resolve();
   return new Promise((resolve) => {
-    const timer = setTimeout(() => worker.process.kill('SIGKILL'), STOP_GRACE_MS);
+    const timer = setTimeout(() => worker.process.kill('SIGKILL'), graceMs);
     worker.once('exit', () => {
       clearTimeout(timer);
       resolve();

@@ -23,6 +23,8 @@ const EnvSchema = z.object({
   REGISTRA_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   /** Milliseconds a request's headers and body may take to arrive before it is answered 408. */
   REGISTRA_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** Milliseconds requests in flight may take to finish on SIGTERM (draining) before being cut. */
+  REGISTRA_DRAIN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
   /** Load balancers (addresses or CIDRs, comma-separated) whose X-Forwarded-For is believed. */
   REGISTRA_TRUST_PROXY: z.string().optional(),
   /** Threads that hash passwords, per process, and hashes that may wait for one (then 503). */

@@ -14,6 +14,7 @@ import { deduplicationEffect, deduplicationTask } from './services/deduplication
 import { consentExpiryTask } from './services/exchange.js';
 import { s3Settings, type Env } from './env.js';
 import { buildApp } from './http/app.js';
+import { Drain } from './http/drain.js';
 import { Metrics } from './http/metrics.js';
 import { AuthService } from './services/auth.js';
 import type { Registry } from './services/context.js';
@@ -271,9 +272,11 @@ export async function startServer(env: Env): Promise<RunningServer> {
     if (backups) scheduleBackups(jobs, registry, backups);
     metrics.observeBackups(() => backupStatus(database.db));
     if (registry.replica) metrics.observeReplica(registry.replica.counts);
+    const drain = new Drain();
     const app = await buildApp({
       registry,
       auth,
+      drain,
       metrics,
       files,
       logger,
@@ -307,8 +310,9 @@ export async function startServer(env: Env): Promise<RunningServer> {
       app,
       url,
       registry,
+      // Drains HTTP (new requests refused, those held answered), then lets running jobs finish.
       stop: async () => {
-        await app.close();
+        await drain.close(app, env.REGISTRA_DRAIN_GRACE_MS);
         await runner?.stop();
         await registry.replica?.db.destroy();
         await database.close();

@@ -41,6 +41,7 @@ import { auditReads } from './read-audit.js';
 import { announceWritePositions } from './replica-reads.js';
 import type { Metrics } from './metrics.js';
 import { shedLoad } from './shedding.js';
+import { Drain } from './drain.js';
 import {
   handleClientError,
   handleError,
@@ -53,6 +54,8 @@ export interface AppOptions {
   registry: Registry;
   auth: AuthService;
   metrics: Metrics;
+  /** Drains on shutdown (drain.ts): the server keeps it to close the app with. */
+  drain?: Drain;
   /** Where file bytes live (PROTOCOL 9); without it, /api/v1/files is not served. */
   files?: FileStorage;
   logger?: FastifyServerOptions['logger'];
@@ -186,6 +189,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     frameworkErrors: handleFrameworkError,
     clientErrorHandler: handleClientError,
+    // While closing, requests on kept-alive connections are answered by the drain (drain.ts).
+    return503OnClosing: false,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -217,6 +222,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  (options.drain ?? new Drain()).install(app);
   if (options.pool) shedLoad(app, options.pool, options.maxWaiting ?? MAX_WAITING);
   // A request whose caller hung up, or that the request timeout cut off, is never answered, so
   // onResponse never sees it: it is counted here.
