@@ -2,9 +2,8 @@ import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { compactVerify, importJWK, type JWK } from 'jose';
 import { sql } from 'kysely';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { runCli } from './cli-process.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobQueueFor } from '../src/server.js';
 import { HookMetrics } from '../src/services/hooks/index.js';
@@ -21,8 +20,6 @@ import {
   startTestServer,
   type TestServer,
 } from './harness.js';
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 // RFC 6962 2.1, written here again from the RFC's recursive definitions, apart from merkle.ts.
 const sha = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
@@ -305,34 +302,5 @@ describe('signed checkpoints', () => {
   }, 300_000); // three runs of the CLI, each starting tsx
 });
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `registra <args>` as a process against the test server's database. */
-function cli(...args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'packages/server/src/cli.ts', ...args],
-      {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          DATABASE_URL: server.databaseUrl,
-          REGISTRA_KEY_FILE: server.keyFile,
-          REGISTRA_SEED_DEMO_USERS: 'false',
-          REGISTRA_CONFIG: 'civil-registry',
-          LOG_LEVEL: 'silent',
-        },
-        timeout: 60_000,
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const cli = (...args: string[]) => runCli(server, args);

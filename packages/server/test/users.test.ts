@@ -1,5 +1,4 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { runCli } from './cli-process.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BIRTH,
@@ -221,44 +220,9 @@ describe('the users API', () => {
   });
 });
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `registra <args>` as a process against the test server's database. */
-function cli(...args: string[]): Promise<CliResult> {
-  return cliWith({}, ...args);
-}
-
-function cliWith(env: Record<string, string>, ...args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'packages/server/src/cli.ts', ...args],
-      {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          DATABASE_URL: server.databaseUrl,
-          REGISTRA_KEY_FILE: server.keyFile,
-          REGISTRA_SEED_DEMO_USERS: 'false',
-          REGISTRA_CONFIG: 'civil-registry',
-          LOG_LEVEL: 'silent',
-          ...env,
-        },
-        timeout: 60_000,
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const cli = (...args: string[]) => runCli(server, args);
+const cliWith = (env: Record<string, string>, ...args: string[]) => runCli(server, args, env);
 
 /** `registra users add` of a user of Ibombo's office, with `options` such as --client after. */
 const cliAddUser = (
