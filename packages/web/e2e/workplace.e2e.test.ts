@@ -128,6 +128,18 @@ describe('the web app for a district office and a field agent', () => {
     await context.close();
   });
 
+  test('1b. a form left the instant after typing is in the drafts list it leads to', async () => {
+    const { context, page } = await newPage(browser, PHONE);
+    await login(page, server.url, 'agent');
+    await page.getByRole('button', { name: /new birth/i }).click();
+    // Left before the autosave's pause: the last keystrokes are saved as the form closes, and the
+    // list must wait for them rather than show an empty page.
+    await page.locator('[id="child.firstName"]').fill('Left At Once');
+    await page.goto(`${server.url}/#/queue/drafts`);
+    await page.getByTestId('record-item').filter({ hasText: 'Left At Once' }).waitFor();
+    await context.close();
+  });
+
   test('2. names people: the registrar sees the agent by name in the history and the queue', async () => {
     const recordId = await declared('Named');
     const agent = await userId('agent');

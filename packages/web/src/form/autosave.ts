@@ -18,6 +18,14 @@ export function rememberOpenForm(userId: string, path: string | null): void {
 
 type DraftInput = Omit<Draft, 'updatedAt'>;
 
+/** Saves still being written, the last keystrokes of a form just left among them. */
+const saving = new Set<Promise<unknown>>();
+
+/** Resolves once every draft being saved is written: a list of drafts waits for it. */
+export async function draftsSaved(): Promise<void> {
+  await Promise.allSettled([...saving]);
+}
+
 /**
  * Keeps a form in IndexedDB as it is typed: `save` is called with the draft a moment after the
  * last change (and at once when the page is hidden, which is when phones kill tabs). `stop` ends
@@ -39,10 +47,14 @@ export function useAutosave(
     const draft = pending.current;
     pending.current = null;
     if (!draft || stopped.current) return;
+    const save = client.drafts.save(draft);
+    saving.add(save);
     try {
-      saved.current(await client.drafts.save(draft));
+      saved.current(await save);
     } catch {
       // Locked meanwhile: the last keystrokes are lost, nothing else.
+    } finally {
+      saving.delete(save);
     }
   };
   const api = useRef({

@@ -3,6 +3,7 @@ import { allowedActions, queuesOf, type RecordState, type Workqueue } from '@reg
 import { useEffect, useState } from 'react';
 import { AttentionList } from '../components/AttentionList.js';
 import { DraftList } from '../components/DraftList.js';
+import { draftsSaved } from '../form/autosave.js';
 import { RecordList } from '../components/RecordList.js';
 import { errorText, useClient, useLoad, useWorkspace } from '../hooks/index.js';
 import { go } from '../router.js';
@@ -31,6 +32,8 @@ export function Home({ queue }: { queue: string | undefined }) {
   const client = useClient();
   const workspace = useWorkspace();
   const overview = useLoad<Overview>(async () => {
+    // A form just left is still writing its last keystrokes: its draft belongs in the list.
+    await draftsSaved();
     const [drafts, attention, pendingActions, counts] = await Promise.all([
       client.drafts.list(),
       client.attention.list(),
