@@ -10,6 +10,7 @@ export * from './config/lookup.js';
 export * from './config/principal.js';
 export * from './config/load.js';
 export * from './config/hooks.js';
+export * from './config/adapters.js';
 export * from './declaration/merge.js';
 export * from './declaration/conditions.js';
 export * from './declaration/fields.js';

@@ -28,6 +28,7 @@ import { SignOn } from './services/sign-on.js';
 import { configureHashing } from './services/passwords.js';
 import { loadConfigFile, resolveConfigDir, seed } from './services/seed.js';
 import { loadSigner, type Signer } from './services/tokens.js';
+import { defineAdapterJobs, inAdapterPullers, outAdapterSenders } from './services/adapters/index.js';
 import { defineHookJobs, hookOutbox, hookSigners, HookMetrics } from './services/hooks/index.js';
 
 export interface Database {
@@ -92,8 +93,11 @@ export async function openRegistry(
   configureHashing({ threads: env.REGISTRA_HASH_THREADS, maxQueue: env.REGISTRA_HASH_QUEUE });
   const { configFile, usersFile } = resolveConfigDir(env.REGISTRA_CONFIG);
   const config = loadConfigFile(configFile);
-  // Checked at start in every process: a hook that is on needs its secret.
+  // Checked at start in every process: a hook that is on needs its secret, and adapters their
+  // headers' variables and expressions that compile.
   hookSigners(config);
+  outAdapterSenders(config);
+  inAdapterPullers(config);
   const keys = env.REGISTRA_KEY_FILE
     ? new FileKeyProvider(env.REGISTRA_KEY_FILE)
     : FileKeyProvider.inDataDir(env.REGISTRA_DATA_DIR);
@@ -177,6 +181,7 @@ export function jobQueueFor(registry: Registry, services: JobServices): JobQueue
       {},
     );
   defineHookJobs(jobs, registry, services.signer, services.hookMetrics, services.env);
+  defineAdapterJobs(jobs, registry, services.env);
   return jobs;
 }
 

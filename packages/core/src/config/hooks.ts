@@ -1,10 +1,18 @@
 import type { ActionType } from '../contracts/action.js';
 import type { LocationIndex } from './locations.js';
 import type { Principal } from './principal.js';
+import type { OutDelivery } from './adapters.js';
 import type { Hook } from './schema.js';
 
-/** A hook that is on: its address resolved from `url` or `urlEnv` (PROTOCOL 8). */
-export type HookConfig = Hook & { url: string };
+/**
+ * A hook that is on: its address resolved from `url` or `urlEnv` (PROTOCOL 8). An adapter out is
+ * carried as a notify hook with `adapter` (its mapping and headers) and maybe no signing secret.
+ */
+export type HookConfig = Omit<Hook, 'secretEnv'> & {
+  url: string;
+  secretEnv?: string;
+  adapter?: OutDelivery;
+};
 
 /** What a hook covers, as far as the rules care. */
 export type HookCoverage = Pick<Hook, 'recordTypes' | 'actions'>;

@@ -6,6 +6,7 @@ import { checkExchange } from '../exchange/check.js';
 import { CONSENT_RECORD_TYPE, consentRecordType } from '../exchange/consent.js';
 import { LocationIndex } from './locations.js';
 import type { ActionType } from '../contracts/action.js';
+import type { InAdapterConfig } from './adapters.js';
 import { CONFIRMABLE_ACTIONS, hookCovers, type HookConfig } from './hooks.js';
 import { principalFor, type Principal, type PrincipalSource } from './principal.js';
 import {
@@ -31,6 +32,8 @@ export interface RegistryConfig {
   roles: ReadonlyMap<string, Role>;
   /** The hooks that are on, by id, their address resolved (PROTOCOL 8). */
   hooks: ReadonlyMap<string, HookConfig>;
+  /** The adapters in that are on, by id, their address resolved (issue 16). */
+  inAdapters: ReadonlyMap<string, InAdapterConfig>;
   /**
    * What devices are given (GET /config): the record types as they behave, with no hooks (their
    * addresses and the names of their secrets stay on the server) and confirmations by permission.
@@ -74,6 +77,27 @@ export function loadConfiguration(input: unknown, options: LoadOptions = {}): Lo
     const url = hook.url ?? (hook.urlEnv ? options.env?.[hook.urlEnv] : undefined);
     if (url) hooks.set(hook.id, { ...hook, url });
   }
+  // An adapter out rides on the hooks' deliveries: a notify hook of its own (issue 16).
+  const inAdapters = new Map<string, InAdapterConfig>();
+  for (const adapter of document.adapters) {
+    const url = adapter.url ?? (adapter.urlEnv ? options.env?.[adapter.urlEnv] : undefined);
+    if (!url) continue;
+    if (adapter.direction === 'in') {
+      inAdapters.set(adapter.id, { ...adapter, url });
+      continue;
+    }
+    hooks.set(adapter.id, {
+      id: adapter.id,
+      kind: 'notify',
+      url,
+      ...(adapter.recordTypes ? { recordTypes: adapter.recordTypes } : {}),
+      ...(adapter.actions ? { actions: adapter.actions } : {}),
+      ...(adapter.secretEnv ? { secretEnv: adapter.secretEnv } : {}),
+      timeout: adapter.timeout,
+      overdueAfter: 3600,
+      adapter: { mapping: adapter.mapping, headers: adapter.headers },
+    });
+  }
   const recordTypes = document.recordTypes.map((type) => behaving(type, document.hooks, hooks));
   return {
     ok: true,
@@ -88,11 +112,13 @@ export function loadConfiguration(input: unknown, options: LoadOptions = {}): Lo
       ]),
       roles,
       hooks,
+      inAdapters,
       // Devices need neither the hooks nor the exchange (its policies are the server's business).
       clientDocument: {
         ...document,
         recordTypes: recordTypes.map(forDevices),
         hooks: [],
+        adapters: [],
         exchange: undefined,
       },
       principal: (user) => principalFor(user, roles.get(user.role), locations),
@@ -254,6 +280,7 @@ function crossCheck(config: Configuration): FieldError[] {
   if (config.singleSignOn) checkSingleSignOn(config, config.singleSignOn, report);
 
   checkHooks(config, report);
+  checkAdapters(config, report);
   return errors;
 }
 
@@ -292,6 +319,35 @@ function checkHooks(config: Configuration, report: Checks['report']): void {
         }
       }
     });
+  });
+}
+
+/**
+ * Adapters (issue 16): ids unique among hooks and adapters (an adapter out's deliveries are
+ * listed by it), known record types, and an adapter in's role and office.
+ */
+function checkAdapters(config: Configuration, report: Checks['report']): void {
+  const hookIds = new Set(config.hooks.map((h) => h.id));
+  const seen = new Set<string>();
+  const recordTypeIds = new Set(config.recordTypes.map((t) => t.id));
+  const roleIds = new Set(config.roles.map((r) => r.id));
+  const locationIds = new Set(config.locations.map((l) => l.id));
+  config.adapters.forEach((adapter, a) => {
+    const at = (...rest: (string | number)[]) => ['adapters', a, ...rest];
+    if (seen.has(adapter.id) || hookIds.has(adapter.id)) {
+      report(at('id'), `duplicate id "${adapter.id}" (hooks and adapters share ids)`);
+    }
+    seen.add(adapter.id);
+    if (adapter.direction === 'out') {
+      adapter.recordTypes?.forEach((id, i) => {
+        if (!recordTypeIds.has(id)) report(at('recordTypes', i), `unknown record type "${id}"`);
+      });
+      return;
+    }
+    if (!recordTypeIds.has(adapter.recordType))
+      report(at('recordType'), `unknown record type "${adapter.recordType}"`);
+    if (!roleIds.has(adapter.role)) report(at('role'), `unknown role "${adapter.role}"`);
+    if (!locationIds.has(adapter.office)) report(at('office'), `unknown location "${adapter.office}"`);
   });
 }
 

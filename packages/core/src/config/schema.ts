@@ -447,6 +447,88 @@ export const HookSchema = z
   });
 export type Hook = z.infer<typeof HookSchema>;
 
+/** A header an adapter sends; its value is read from the environment, never written here. */
+export const AdapterHeaderSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name'),
+  /** The environment variable holding the value (a token, an API key). */
+  valueEnv: EnvNameSchema,
+  /** Written before the value, such as "Bearer ". */
+  prefix: z.string().max(64).optional(),
+});
+export type AdapterHeader = z.infer<typeof AdapterHeaderSchema>;
+
+/** A JSONata expression (https://jsonata.org), compiled and checked by the server at start. */
+const JsonataSchema = z.string().trim().min(1).max(20_000);
+
+const adapterCommon = {
+  id: HookIdSchema,
+  /** How administrators see it named. */
+  label: z.string().min(1).max(200),
+  translations: TranslationsSchema.optional(),
+  url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  /** The environment variable holding the address; unset, the adapter is off. */
+  urlEnv: EnvNameSchema.optional(),
+  headers: z.array(AdapterHeaderSchema).max(16).default([]),
+  /** Seconds a request may take before it counts as unanswered. */
+  timeout: z.number().positive().max(60).default(10),
+};
+
+/**
+ * An adapter out (issue 16): a notify hook whose deliveries are the JSONata `mapping` of
+ * `{hook, entry, record}`, posted to an external REST API with the hooks' retries and backoff
+ * (PROTOCOL 8). A mapping that gives nothing sends nothing. `secretEnv`, when given, signs them
+ * with the Standard Webhooks headers too.
+ */
+export const OutAdapterSchema = z.strictObject({
+  ...adapterCommon,
+  direction: z.literal('out'),
+  recordTypes: z.array(RecordTypeIdSchema).min(1).optional(),
+  actions: z.array(ActionTypeSchema).min(1).optional(),
+  mapping: JsonataSchema,
+  secretEnv: EnvNameSchema.optional(),
+});
+export type OutAdapter = z.infer<typeof OutAdapterSchema>;
+
+/**
+ * An adapter in (issue 16): on `schedule` (crontab, server time) it GETs pages of an external REST
+ * source from a checkpoint kept in the database, and maps each item to actions appended by the
+ * adapter's principal (`adapter:<id>`, acting with `role` at `office`) through the same rules as a
+ * device. Expressions: `params` ({checkpoint} → query parameters; default the checkpoint), `items`
+ * (the page's body → its items), `key` and `version` (an item → its source id and version: the
+ * record's and actions' ids derive from them, so a re-run applies nothing twice), `mapping`
+ * ({item, key, version, record} → an action or a list of actions; `record` is null until the item
+ * made one), `checkpoint` ({body, checkpoint, items} → the checkpoint after the page) and `more`
+ * ({body, checkpoint} → whether another page follows now).
+ */
+export const InAdapterSchema = z.strictObject({
+  ...adapterCommon,
+  direction: z.literal('in'),
+  recordType: RecordTypeIdSchema,
+  role: Id,
+  office: Id,
+  schedule: z
+    .string()
+    .regex(/^\S+( \S+){4}$/, 'must be a crontab pattern of five fields')
+    .default('*/15 * * * *'),
+  params: JsonataSchema.optional(),
+  items: JsonataSchema.default('items'),
+  key: JsonataSchema.default('id'),
+  version: JsonataSchema.default('version'),
+  mapping: JsonataSchema,
+  checkpoint: JsonataSchema.optional(),
+  more: JsonataSchema.optional(),
+  /** The most pages one run takes; the next run goes on from the checkpoint. */
+  maxPages: z.int().positive().max(10_000).default(100),
+});
+export type InAdapter = z.infer<typeof InAdapterSchema>;
+
+export const AdapterSchema = z
+  .discriminatedUnion('direction', [OutAdapterSchema, InAdapterSchema])
+  .refine((a) => (a.url === undefined) !== (a.urlEnv === undefined), {
+    message: 'needs either url or urlEnv',
+  });
+export type Adapter = z.infer<typeof AdapterSchema>;
+
 /** A claim of the provider's that says something about the person, by its name. */
 const ClaimNameSchema = z.string().min(1).max(200);
 
@@ -516,6 +598,8 @@ export const ConfigurationSchema = z.strictObject({
   exchange: ExchangeSchema.optional(),
   /** The country's systems that confirm actions and receive events (PROTOCOL 8). */
   hooks: z.array(HookSchema).default([]),
+  /** Adapters in and out: other systems' REST APIs, mapped with JSONata (issue 16). */
+  adapters: z.array(AdapterSchema).default([]),
 });
 export type Configuration = z.infer<typeof ConfigurationSchema>;
 export type ConfigurationInput = z.input<typeof ConfigurationSchema>;

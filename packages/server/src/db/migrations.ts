@@ -526,6 +526,39 @@ const migrations: Record<string, Migration> = {
       );
     },
   },
+
+  // Adapters in (issue 16): each one's checkpoint in the external source (what its expressions
+  // made of the last page, and the page's ETag), a lease that keeps two runs apart, what its runs
+  // did, and the latest errors, for administrators. Adapters out keep theirs in hook_deliveries.
+  '0062_adapters': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        CREATE TABLE adapter_state (
+          adapter text PRIMARY KEY,
+          checkpoint jsonb,
+          etag text,
+          leased_until timestamptz,
+          last_run_at timestamptz,
+          last_success_at timestamptz,
+          last_error text,
+          last_error_at timestamptz,
+          applied bigint NOT NULL DEFAULT 0,
+          unchanged bigint NOT NULL DEFAULT 0,
+          failed bigint NOT NULL DEFAULT 0
+        )`.execute(db);
+      await sql`
+        CREATE TABLE adapter_errors (
+          id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          adapter text NOT NULL,
+          at timestamptz NOT NULL DEFAULT now(),
+          item_key text,
+          message text NOT NULL
+        )`.execute(db);
+      await sql`CREATE INDEX adapter_errors_latest ON adapter_errors (adapter, id DESC)`.execute(
+        db,
+      );
+    },
+  },
 };
 
 /** The read model's table as migration 0001 made it. Frozen with the migration. */

@@ -31,6 +31,31 @@ export interface Database {
   hook_deliveries: HookDeliveriesTable;
   record_keys: RecordKeysTable;
   backup_runs: BackupRunsTable;
+  adapter_state: AdapterStateTable;
+  adapter_errors: AdapterErrorsTable;
+}
+
+/** An adapter in's checkpoint, lease and counts (migration 0062). */
+export interface AdapterStateTable {
+  adapter: string;
+  checkpoint: unknown;
+  etag: string | null;
+  leased_until: Timestamp | null;
+  last_run_at: Timestamp | null;
+  last_success_at: Timestamp | null;
+  last_error: string | null;
+  last_error_at: Timestamp | null;
+  applied: ColumnType<string, string | number | undefined, string | number>;
+  unchanged: ColumnType<string, string | number | undefined, string | number>;
+  failed: ColumnType<string, string | number | undefined, string | number>;
+}
+
+export interface AdapterErrorsTable {
+  id: Generated<string>;
+  adapter: string;
+  at: GeneratedTimestamp;
+  item_key: string | null;
+  message: string;
 }
 
 export interface RecordKeysTable {

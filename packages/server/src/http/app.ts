@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { constants as zlib } from 'node:zlib';
+import { adapterRoutes } from '../routes/adapters.js';
 import { authRoutes } from '../routes/auth.js';
 import { certificateRoutes } from '../routes/certificates.js';
 import { checkpointRoutes } from '../routes/checkpoints.js';
@@ -309,6 +310,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (exchange) await app.register(exchangeRoutes(exchange));
   if (options.files) await app.register(fileRoutes(registry, auth, options.files));
   await app.register(hookRoutes(registry, auth));
+  await app.register(adapterRoutes(registry, auth));
 
   await serveWebApp(app, webRoot, hasWebApp);
   return app;

@@ -37,3 +37,6 @@ export const unsupportedMediaType = (detail: string) =>
   new ProblemError(415, 'UNSUPPORTED_MEDIA_TYPE', detail);
 /** PROTOCOL 9: an upload whose bytes do not hash to the SHA-256 it declared. */
 export const hashMismatch = (detail: string) => new ProblemError(400, 'HASH_MISMATCH', detail);
+/** Issue 16: an adapter that cannot be run now (an adapter out, or one whose address is unset). */
+export const adapterNotRunnable = (detail: string) =>
+  new ProblemError(409, 'ADAPTER_NOT_RUNNABLE', detail);

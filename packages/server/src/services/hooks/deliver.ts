@@ -15,6 +15,7 @@ import { findRecordState } from '../../store/records.js';
 import type { Registry } from '../context.js';
 import { nextAttemptAt } from './backoff.js';
 import { appendAsHook, type HookAction } from './caller.js';
+import type { OutAdapterSender } from '../adapters/out.js';
 import { postDelivery, type Answer } from './send.js';
 import { deliverTask, deliveryJob } from './tasks.js';
 
@@ -22,6 +23,8 @@ import { deliverTask, deliveryJob } from './tasks.js';
 export interface DeliveryContext {
   registry: Registry;
   signers: ReadonlyMap<string, Webhook>;
+  /** Adapters out (issue 16): their deliveries are mapped and sent with their own headers. */
+  adapters: ReadonlyMap<string, OutAdapterSender>;
   /** A token that may only APPROVE or DECLINE this request, as this hook (PROTOCOL 8). */
   confirmationToken(hookId: string, requestId: string): Promise<string>;
   /** Counts attempts' outcomes (metrics). */
@@ -50,10 +53,15 @@ export async function deliverRecord(
   const { registry } = context;
   const hook = registry.config.hooks.get(hookId);
   const signer = context.signers.get(hookId);
-  if (!hook || !signer) return;
-  const deliver = hook.kind === 'notify' ? deliverNotices : deliverRequest;
+  const adapter = context.adapters.get(hookId);
+  if (!hook || (!signer && !adapter)) return;
   for (let sent = 0; sent < PER_JOB;) {
-    const step = await deliver(context, hook, signer, recordId);
+    const step =
+      hook.kind === 'notify'
+        ? await deliverNotices(context, hook, signer, recordId)
+        : signer
+          ? await deliverRequest(context, hook, signer, recordId)
+          : ({ kind: 'idle', head: null } as const);
     if (step.kind === 'idle') {
       // Not due yet and nobody on it: make sure a job waits for it.
       if (step.head && !step.head.leased) {
@@ -83,7 +91,7 @@ type Step =
 async function deliverNotices(
   context: DeliveryContext,
   hook: HookConfig,
-  signer: Webhook,
+  signer: Webhook | undefined,
   recordId: string,
 ): Promise<Step> {
   const { registry } = context;
@@ -107,13 +115,15 @@ async function deliverNotices(
   for (const { delivery, entry } of claimed) {
     if (Date.now() > lastStart) break;
     // An entry is never deleted; a delivery without one has nothing to say.
-    const answer = entry
-      ? await send(hook, signer, delivery, {
-          hook: hook.id,
-          entry: keyring.openBody(entry),
-          record: opened,
-        })
-      : ({ status: 204, body: '' } as const);
+    const notice = { hook: hook.id, entry: entry && keyring.openBody(entry), record: opened };
+    const adapter = context.adapters.get(hook.id);
+    const answer: Answer = !entry
+      ? { status: 204, body: '' }
+      : adapter
+        ? await adapter.send(delivery.id, notice, signer)
+        : signer
+          ? await send(hook, signer, delivery, notice)
+          : { error: 'the hook has no signing secret' };
     if ('status' in answer && answer.status >= 200 && answer.status < 300) {
       delivered.push(delivery.id);
       continue;

@@ -5,6 +5,7 @@ import type { JobQueue } from '../../jobs/index.js';
 import { pendingByHook } from '../../store/deliveries.js';
 import type { Registry } from '../context.js';
 import type { Signer } from '../tokens.js';
+import { outAdapterSenders } from '../adapters/out.js';
 import { deliverRecord } from './deliver.js';
 import { webhookSigner } from './send.js';
 import { sweepHooks } from './sweep.js';
@@ -23,10 +24,15 @@ export function hookSigners(
 ): Map<string, Webhook> {
   const signers = new Map<string, Webhook>();
   const errors: { path: string; message: string }[] = [];
-  const index = new Map(config.document.hooks.map((hook, i) => [hook.id, i]));
+  const index = new Map<string, string>([
+    ...config.document.hooks.map((hook, i) => [hook.id, `hooks.${i}`] as const),
+    ...config.document.adapters.map((adapter, i) => [adapter.id, `adapters.${i}`] as const),
+  ]);
   for (const hook of config.hooks.values()) {
+    // An adapter out signs only when it names a secret.
+    if (hook.secretEnv === undefined) continue;
     const secret = env[hook.secretEnv];
-    const path = `hooks.${index.get(hook.id)}.secretEnv`;
+    const path = `${index.get(hook.id)}.secretEnv`;
     if (!secret) {
       errors.push({ path, message: `hook "${hook.id}" is on, but ${hook.secretEnv} is not set` });
       continue;
@@ -104,6 +110,7 @@ export function defineHookJobs(
   const context = {
     registry,
     signers: hookSigners(registry.config, env),
+    adapters: outAdapterSenders(registry.config, env),
     confirmationToken: (hookId: string, requestId: string) =>
       signer.signConfirmation(hookId, requestId),
     count: (hook: string, outcome: string, n: number) =>

@@ -21,15 +21,18 @@ export function webhookSigner(secret: string): Webhook {
 
 /**
  * POSTs one delivery with the Standard Webhooks headers: `webhook-id` (the delivery id, the same
- * on every attempt), `webhook-timestamp` and `webhook-signature`. Redirects are not followed (an
+ * on every attempt), `webhook-timestamp` and `webhook-signature` (without a signer, an adapter
+ * out that names no secret, only `webhook-id`, the receivers' idempotency key). Redirects are not followed (an
  * answer like any other); a timeout or a refused connection is an error, never a throw.
  */
 export async function postDelivery(
   url: string,
-  signer: Webhook,
+  signer: Webhook | undefined,
   deliveryId: string,
   body: string,
   timeoutMs: number,
+  /** More headers (an adapter out's, issue 16); they cannot replace the ones above. */
+  extraHeaders: Readonly<Record<string, string>> = {},
 ): Promise<Answer> {
   const at = new Date();
   try {
@@ -39,11 +42,16 @@ export async function postDelivery(
       dispatcher: agent,
       signal: AbortSignal.timeout(timeoutMs),
       headers: {
+        ...extraHeaders,
         'content-type': 'application/json',
         'user-agent': 'Registra-Hooks/1',
         'webhook-id': deliveryId,
-        'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-        'webhook-signature': signer.sign(deliveryId, at, body),
+        ...(signer
+          ? {
+              'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+              'webhook-signature': signer.sign(deliveryId, at, body),
+            }
+          : {}),
       },
       body,
     });
