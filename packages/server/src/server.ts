@@ -28,7 +28,11 @@ import { SignOn } from './services/sign-on.js';
 import { configureHashing } from './services/passwords.js';
 import { loadConfigFile, resolveConfigDir, seed } from './services/seed.js';
 import { loadSigner, type Signer } from './services/tokens.js';
-import { defineAdapterJobs, inAdapterPullers, outAdapterSenders } from './services/adapters/index.js';
+import {
+  defineAdapterJobs,
+  inAdapterPullers,
+  outAdapterSenders,
+} from './services/adapters/index.js';
 import { defineHookJobs, hookOutbox, hookSigners, HookMetrics } from './services/hooks/index.js';
 
 export interface Database {

@@ -347,7 +347,8 @@ function checkAdapters(config: Configuration, report: Checks['report']): void {
     if (!recordTypeIds.has(adapter.recordType))
       report(at('recordType'), `unknown record type "${adapter.recordType}"`);
     if (!roleIds.has(adapter.role)) report(at('role'), `unknown role "${adapter.role}"`);
-    if (!locationIds.has(adapter.office)) report(at('office'), `unknown location "${adapter.office}"`);
+    if (!locationIds.has(adapter.office))
+      report(at('office'), `unknown location "${adapter.office}"`);
   });
 }
 

@@ -28,7 +28,9 @@ export async function claimAdapter(
       last_run_at: sql<Date>`now()`,
     })
     .where('adapter', '=', adapter)
-    .where((eb) => eb.or([eb('leased_until', 'is', null), eb('leased_until', '<', sql<Date>`now()`)]))
+    .where((eb) =>
+      eb.or([eb('leased_until', 'is', null), eb('leased_until', '<', sql<Date>`now()`)]),
+    )
     .returning(['checkpoint', 'etag'])
     .executeTakeFirst();
   return row ? { checkpoint: row.checkpoint ?? null, etag: row.etag } : null;

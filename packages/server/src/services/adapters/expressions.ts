@@ -51,7 +51,10 @@ export class ExpressionCompiler {
     try {
       return new Expression(source, path);
     } catch (error) {
-      this.errors.push({ path, message: `not a valid JSONata expression: ${describeJsonataError(error)}` });
+      this.errors.push({
+        path,
+        message: `not a valid JSONata expression: ${describeJsonataError(error)}`,
+      });
       return new Expression('undefined', path);
     }
   }

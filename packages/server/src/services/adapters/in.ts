@@ -102,7 +102,10 @@ class RunError extends Error {}
  * are rejected, is an error shown in the adapter's status, and the run goes on; a source that
  * fails ends the run with its error, to be tried again at the next one. Nothing here throws.
  */
-export async function pullAdapter(registry: Registry, puller: InAdapterPuller): Promise<PullResult> {
+export async function pullAdapter(
+  registry: Registry,
+  puller: InAdapterPuller,
+): Promise<PullResult> {
   const { adapter } = puller;
   const counts: RunCounts = { applied: 0, unchanged: 0, failed: 0 };
   const lease = Math.min(3600, adapter.maxPages * (adapter.timeout + 30));
@@ -144,9 +147,10 @@ export async function pullAdapter(registry: Registry, puller: InAdapterPuller): 
       if (!more) break;
     }
   } catch (caught) {
-    error = caught instanceof RunError || caught instanceof MappingError
-      ? caught.message
-      : `the run failed: ${(caught as Error).message}`;
+    error =
+      caught instanceof RunError || caught instanceof MappingError
+        ? caught.message
+        : `the run failed: ${(caught as Error).message}`;
     await addAdapterErrors(registry.db, adapter.id, [{ key: null, message: error }]).catch(
       () => {},
     );

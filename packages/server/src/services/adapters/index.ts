@@ -37,7 +37,12 @@ export function defineAdapterJobs(
   });
   jobs.define(task);
   for (const puller of pullers.values()) {
-    jobs.cron(task, puller.adapter.schedule, { adapter: puller.adapter.id }, `adapters.pull:${puller.adapter.id}`);
+    jobs.cron(
+      task,
+      puller.adapter.schedule,
+      { adapter: puller.adapter.id },
+      `adapters.pull:${puller.adapter.id}`,
+    );
   }
   return jobs;
 }
@@ -93,20 +98,19 @@ export async function adapterStatuses(registry: Registry): Promise<AdapterStatus
         const on = config.hooks.has(adapter.id);
         const s = stats.get(adapter.id);
         const failing = on
-          ? (await deliveries(registry, { hook: adapter.id, state: 'failing', limit: ERRORS_SHOWN }))
-              .results
+          ? (
+              await deliveries(registry, {
+                hook: adapter.id,
+                state: 'failing',
+                limit: ERRORS_SHOWN,
+              })
+            ).results
           : [];
         return {
           ...common,
           direction: 'out',
           recordTypes: adapter.recordTypes ?? [...config.recordTypes.keys()],
-          status: !on
-            ? 'off'
-            : !s
-              ? 'never'
-              : s.failing > 0
-                ? 'failing'
-                : 'ok',
+          status: !on ? 'off' : !s ? 'never' : s.failing > 0 ? 'failing' : 'ok',
           lastRunAt: iso(s?.lastDeliveredAt ?? null),
           lastSuccessAt: iso(s?.lastDeliveredAt ?? null),
           lagSeconds: on ? (seconds(s?.oldestPendingAt ?? null) ?? 0) : null,
