@@ -204,7 +204,13 @@ describe('an adapter in: households from a survey tool export', () => {
       household(103, 'v1', 'Kabwe'),
     ];
     const first = await pullAdapter(server.registry, puller());
-    expect(first).toMatchObject({ busy: false, pages: 2, applied: 3, failed: 0, error: null });
+    expect(first, JSON.stringify(await adapters(server, admin))).toMatchObject({
+      busy: false,
+      pages: 2,
+      applied: 3,
+      failed: 0,
+      error: null,
+    });
     // The first run asked from nothing, then from the cursor of the first page.
     expect(source.asked.map((q) => q.get('cursor'))).toEqual([null, '2']);
     expect(source.asked.every((q) => q.get('auth') === `Token ${TOKEN}`)).toBe(true);
@@ -213,7 +219,14 @@ describe('an adapter in: households from a survey tool export', () => {
     const state = await recordOf(server, supervisor, ids.recordId);
     expect(state).toMatchObject({ type: 'household', status: 'DECLARED' });
     expect(state.declaration['head.firstName']).toBe('Chipo');
-    expect(state.createdBy).toBe('adapter:survey-households');
+    // Created by the adapter's machine client, a principal like any other.
+    const [client] = await server.db
+      .selectFrom('users')
+      .select(['id', 'kind', 'role', 'name'])
+      .where('username', '=', 'adapter:survey-households')
+      .execute();
+    expect(client).toMatchObject({ kind: 'client', role: 'enumerator' });
+    expect(state.createdBy).toBe(client?.id);
 
     // The checkpoint is the source's `asOf`: the next run asks only what changed since.
     source.asked.length = 0;
@@ -253,7 +266,11 @@ describe('an adapter in: households from a survey tool export', () => {
       household(202, 'v1', 'Lubinda'),
     ];
     const run = await pullAdapter(server.registry, puller());
-    expect(run).toMatchObject({ applied: 1, failed: 2, error: null });
+    expect(run, JSON.stringify(await adapters(server, admin))).toMatchObject({
+      applied: 1,
+      failed: 2,
+      error: null,
+    });
     const [status] = (await adapters(server, admin)).filter((a) => a.id === 'survey-households');
     expect(status?.status).toBe('ok');
     const messages = status?.errors.map((e) => `${e.key}: ${e.message}`).join('\n');

@@ -1,6 +1,4 @@
-import type { LocationIndex } from './locations.js';
-import { principalFor, type Principal } from './principal.js';
-import type { AdapterHeader, InAdapter, OutAdapter, Role } from './schema.js';
+import type { AdapterHeader, InAdapter, OutAdapter } from './schema.js';
 
 /** What an adapter out adds to the notify hook that carries its deliveries (services/hooks). */
 export interface OutDelivery {
@@ -16,26 +14,12 @@ export type InAdapterConfig = InAdapter & { url: string };
 /** An adapter out that is on, its address resolved. */
 export type OutAdapterConfig = OutAdapter & { url: string };
 
-export const ADAPTER_PRINCIPAL_PREFIX = 'adapter:';
-
-/** The `createdBy` of the entries an adapter in appends. */
-export function adapterPrincipalId(adapterId: string): string {
-  return `${ADAPTER_PRINCIPAL_PREFIX}${adapterId}`;
-}
-
 /**
- * The principal an adapter in acts as: `adapter:<id>`, holding its configured role at its office,
- * so that the rules (permissions, jurisdiction, validation) are the ones a person of that role
- * meets on a device. No user row stands for it.
+ * The username of the machine client an adapter in acts as (`adapter:<id>`): a user row of kind
+ * `client` that the server keeps in step with the adapter's `role` and `office`, so that its
+ * entries are created by a principal like any other and pass the same rules a person of that role
+ * meets on a device. It has no password: nobody can sign in as it.
  */
-export function adapterPrincipal(
-  adapter: Pick<InAdapter, 'id' | 'role' | 'office'>,
-  role: Role | undefined,
-  locations: LocationIndex,
-): Principal {
-  return principalFor(
-    { id: adapterPrincipalId(adapter.id), role: adapter.role, officeId: adapter.office },
-    role,
-    locations,
-  );
+export function adapterUsername(adapterId: string): string {
+  return `adapter:${adapterId}`;
 }

@@ -108,3 +108,32 @@ export async function setUserActive(
     .executeTakeFirst();
   return row && toUser(row);
 }
+
+/**
+ * Makes or refreshes a machine client that the configuration defines (an adapter in): its name,
+ * role and office follow the configuration; it has no usable password.
+ */
+export async function upsertMachineClient(
+  db: Kysely<Database>,
+  client: Pick<UserRow, 'id' | 'username' | 'name' | 'role' | 'officeId'>,
+): Promise<void> {
+  await db
+    .insertInto('users')
+    .values({
+      id: client.id,
+      username: client.username,
+      name: client.name,
+      role: client.role,
+      office_id: client.officeId,
+      kind: 'client',
+      password_hash: '!',
+    })
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet({
+        name: client.name,
+        role: client.role,
+        office_id: client.officeId,
+      }),
+    )
+    .execute();
+}

@@ -1,6 +1,5 @@
 import {
-  adapterPrincipal,
-  adapterPrincipalId,
+  adapterUsername,
   type ActionResult,
   type InAdapterConfig,
   type RegistryConfig,
@@ -19,6 +18,7 @@ import {
   type RunCounts,
 } from '../../store/adapters.js';
 import { findRecordState } from '../../store/records.js';
+import { upsertMachineClient } from '../../store/users.js';
 import { afterCommit, appendActions, type IncomingAction } from '../append/index.js';
 import type { Caller, Registry } from '../context.js';
 import { appendTransaction } from '../transaction.js';
@@ -61,8 +61,9 @@ export function inAdapterPullers(
   const compiler = new ExpressionCompiler();
   const pullers = new Map<string, InAdapterPuller>();
   config.document.adapters.forEach((declared, a) => {
-    const adapter = config.inAdapters.get(declared.id);
-    if (declared.direction !== 'in' || !adapter) return;
+    const on = config.inAdapters.get(declared.id);
+    if (declared.direction !== 'in' || !on) return;
+    const adapter: InAdapterConfig = { ...declared, url: on.url };
     const path = `adapters.${a}`;
     const compile = (source: string, name: string) => compiler.compile(source, `${path}.${name}`);
     pullers.set(adapter.id, {
@@ -115,7 +116,7 @@ export async function pullAdapter(
   let pages = 0;
   let error: string | null = null;
   try {
-    const caller = adapterCaller(registry, adapter);
+    const caller = await adapterCaller(registry, adapter);
     while (pages < adapter.maxPages) {
       const page = await fetchPage(puller, position);
       pages += 1;
@@ -159,25 +160,25 @@ export async function pullAdapter(
   return { busy: false, pages, error, ...counts };
 }
 
-/** The adapter as a caller: `adapter:<id>`, with its role at its office, no user row behind it. */
-export function adapterCaller(
+/**
+ * The adapter as a caller: its machine client (`adapter:<id>`, a user row of kind `client` kept in
+ * step with the adapter's role, office and label), whose principal is made like anyone's.
+ */
+export async function adapterCaller(
   registry: Registry,
   adapter: Pick<InAdapterConfig, 'id' | 'role' | 'office' | 'label'>,
-): Caller {
-  const { config } = registry;
-  const principal = adapterPrincipal(adapter, config.roles.get(adapter.role), config.locations);
-  return {
-    user: {
-      id: adapterPrincipalId(adapter.id),
-      username: adapterPrincipalId(adapter.id),
-      name: adapter.label,
-      role: adapter.role,
-      officeId: adapter.office,
-      kind: 'client',
-      active: true,
-    },
-    principal,
+): Promise<Caller> {
+  const user = {
+    id: uuidv5(adapterUsername(adapter.id), ADAPTER_NAMESPACE),
+    username: adapterUsername(adapter.id),
+    name: adapter.label,
+    role: adapter.role,
+    officeId: adapter.office,
+    kind: 'client' as const,
+    active: true,
   };
+  await upsertMachineClient(registry.db, user);
+  return { user, principal: registry.config.principal(user) };
 }
 
 async function evaluate(expression: Expression, input: unknown): Promise<unknown> {
@@ -386,7 +387,10 @@ async function applyItem(
 }
 
 function describeRejection(result: ActionResult): string {
-  const paths = (result.errors ?? []).map((e) => `${e.path}: ${e.message}`).join(', ');
+  const paths = (result.errors ?? [])
+    .map((e) => `${e.path}: ${e.message}`)
+    .filter((said) => !result.message?.includes(said))
+    .join(', ');
   return `${result.code}: ${result.message}${paths ? ` (${paths})` : ''}`;
 }
 
