@@ -336,6 +336,14 @@ export interface RegistraClient {
     retry(deliveryId: string): Promise<void>;
   };
 
+  /** Adapters in and out (issue 16), online, for administrators. */
+  adapters: {
+    /** Every configured adapter with its status, last run, lag and latest errors. */
+    list(): Promise<{ results: AdapterStatus[] }>;
+    /** Runs an adapter in now, from its checkpoint. */
+    run(adapterId: string): Promise<void>;
+  };
+
   /**
    * The consent portal (PROTOCOL 12): the calls of a citizen deciding on a consent about them,
    * open without a staff login, online only.
@@ -376,4 +384,20 @@ export interface Delivery {
   nextAttemptAt: string | null;
   lastError: string | null;
   createdAt: string;
+}
+
+/** An adapter as GET /api/v1/adapters shows it (issue 16). */
+export interface AdapterStatus {
+  id: string;
+  label: string;
+  translations: Record<string, Record<string, string>> | null;
+  direction: 'in' | 'out';
+  recordTypes: string[];
+  status: 'off' | 'never' | 'running' | 'ok' | 'failing';
+  lastRunAt: string | null;
+  lastSuccessAt: string | null;
+  lagSeconds: number | null;
+  lastError: string | null;
+  counts: Record<string, number>;
+  errors: { at: string; key: string | null; message: string }[];
 }

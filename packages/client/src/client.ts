@@ -19,6 +19,7 @@ import type {
   Draft,
   LocalRecord,
   NewAction,
+  AdapterStatus,
   Delivery,
   RegistraClient,
   SearchResults,
@@ -701,8 +702,22 @@ export function createClient(options: ClientOptions): RegistraClient {
     },
   };
 
+  const adapters: RegistraClient['adapters'] = {
+    list: async () => {
+      const answer = await transport.request<{ results: AdapterStatus[] }>(
+        'GET',
+        '/api/v1/adapters',
+      );
+      return answer.body;
+    },
+    run: async (adapterId) => {
+      await transport.request('POST', `/api/v1/adapters/${encodeURIComponent(adapterId)}/run`);
+    },
+  };
+
   return {
     hooks,
+    adapters,
     login,
     signOn,
     signOnProvider,

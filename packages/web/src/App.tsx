@@ -5,6 +5,7 @@ import { openForm } from './form/autosave.js';
 import { useClient, useObservable, WorkspaceProvider } from './hooks/index.js';
 import { useT } from './i18n/index.js';
 import { go, useRoute, type Route } from './router.js';
+import { Adapters } from './screens/Adapters.js';
 import { Deliveries } from './screens/Deliveries.js';
 import { DuplicateReview } from './screens/DuplicateReview.js';
 import { FormScreen } from './screens/FormScreen.js';
@@ -82,6 +83,8 @@ function Screen({ route }: { route: Route }) {
       return <Search />;
     case 'deliveries':
       return <Deliveries />;
+    case 'adapters':
+      return <Adapters />;
     case 'record':
       return <RecordPage key={route.id} recordId={route.id} />;
     case 'duplicates':

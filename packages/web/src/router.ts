@@ -12,7 +12,8 @@ export type Route =
   | { name: 'print'; id: string }
   | { name: 'verify' }
   | { name: 'consent'; id: string }
-  | { name: 'deliveries' };
+  | { name: 'deliveries' }
+  | { name: 'adapters' };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
@@ -31,6 +32,8 @@ export function parseRoute(hash: string): Route {
       break;
     case 'deliveries':
       return { name: 'deliveries' };
+    case 'adapters':
+      return { name: 'adapters' };
     case 'records':
       if (parts[1] && parts[2] === 'print') return { name: 'print', id: parts[1] };
       if (parts[1] && parts[2]) return { name: 'act', id: parts[1], action: parts[2] };

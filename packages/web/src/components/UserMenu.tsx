@@ -56,6 +56,11 @@ export function UserMenu() {
               {t.failingDeliveries}
             </a>
           )}
+          {user?.scopes.includes('hook.manage') && (
+            <a href="#/adapters" onClick={() => setOpen(false)}>
+              {t.adapters}
+            </a>
+          )}
           <button type="button" onClick={() => client.lock()}>
             {t.lock}
           </button>

@@ -242,6 +242,43 @@ export const en = {
   deliveryTimes: (next: string, first: string) => `Next attempt ${next} · first written ${first}`,
   retryNow: 'Retry now',
   aRecord: 'a record',
+  // adapters in and out (issue 16), for administrators
+  adapters: 'Adapters',
+  adaptersIntro:
+    'Connections to other systems. An adapter out sends the records it covers to another system, and tries again by itself when that system fails; an adapter in takes records from another system on a schedule, from where it stopped.',
+  adapterDirection: { in: 'Adapter in', out: 'Adapter out' } as Record<string, string>,
+  adapterStatus: {
+    off: 'Off: its address is not set',
+    never: 'Not run yet',
+    running: 'Running',
+    ok: 'Working',
+    failing: 'Failing',
+  } as Record<string, string>,
+  adapterRecords: (types: string) => `Records: ${types}`,
+  adapterLastRun: (when: string) => `Last run ${when}`,
+  adapterLastSuccess: (when: string) => `last success ${when}`,
+  adapterLag: (lag: string) => `Behind by ${lag}`,
+  adapterCounts: {
+    applied: 'applied',
+    unchanged: 'already there',
+    failed: 'failed',
+    delivered: 'delivered',
+    pending: 'waiting',
+    failing: 'failing',
+  } as Record<string, string>,
+  adapterErrors: 'Latest errors',
+  adapterItem: (key: string) => `Item ${key}`,
+  adapterRunAsked: 'The run is on its way: refresh in a moment.',
+  runNow: 'Run now',
+  noAdapter: 'No adapter is configured.',
+  duration: (seconds: number) =>
+    seconds < 90
+      ? `${seconds} s`
+      : seconds < 5400
+        ? `${Math.round(seconds / 60)} min`
+        : seconds < 172_800
+          ? `${Math.round(seconds / 3600)} h`
+          : `${Math.round(seconds / 86_400)} days`,
   // files and photos (PROTOCOL 9)
   takePhoto: 'Take a photo',
   takeAnotherPhoto: 'Take another photo',

@@ -238,6 +238,43 @@ export const fr: Messages = {
   deliveryTimes: (next, first) => `Prochaine tentative ${next} · écrite le ${first}`,
   retryNow: 'Réessayer maintenant',
   aRecord: 'un dossier',
+  // adaptateurs entrants et sortants (issue 16), pour les administrateurs
+  adapters: 'Adaptateurs',
+  adaptersIntro:
+    'Connexions aux autres systèmes. Un adaptateur sortant envoie les dossiers qu’il couvre à un autre système, et réessaie de lui-même quand ce système échoue ; un adaptateur entrant reprend des dossiers d’un autre système selon un calendrier, là où il s’était arrêté.',
+  adapterDirection: { in: 'Adaptateur entrant', out: 'Adaptateur sortant' },
+  adapterStatus: {
+    off: 'Arrêté : son adresse n’est pas définie',
+    never: 'Pas encore lancé',
+    running: 'En cours',
+    ok: 'Fonctionne',
+    failing: 'En échec',
+  },
+  adapterRecords: (types) => `Dossiers : ${types}`,
+  adapterLastRun: (when) => `Dernier passage ${when}`,
+  adapterLastSuccess: (when) => `dernier succès ${when}`,
+  adapterLag: (lag) => `En retard de ${lag}`,
+  adapterCounts: {
+    applied: 'appliqués',
+    unchanged: 'déjà présents',
+    failed: 'en échec',
+    delivered: 'livrés',
+    pending: 'en attente',
+    failing: 'en échec',
+  },
+  adapterErrors: 'Dernières erreurs',
+  adapterItem: (key) => `Élément ${key}`,
+  adapterRunAsked: 'Le passage est lancé : actualisez dans un instant.',
+  runNow: 'Lancer maintenant',
+  noAdapter: 'Aucun adaptateur n’est configuré.',
+  duration: (seconds) =>
+    seconds < 90
+      ? `${seconds} s`
+      : seconds < 5400
+        ? `${Math.round(seconds / 60)} min`
+        : seconds < 172_800
+          ? `${Math.round(seconds / 3600)} h`
+          : `${Math.round(seconds / 86_400)} jours`,
   // fichiers et photos (PROTOCOL 9)
   takePhoto: 'Prendre une photo',
   takeAnotherPhoto: 'Prendre une autre photo',
