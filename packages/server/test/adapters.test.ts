@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { inAdapterPullers, pullAdapter } from '../src/services/adapters/index.js';
 import { itemIds } from '../src/services/adapters/in.js';
 import { EXAMPLES_DIR, loadConfigFile } from '../src/services/seed.js';
