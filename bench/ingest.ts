@@ -186,7 +186,13 @@ export async function run(): Promise<Record<string, string | number>[]> {
   try {
     const copy = await copyBaseline(cluster);
     const rows: Record<string, string | number>[] = [
-      { path: 'raw COPY into entries', devices: '-', 'actions/s': copy, 'ratio to COPY': 1 },
+      {
+        path: 'raw COPY into entries',
+        devices: '-',
+        'actions/s': copy,
+        'ratio to COPY': 1,
+        'ratio to floor': '-',
+      },
     ];
     for (const devices of [1, 8]) {
       const floor = await writeFloor(cluster, devices);
@@ -195,6 +201,7 @@ export async function run(): Promise<Record<string, string | number>[]> {
         devices,
         'actions/s': floor,
         'ratio to COPY': floor / copy,
+        'ratio to floor': 1,
       });
     }
     const floors = new Map(rows.slice(1).map((row) => [row.devices, Number(row['actions/s'])]));
