@@ -8,13 +8,22 @@
  * per batch. No durable sync path that commits each batch can be faster than that.
  *
  * The server runs as `registra start` in a child process, with REGISTRA_WORKERS 1 and 2, so that
- * the load generator does not share its event loop.
+ * the load generator does not share its event loop. Each DECLARE queues a deduplication job in its
+ * transaction (PROTOCOL 10). With the job runner on (the default), the server runs those jobs while
+ * it ingests, on the same cores; with it off (REGISTRA_JOB_CONCURRENCY=0, as an API node whose
+ * jobs a `registra worker` elsewhere runs) the jobs are still written in each append's
+ * transaction, and only their running is left out. BENCH_JOBS=on,off picks the sides.
  *
  * Each sync run first pushes WARMUP actions from another device, untimed, and ANALYZEs: the
  * planner then sees tables in use, as autovacuum shows it within a minute of a deployment's start,
  * rather than the empty tables the run started from (see bench/README.md, Ingest).
  *
- *   npx tsx bench/ingest.ts   (BENCH_N=20000 actions, BENCH_DEVICES=1,8,64, BENCH_WORKERS=1,2)
+ *   npx tsx bench/ingest.ts   (BENCH_N=20000 actions, BENCH_DEVICES=1,8,64, BENCH_WORKERS=1,2,
+ *                              BENCH_JOBS=on,off)
+ *
+ * BENCH_BEFORE_ROOT=<checkout> also runs each sync side with the server of another checkout (a
+ * git worktree of an earlier commit, its node_modules linked), right before this one's: an A/B of
+ * the code in one run.
  */
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -50,6 +59,8 @@ const WARMUP = size('BENCH_WARMUP', 2_000, 100);
 const BATCH = 100;
 const DEVICES = (process.env['BENCH_DEVICES'] ?? '1,8,64').split(',').map(Number);
 const WORKERS = (process.env['BENCH_WORKERS'] ?? '1,2').split(',').map(Number);
+const JOBS = (process.env['BENCH_JOBS'] ?? 'on,off').split(',');
+const BEFORE = process.env['BENCH_BEFORE_ROOT'];
 
 /** The ingest actions (bench/fixtures.ts ingestActions) in sync batches of BATCH. */
 const batches = (total: number) => ingestBatches(total, BATCH);
@@ -147,8 +158,14 @@ async function syncPath(
   cluster: Cluster,
   devices: number,
   workers: number,
+  jobs: boolean,
+  root?: string,
 ): Promise<{ rate: number; gzipBytesPerAction: number }> {
-  const server = await startServerProcess(cluster, { REGISTRA_WORKERS: String(workers) });
+  const server = await startServerProcess(
+    cluster,
+    { REGISTRA_WORKERS: String(workers), ...(jobs ? {} : { REGISTRA_JOB_CONCURRENCY: '0' }) },
+    root,
+  );
   try {
     const token = await server.token('agent');
     await pushAll(server.url, token, [pushingDevice()], batches(WARMUP));
@@ -169,7 +186,13 @@ export async function run(): Promise<Record<string, string | number>[]> {
   try {
     const copy = await copyBaseline(cluster);
     const rows: Record<string, string | number>[] = [
-      { path: 'raw COPY into entries', devices: '-', 'actions/s': copy, 'ratio to COPY': 1 },
+      {
+        path: 'raw COPY into entries',
+        devices: '-',
+        'actions/s': copy,
+        'ratio to COPY': 1,
+        'ratio to floor': '-',
+      },
     ];
     for (const devices of [1, 8]) {
       const floor = await writeFloor(cluster, devices);
@@ -178,18 +201,33 @@ export async function run(): Promise<Record<string, string | number>[]> {
         devices,
         'actions/s': floor,
         'ratio to COPY': floor / copy,
+        'ratio to floor': 1,
       });
     }
-    for (const workers of WORKERS) {
-      for (const devices of DEVICES) {
-        if (workers > 1 && devices === 1) continue; // one device is served by one worker at a time
-        const { rate, gzipBytesPerAction } = await syncPath(cluster, devices, workers);
-        rows.push({
-          path: `sync, ${workers} server process${workers > 1 ? 'es' : ''} (gzip ${gzipBytesPerAction.toFixed(0)} B/action)`,
-          devices,
-          'actions/s': rate,
-          'ratio to COPY': rate / copy,
-        });
+    const floors = new Map(rows.slice(1).map((row) => [row.devices, Number(row['actions/s'])]));
+    for (const jobs of JOBS) {
+      for (const workers of WORKERS) {
+        for (const devices of DEVICES) {
+          if (workers > 1 && devices === 1) continue; // one device is served by one worker at a time
+          const on = jobs === 'on';
+          const floor = floors.get(devices === 1 ? 1 : 8) ?? NaN;
+          for (const root of BEFORE ? [BEFORE, undefined] : [undefined]) {
+            const { rate, gzipBytesPerAction } = await syncPath(
+              cluster,
+              devices,
+              workers,
+              on,
+              root,
+            );
+            rows.push({
+              path: `sync${root ? ' (before)' : ''}, ${workers} server process${workers > 1 ? 'es' : ''}, job runner ${jobs} (gzip ${gzipBytesPerAction.toFixed(0)} B/action)`,
+              devices,
+              'actions/s': rate,
+              'ratio to COPY': rate / copy,
+              'ratio to floor': rate / floor,
+            });
+          }
+        }
       }
     }
     return rows;

@@ -21,6 +21,8 @@ export interface ServerProcess {
 export async function startServerProcess(
   cluster: Cluster,
   env: Record<string, string> = {},
+  /** The checkout whose server runs (an A/B against another commit's code in the same run). */
+  root = ROOT,
 ): Promise<ServerProcess> {
   const { url: databaseUrl } = await cluster.database();
   const port = await freePort();
@@ -31,11 +33,11 @@ export async function startServerProcess(
       ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []),
       '--import',
       'tsx',
-      path.join(ROOT, 'packages/server/src/cli.ts'),
+      path.join(root, 'packages/server/src/cli.ts'),
       'start',
     ],
     {
-      cwd: ROOT,
+      cwd: root,
       env: {
         ...process.env,
         DATABASE_URL: databaseUrl,
@@ -52,7 +54,7 @@ export async function startServerProcess(
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 240_000; // tsx compiles the server cold; a loaded machine is slow
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited: ${stderr}`);
     if (Date.now() > deadline) throw new Error(`server did not start: ${stderr}`);

@@ -206,8 +206,7 @@ class Batch {
    */
   async #loadKeys(context: AppendContext, actions: Action[]): Promise<void> {
     const { vault, config } = this.registry;
-    const ids = new Set(actions.map((a) => a.recordId));
-    this.#keyring = await vault.keyring(this.trx, config, ids);
+    this.#keyring = await vault.keyringOf(config, context.keys);
     for (const action of actions) {
       if (this.#keyring.has(action.recordId)) continue;
       const type = context.records.get(action.recordId)?.record.type ?? action.recordType ?? '';

@@ -85,9 +85,14 @@ export class Vault {
     recordIds: Iterable<string>,
   ): Promise<Keyring> {
     const ids = [...new Set(recordIds)];
+    return this.keyringOf(config, await findRecordKeys(db, ids));
+  }
+
+  /** The keys of these records, as read with them (an append reads them with its records). */
+  async keyringOf(config: RegistryConfig, stored: readonly StoredRecordKey[]): Promise<Keyring> {
     const keyring = new Keyring(config.recordTypes);
-    for (const stored of await findRecordKeys(db, ids)) {
-      keyring.set(stored.recordId, stored.recordType, await this.#unwrap(stored));
+    for (const key of stored) {
+      keyring.set(key.recordId, key.recordType, await this.#unwrap(key));
     }
     return keyring;
   }

@@ -24,11 +24,14 @@ export async function openState(registry: Registry, state: RecordState): Promise
 }
 
 export async function openEntries<E extends Entry>(registry: Registry, entries: E[]): Promise<E[]> {
-  if (entries.length === 0) return entries;
+  // Only a declaration holds sealed values (core's mapSensitiveBody): entries without one (the
+  // server's UNASSIGNs, ASSIGNs, approvals) need no key, and a page of them no key read.
+  const sealed = entries.filter((e) => e.declaration !== undefined);
+  if (sealed.length === 0) return entries;
   const keyring = await registry.vault.keyring(
     registry.db,
     registry.config,
-    entries.map((e) => e.recordId),
+    sealed.map((e) => e.recordId),
   );
   return entries.map((entry) => keyring.openBody(entry));
 }
