@@ -20,6 +20,7 @@ import { directoryRoutes } from '../routes/directory.js';
 import { exchangeRoutes } from '../routes/exchange.js';
 import { fileRoutes } from '../routes/files.js';
 import { hookRoutes } from '../routes/hooks.js';
+import { importRoutes } from '../routes/imports.js';
 import { operationRoutes } from '../routes/operations.js';
 import { recordRoutes } from '../routes/records.js';
 import { syncRoutes } from '../routes/sync.js';
@@ -309,6 +310,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (exchange) await app.register(exchangeRoutes(exchange));
   if (options.files) await app.register(fileRoutes(registry, auth, options.files));
   await app.register(hookRoutes(registry, auth));
+  await app.register(importRoutes(registry, auth));
 
   await serveWebApp(app, webRoot, hasWebApp);
   return app;

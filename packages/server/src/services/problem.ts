@@ -37,3 +37,6 @@ export const unsupportedMediaType = (detail: string) =>
   new ProblemError(415, 'UNSUPPORTED_MEDIA_TYPE', detail);
 /** PROTOCOL 9: an upload whose bytes do not hash to the SHA-256 it declared. */
 export const hashMismatch = (detail: string) => new ProblemError(400, 'HASH_MISMATCH', detail);
+/** A bulk import's rows sent again while it still runs (services/imports). */
+export const importRunning = () =>
+  new ProblemError(409, 'IMPORT_RUNNING', 'this import is running; wait until it is done or failed');
