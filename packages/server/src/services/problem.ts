@@ -39,4 +39,8 @@ export const unsupportedMediaType = (detail: string) =>
 export const hashMismatch = (detail: string) => new ProblemError(400, 'HASH_MISMATCH', detail);
 /** A bulk import's rows sent again while it still runs (services/imports). */
 export const importRunning = () =>
-  new ProblemError(409, 'IMPORT_RUNNING', 'this import is running; wait until it is done or failed');
+  new ProblemError(
+    409,
+    'IMPORT_RUNNING',
+    'this import is running; wait until it is done or failed',
+  );

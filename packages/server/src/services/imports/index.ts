@@ -76,6 +76,11 @@ export function importIdOf(recordType: string, source: string): string {
   return uuidv5(`import:${recordType}:${source}`, NAMESPACE);
 }
 
+/** The record a row of an import becomes, by the row's key. */
+export function importRecordId(importId: string, key: string): string {
+  return uuidv5(`${importId}:${key}:record`, NAMESPACE);
+}
+
 /**
  * Checks an import's record type, mapping and the caller's permission, and opens it (or opens it
  * again: a re-run of the same source). Bad input is a 400 whose errors point into the mapping.
@@ -216,7 +221,7 @@ function toPendingRow(registry: Registry, prepared: PreparedImport, read: ReadRo
   const type = declarationAction(registry, recordType, mapped.declaration, opened.occurredAt);
   if ('errors' in type) return { row: read.row, key: mapped.key, actions: [], errors: type.errors };
   const name = (part: string) => uuidv5(`${opened.id}:${mapped.key}:${part}`, NAMESPACE);
-  const recordId = name('record');
+  const recordId = importRecordId(opened.id, mapped.key);
   const declaration: Action = {
     id: name(`${type.action}:${canonicalize(mapped.declaration) ?? ''}`),
     recordId,
