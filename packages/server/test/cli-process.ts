@@ -47,6 +47,7 @@ export function runCli(
   server: Pick<TestServer, 'databaseUrl' | 'keyFile'>,
   args: string[],
   env: Record<string, string> = {},
+  timeoutMs = 60_000,
 ): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
@@ -55,7 +56,7 @@ export function runCli(
       {
         cwd: ROOT,
         env: cliEnv(server, env),
-        timeout: 60_000,
+        timeout: timeoutMs,
       },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;

@@ -158,9 +158,9 @@ export async function pendingImportRequests(
   importId: string,
   after: string | null,
   limit: number,
-): Promise<{ id: string; recordId: string }[]> {
-  const { rows } = await sql<{ id: string; recordId: string }>`
-    SELECT e.id, e.record_id AS "recordId" FROM entries e
+): Promise<{ id: string; recordId: string; type: string }[]> {
+  const { rows } = await sql<{ id: string; recordId: string; type: string }>`
+    SELECT e.id, e.record_id AS "recordId", e.type FROM entries e
     JOIN records r ON r.id = e.record_id
     WHERE e.status = 'requested' AND e.body -> 'annotation' ->> 'importId' = ${importId}
       AND r.state -> 'pending' @> jsonb_build_array(jsonb_build_object('id', e.id))

@@ -27,6 +27,8 @@ import {
   type ImportRow,
 } from '../../store/imports.js';
 import { afterCommit, appendActions, type IncomingAction } from '../append/index.js';
+import { jobStatement } from '../../jobs/index.js';
+import { deduplicationTask } from '../deduplication/job.js';
 import type { Caller, Registry } from '../context.js';
 import { forbidden, invalidInput, notFound } from '../problem.js';
 import { appendTransaction } from '../transaction.js';
@@ -384,7 +386,10 @@ export async function approveImport(
   approver: Caller,
   id: string,
 ): Promise<{ approved: number; rejected: ActionResult[] }> {
-  if (!(await findImport(registry.db, id))) throw notFound('no such import');
+  const row = await findImport(registry.db, id);
+  if (!row) throw notFound('no such import');
+  const dedup = registry.config.recordTypes.get(row.recordType)?.deduplication;
+  const dedupAfter = new Set<string>(dedup?.after ?? []);
   let approved = 0;
   const rejected: ActionResult[] = [];
   let after: string | null = null;
@@ -405,6 +410,20 @@ export async function approveImport(
     });
     const { results, appended } = await appendTransaction(registry, async (trx) => {
       const done = await appendActions(trx, registry, approver, incoming, null);
+      // Deduplication runs after a DECLARE takes effect: here, when its APPROVE does.
+      const jobs = pending.flatMap((request, i) => {
+        const approve = incoming[i];
+        const runs = dedupAfter.has(request.type) && done.results[i]?.outcome === 'accepted';
+        return runs && approve
+          ? [
+              {
+                payload: { recordId: request.recordId, entryId: approve.id },
+                jobKey: `dedup:${request.recordId}`,
+              },
+            ]
+          : [];
+      });
+      if (jobs.length > 0) done.writes.push(jobStatement(deduplicationTask(registry), jobs));
       await writeAll(trx, done.writes);
       return done;
     });
