@@ -135,7 +135,8 @@ describe('registra import (issue 16, point 2)', () => {
       'person.nid': '0858215646',
       'person.disability': false,
     });
-    expect(record.entries.map((e) => [e.type, e.status, e.createdByRole])).toEqual([
+    // (The deduplication job may append DUPLICATES_FOUND after them.)
+    expect(record.entries.slice(0, 2).map((e) => [e.type, e.status, e.createdByRole])).toEqual([
       ['CREATE', 'accepted', 'trusted-importer'],
       ['DECLARE', 'accepted', 'trusted-importer'],
     ]);
@@ -170,7 +171,7 @@ describe('registra import (issue 16, point 2)', () => {
   }, 300_000);
 
   it('an import killed halfway and run again lands each row exactly once', async () => {
-    const rows = 4000;
+    const rows = 1500;
     const file = path.join(dir, 'killed.csv');
     writeFileSync(file, generatedCsv(rows, 'KILL'));
     const args = [
@@ -189,7 +190,7 @@ describe('registra import (issue 16, point 2)', () => {
       child.on('exit', (code) => resolve(code)),
     );
     let done = 0;
-    while (done < 500) {
+    while (done < 250) {
       await new Promise((resolve) => setTimeout(resolve, 20));
       done = await countOf(
         `SELECT coalesce(max(rows_done), 0) AS n FROM imports WHERE id = ?::uuid`,
@@ -228,7 +229,7 @@ describe('registra import (issue 16, point 2)', () => {
         importId,
       ),
     ).toBe(0);
-  }, 300_000);
+  }, 600_000);
 
   it('imports JSON lines over the API with progress and an error report to download; a bad mapping is a 400 saying where', async () => {
     const token = await clientToken('importer.trusted');
