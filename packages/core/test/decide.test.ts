@@ -300,3 +300,36 @@ describe('decideAction: files (PROTOCOL 9)', () => {
     expect(asked).toBe(0);
   });
 });
+
+describe('a confirmation for some roles only (maker-checker for bulk imports)', () => {
+  const social = loadConfigurationOrThrow(example('social-registry'));
+  const individual = social.recordTypes.get('individual');
+  const created = foldLog(
+    [entry(1, { type: 'CREATE', recordType: 'individual', createdAtLocation: 'ibombo-office' })],
+    individual,
+  ) as RecordFold;
+  const declare = action({
+    type: 'DECLARE',
+    declaration: { 'person.firstName': 'Amina', 'person.surname': 'Banda' },
+  });
+  const decide = (role: string) =>
+    decideAction(created, declare, {
+      ...context(social.principal({ id: REGISTRAR, role, officeId: 'ibombo-office' })),
+      config: social,
+    });
+
+  it('requests the DECLARE of a role the confirmation names, and accepts everyone else’s', () => {
+    expect(decide('importer').outcome).toBe('requested');
+    expect(decide('trusted-importer').outcome).toBe('accepted');
+    expect(decide('enumerator').outcome).toBe('accepted');
+  });
+
+  it('refuses a configuration naming a role that does not exist', () => {
+    const document = example('social-registry') as {
+      recordTypes: { actions: { DECLARE: { confirmation: { roles: string[] } } } }[];
+    };
+    const [first] = document.recordTypes;
+    if (first) first.actions.DECLARE.confirmation.roles = ['nobody'];
+    expect(() => loadConfigurationOrThrow(document)).toThrow(/unknown role "nobody"/);
+  });
+});

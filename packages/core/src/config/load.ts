@@ -141,12 +141,14 @@ function behaving(
       action.confirmation?.hook ??
       declared.find((h) => h.kind === 'confirm' && hookCovers(h, recordType.id, type))?.id;
     const permission = action.confirmation?.permission;
+    const roles = action.confirmation?.roles;
     const confirmation: Confirmation = {
       ...(permission !== undefined ? { permission } : {}),
       ...(hook !== undefined && on.has(hook) ? { hook } : {}),
     };
     const { confirmation: _was, ...rest } = action;
-    return (Object.keys(confirmation).length > 0 ? { ...rest, confirmation } : rest) as A;
+    if (Object.keys(confirmation).length === 0) return rest as A;
+    return { ...rest, confirmation: roles ? { ...confirmation, roles } : confirmation } as A;
   };
   const { CUSTOM, ASSIGN: _assign, ...plain } = recordType.actions;
   const actions: RecordTypeConfig['actions'] = { ...recordType.actions };
@@ -164,7 +166,10 @@ function forDevices(recordType: RecordTypeConfig): RecordTypeConfig {
     if (!confirmation?.hook) return action;
     return {
       ...action,
-      confirmation: { permission: confirmation.permission ?? action.permission },
+      confirmation: {
+        permission: confirmation.permission ?? action.permission,
+        ...(confirmation.roles ? { roles: confirmation.roles } : {}),
+      },
     };
   };
   const { CUSTOM, ASSIGN: _assign, ...plain } = recordType.actions;
@@ -258,6 +263,7 @@ function crossCheck(config: Configuration): FieldError[] {
       report,
       checkPermission,
       recordTypeIds,
+      roleIds: new Set(config.roles.map((r) => r.id)),
       hooks: config.hooks,
     }),
   );
@@ -364,6 +370,7 @@ interface Checks {
   report: (path: (string | number)[], message: string) => void;
   checkPermission: (permission: string, path: (string | number)[]) => void;
   recordTypeIds: ReadonlySet<string>;
+  roleIds: ReadonlySet<string>;
   hooks: readonly Hook[];
 }
 
@@ -373,9 +380,12 @@ function checkConfirmation(
   recordType: string,
   type: ActionType,
   path: (string | number)[],
-  { report, checkPermission, hooks }: Checks,
+  { report, checkPermission, hooks, roleIds }: Checks,
 ): void {
   if (!confirmation) return;
+  confirmation.roles?.forEach((role, r) => {
+    if (!roleIds.has(role)) report([...path, 'confirmation', 'roles', r], `unknown role "${role}"`);
+  });
   if (confirmation.permission !== undefined)
     checkPermission(confirmation.permission, [...path, 'confirmation', 'permission']);
   if (confirmation.hook === undefined) return;

@@ -198,6 +198,12 @@ export const ConfirmationSchema = z
   .strictObject({
     permission: PermissionIdSchema.optional(),
     hook: HookIdSchema.optional(),
+    /**
+     * Only the action taken by these roles needs the confirmation; others' is accepted as usual.
+     * E.g. a bulk import's principal: its rows wait for a person's approval (maker-checker).
+     * Default: every role.
+     */
+    roles: z.array(z.string().min(1)).min(1).optional(),
   })
   .refine((c) => c.permission !== undefined || c.hook !== undefined, {
     message: 'names a permission, a hook, or both',

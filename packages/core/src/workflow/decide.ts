@@ -165,7 +165,9 @@ export function decideAction(
     ? fold.carry.requests.find((entry) => entry.id === action.requestId)
     : undefined;
   const effective = action.type === 'APPROVE' && request ? request : action;
-  const confirmed = actionConfigOf(recordType, action.type, action.customType)?.confirmation;
+  const confirmation = actionConfigOf(recordType, action.type, action.customType)?.confirmation;
+  const confirmed =
+    confirmation && (!confirmation.roles || confirmation.roles.includes(principal.role));
   const outcome = confirmed ? 'requested' : 'accepted';
   const decision = taken(recordType, action, outcome, record.assignedTo === principal.id);
   decision.register = outcome === 'accepted' && effective.type === 'REGISTER';

@@ -527,6 +527,43 @@ const migrations: Record<string, Migration> = {
     },
   },
 
+  // Bulk imports (services/imports): one row per import source, its progress and outcome, and the
+  // per-row errors to download. Rows land as ordinary entries; these tables only report on them.
+  '0060_imports': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        CREATE TABLE imports (
+          id uuid PRIMARY KEY,
+          record_type text NOT NULL,
+          source text NOT NULL,
+          format text NOT NULL CHECK (format IN ('csv', 'jsonl')),
+          mapping jsonb NOT NULL,
+          created_by uuid NOT NULL,
+          state text NOT NULL CHECK (state IN ('waiting', 'running', 'done', 'failed')),
+          occurred_at timestamptz NOT NULL,
+          started_at timestamptz NOT NULL DEFAULT now(),
+          finished_at timestamptz,
+          bytes_total bigint,
+          bytes_done bigint NOT NULL DEFAULT 0,
+          rows_done integer NOT NULL DEFAULT 0,
+          rows_imported integer NOT NULL DEFAULT 0,
+          rows_requested integer NOT NULL DEFAULT 0,
+          rows_already integer NOT NULL DEFAULT 0,
+          rows_failed integer NOT NULL DEFAULT 0,
+          message text
+        )`.execute(db);
+      await sql`
+        CREATE TABLE import_errors (
+          import_id uuid NOT NULL REFERENCES imports (id) ON DELETE CASCADE,
+          row integer NOT NULL,
+          row_key text NOT NULL,
+          field text,
+          message text NOT NULL
+        )`.execute(db);
+      await sql`CREATE INDEX import_errors_row ON import_errors (import_id, row)`.execute(db);
+    },
+  },
+
   // Adapters in (issue 16): each one's checkpoint in the external source (what its expressions
   // made of the last page, and the page's ETag), a lease that keeps two runs apart, what its runs
   // did, and the latest errors, for administrators. Adapters out keep theirs in hook_deliveries.

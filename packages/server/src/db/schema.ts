@@ -33,6 +33,8 @@ export interface Database {
   backup_runs: BackupRunsTable;
   adapter_state: AdapterStateTable;
   adapter_errors: AdapterErrorsTable;
+  imports: ImportsTable;
+  import_errors: ImportErrorsTable;
 }
 
 /** An adapter in's checkpoint, lease and counts (migration 0062). */
@@ -55,6 +57,35 @@ export interface AdapterErrorsTable {
   adapter: string;
   at: GeneratedTimestamp;
   item_key: string | null;
+  message: string;
+}
+
+export interface ImportsTable {
+  id: string;
+  record_type: string;
+  source: string;
+  format: string;
+  mapping: JsonColumn<Record<string, unknown>>;
+  created_by: string;
+  state: string;
+  occurred_at: Timestamp;
+  started_at: Generated<Timestamp>;
+  finished_at: Timestamp | null;
+  bytes_total: ColumnType<string | null, number | null, number | null>;
+  bytes_done: ColumnType<string, number | undefined, number>;
+  rows_done: Generated<number>;
+  rows_imported: Generated<number>;
+  rows_requested: Generated<number>;
+  rows_already: Generated<number>;
+  rows_failed: Generated<number>;
+  message: string | null;
+}
+
+export interface ImportErrorsTable {
+  import_id: string;
+  row: number;
+  row_key: string;
+  field: string | null;
   message: string;
 }
 

@@ -21,6 +21,7 @@ import { directoryRoutes } from '../routes/directory.js';
 import { exchangeRoutes } from '../routes/exchange.js';
 import { fileRoutes } from '../routes/files.js';
 import { hookRoutes } from '../routes/hooks.js';
+import { importRoutes } from '../routes/imports.js';
 import { operationRoutes } from '../routes/operations.js';
 import { recordRoutes } from '../routes/records.js';
 import { syncRoutes } from '../routes/sync.js';
@@ -311,6 +312,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (options.files) await app.register(fileRoutes(registry, auth, options.files));
   await app.register(hookRoutes(registry, auth));
   await app.register(adapterRoutes(registry, auth));
+  await app.register(importRoutes(registry, auth));
 
   await serveWebApp(app, webRoot, hasWebApp);
   return app;

@@ -40,3 +40,10 @@ export const hashMismatch = (detail: string) => new ProblemError(400, 'HASH_MISM
 /** Issue 16: an adapter that cannot be run now (an adapter out, or one whose address is unset). */
 export const adapterNotRunnable = (detail: string) =>
   new ProblemError(409, 'ADAPTER_NOT_RUNNABLE', detail);
+/** A bulk import's rows sent again while it still runs (services/imports). */
+export const importRunning = () =>
+  new ProblemError(
+    409,
+    'IMPORT_RUNNING',
+    'this import is running; wait until it is done or failed',
+  );

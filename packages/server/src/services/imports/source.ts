@@ -1,0 +1,56 @@
+import { parse } from 'csv-parse';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import type { SourceRow } from './mapping.js';
+
+export type ImportFormat = 'csv' | 'jsonl';
+
+/** A row read from the source, or why it could not be read; `row` counts from 1 (after a header). */
+export type ReadRow = { row: number; values: SourceRow } | { row: number; error: string };
+
+/**
+ * The rows of a CSV (a header line, then one row a line, through csv-parse) or a JSON lines
+ * source, read as a stream: memory holds a row at a time, whatever the file's size. A line that
+ * does not parse is a row with an error; reading goes on.
+ */
+export async function* readRows(
+  input: Readable,
+  format: ImportFormat,
+  delimiter = ',',
+): AsyncGenerator<ReadRow> {
+  if (format === 'jsonl') {
+    let row = 0;
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      if (line.trim() === '') continue;
+      row += 1;
+      try {
+        const value: unknown = JSON.parse(line);
+        if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+          yield { row, values: value as SourceRow };
+        } else {
+          yield { row, error: 'the line is not a JSON object' };
+        }
+      } catch {
+        yield { row, error: 'the line is not valid JSON' };
+      }
+    }
+    return;
+  }
+  const parser = input.pipe(
+    parse({
+      columns: true,
+      bom: true,
+      delimiter,
+      skip_empty_lines: true,
+      trim: false,
+      // A row with too few or too many cells is reported, not fatal.
+      skip_records_with_error: false,
+      relax_column_count: true,
+    }),
+  );
+  let row = 0;
+  for await (const record of parser as AsyncIterable<Record<string, string>>) {
+    row += 1;
+    yield { row, values: record };
+  }
+}
