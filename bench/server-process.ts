@@ -52,7 +52,7 @@ export async function startServerProcess(
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + Number(process.env['BENCH_SERVER_START_MS'] ?? 180_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited: ${stderr}`);
     if (Date.now() > deadline) throw new Error(`server did not start: ${stderr}`);
