@@ -19,14 +19,15 @@
  *                               BENCH_EXCHANGE_SUBJECTS=40, BENCH_PROVIDER_DELAY_MS=20,
  *                               REGISTRA_WORKERS=2
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomInt } from 'node:crypto';
 import os from 'node:os';
 import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import { startAddressRegistry } from '../examples/providers/address-registry/server.js';
 import { birth, elapsed, prng, quantile, size, type Row } from './fixtures.js';
 import { startServerProcess, type ServerProcess } from './server-process.js';
 import { PASSWORD, startCluster, table } from './support.js';
+import { freePort } from '../packages/server/test/ports.js';
 
 const REQUESTS = size('BENCH_EXCHANGE_REQUESTS', 4_000, 400);
 const FEDERATED = size('BENCH_EXCHANGE_FEDERATED', 400, 100);
@@ -151,18 +152,43 @@ async function subjects(
   return { numbers, recordIds };
 }
 
+/** The example address registry in its own process (not on the load generator's event loop). */
+async function startProvider(): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      new URL('../examples/providers/address-registry/server.ts', import.meta.url).pathname,
+    ],
+    {
+      env: { ...process.env, PORT: String(port), ADDRESS_REGISTRY_DELAY_MS: String(DELAY) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the provider exited with ${code}`)));
+    child.stdout?.once('data', resolve);
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
 interface Run {
   latencies: number[];
   seconds: number;
+  /** Answers with a withheld field (a provider timing out under load) or an HTTP error. */
+  errors: number;
 }
 
-/** `requests` calls of `work(i)`, `concurrency` at a time; each call timed. */
+/** `requests` calls of `work(i)`, `concurrency` at a time; each call timed, failures counted. */
 async function load(
   requests: number,
   concurrency: number,
   work: (i: number) => Promise<void>,
 ): Promise<Run> {
   const latencies: number[] = [];
+  let errors = 0;
   let next = 0;
   const started = performance.now();
   await Promise.all(
@@ -170,20 +196,18 @@ async function load(
       while (next < requests) {
         const i = next++;
         const begun = performance.now();
-        await work(i);
+        await work(i).catch(() => (errors += 1));
         latencies.push(performance.now() - begun);
       }
     }),
   );
-  return { latencies, seconds: elapsed(started) };
+  return { latencies, seconds: elapsed(started), errors };
 }
 
 export async function run(): Promise<Row[]> {
   const loadBefore = os.loadavg();
   const cluster = await startCluster();
-  const provider = await startAddressRegistry({ port: 0, delayMs: DELAY });
-  const address = provider.address();
-  const providerUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const { url: providerUrl, child: provider } = await startProvider();
   try {
     const server = await startServerProcess(cluster, {
       REGISTRA_ADDRESS_REGISTRY_URL: providerUrl,
@@ -229,14 +253,17 @@ export async function run(): Promise<Row[]> {
       const exchangeAll = await load(REQUESTS, CONCURRENCY, graphql(ALL));
       const loadAfter = os.loadavg();
 
-      const row = (measure: string, { latencies, seconds }: Run, base?: Run): Row => ({
+      const row = (measure: string, run: Run, base?: Run): Row => ({
         measure,
-        requests: latencies.length,
-        'req/s': Math.round(latencies.length / seconds),
-        'p50 ms': quantile(latencies, 0.5),
-        'p95 ms': quantile(latencies, 0.95),
-        'p95 - baseline ms': base ? quantile(latencies, 0.95) - quantile(base.latencies, 0.95) : 0,
-        'ratio req/s to baseline': base ? base.seconds / seconds : 1,
+        requests: run.latencies.length,
+        'req/s': Math.round(run.latencies.length / run.seconds),
+        'p50 ms': quantile(run.latencies, 0.5),
+        'p95 ms': quantile(run.latencies, 0.95),
+        'p95 - baseline ms': base
+          ? quantile(run.latencies, 0.95) - quantile(base.latencies, 0.95)
+          : 0,
+        'ratio req/s to baseline': base ? base.seconds / run.seconds : 1,
+        errors: run.errors,
       });
       const rows = [
         row('GET address registry directly, 1 at a time (baseline 1)', providerAlone),
@@ -255,7 +282,7 @@ export async function run(): Promise<Row[]> {
       await server.stop();
     }
   } finally {
-    provider.close();
+    provider.kill('SIGTERM');
     await cluster.stop();
   }
 }
