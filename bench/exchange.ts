@@ -11,8 +11,9 @@
  *    generator (the baseline, same run, same client). One request at a time. Target: < 15 ms.
  * 2. Queries per second with consent and policy checks: `person` with the four registry fields
  *    (no external provider: the exchange's own cost), BENCH_EXCHANGE_CONCURRENCY at a time, against
- *    a plain authenticated read (GET /api/v1/records/:id by a registrar) at the same concurrency
- *    (the baseline). Target: ≥ 1,000/s on two cores.
+ *    two plain authenticated reads at the same concurrency: GET /api/v1/me as the consumer (the
+ *    token check and one user read: the ratio's baseline) and GET /api/v1/records/:id by a
+ *    registrar (a record read, with its read audit row). Target: ≥ 1,000/s on two cores.
  *
  *   npx tsx bench/exchange.ts   BENCH_EXCHANGE_REQUESTS=4000 per row, BENCH_EXCHANGE_FEDERATED=400
  *                               sequential federated queries, BENCH_EXCHANGE_CONCURRENCY=32,
@@ -236,6 +237,9 @@ export async function run(): Promise<Row[]> {
         })) as { errors?: unknown[] };
         if (body.errors) throw new Error(`withheld: ${JSON.stringify(body.errors).slice(0, 300)}`);
       };
+      const me = async () => {
+        await call(`${server.url}/api/v1/me`, { headers: bearer(consumer) });
+      };
       const plainRead = async (i: number) => {
         const id = recordIds[i % recordIds.length];
         await call(`${server.url}/api/v1/records/${id}`, { headers: bearer(registrar) });
@@ -245,9 +249,11 @@ export async function run(): Promise<Row[]> {
       await load(200, 4, direct);
       await load(400, CONCURRENCY, graphql(ALL));
       await load(400, CONCURRENCY, plainRead);
+      await load(200, CONCURRENCY, me);
 
       const providerAlone = await load(FEDERATED, 1, direct);
       const federated = await load(FEDERATED, 1, graphql(ALL));
+      const meBaseline = await load(REQUESTS, CONCURRENCY, me);
       const readBaseline = await load(REQUESTS, CONCURRENCY, plainRead);
       const exchange = await load(REQUESTS, CONCURRENCY, graphql(REGISTRY_ONLY));
       const exchangeAll = await load(REQUESTS, CONCURRENCY, graphql(ALL));
@@ -268,9 +274,10 @@ export async function run(): Promise<Row[]> {
       const rows = [
         row('GET address registry directly, 1 at a time (baseline 1)', providerAlone),
         row('exchange person, 5 fields, 2 providers, 1 at a time', federated, providerAlone),
-        row(`GET /records/:id as registrar, ${CONCURRENCY} at a time (baseline 2)`, readBaseline),
-        row(`exchange person, 4 registry fields, ${CONCURRENCY} at a time`, exchange, readBaseline),
-        row(`exchange person, 5 fields, ${CONCURRENCY} at a time`, exchangeAll, readBaseline),
+        row(`GET /me as the consumer, ${CONCURRENCY} at a time (baseline 2)`, meBaseline),
+        row(`GET /records/:id as registrar, ${CONCURRENCY} at a time (baseline 3)`, readBaseline),
+        row(`exchange person, 4 registry fields, ${CONCURRENCY} at a time`, exchange, meBaseline),
+        row(`exchange person, 5 fields, ${CONCURRENCY} at a time`, exchangeAll, meBaseline),
       ];
       console.log(
         `workers ${WORKERS}, subjects ${ids.length}, provider delay ${DELAY} ms, cpus ${os.cpus().length}, ` +
