@@ -205,89 +205,110 @@ async function load(
   return { latencies, seconds: elapsed(started), errors };
 }
 
+/** The exchange's rows for one server: its own subjects, measured against the same baselines. */
+async function measure(
+  server: ServerProcess,
+  providerUrl: string,
+  label: string,
+): Promise<{ rows: Row[] }> {
+  const consumer = (
+    await tokenFor(server, {
+      grant_type: 'client_credentials',
+      client_id: 'passport-office',
+      client_secret: PASSWORD,
+    })
+  ).accessToken;
+  const registrar = await server.token('registrar');
+  const { numbers: ids, recordIds } = await subjects(server, consumer);
+  const subject = (i: number) => ids[i % ids.length] as string;
+  const direct = async (i: number) => {
+    await call(`${providerUrl}/addresses/${encodeURIComponent(subject(i))}`, {});
+  };
+  const graphql = (query: string) => async (i: number) => {
+    const body = (await call(`${server.url}/api/v1/exchange/graphql`, {
+      method: 'POST',
+      headers: { ...json, ...bearer(consumer) },
+      body: JSON.stringify({ query, variables: { id: subject(i) } }),
+    })) as { errors?: unknown[] };
+    if (body.errors) throw new Error(`withheld: ${JSON.stringify(body.errors).slice(0, 300)}`);
+  };
+  const me = async () => {
+    await call(`${server.url}/api/v1/me`, { headers: bearer(consumer) });
+  };
+  const plainRead = async (i: number) => {
+    const id = recordIds[i % recordIds.length];
+    await call(`${server.url}/api/v1/records/${id}`, { headers: bearer(registrar) });
+  };
+
+  // Warm up every path (JIT, connections, the workers' caches).
+  await load(200, 4, direct);
+  await load(400, CONCURRENCY, graphql(ALL));
+  await load(400, CONCURRENCY, plainRead);
+  await load(200, CONCURRENCY, me);
+
+  const providerAlone = await load(FEDERATED, 1, direct);
+  const federated = await load(FEDERATED, 1, graphql(ALL));
+  const meBaseline = await load(REQUESTS, CONCURRENCY, me);
+  const readBaseline = await load(REQUESTS, CONCURRENCY, plainRead);
+  const exchange = await load(REQUESTS, CONCURRENCY, graphql(REGISTRY_ONLY));
+  const exchangeAll = await load(REQUESTS, CONCURRENCY, graphql(ALL));
+
+  const row = (measure: string, run: Run, base?: Run): Row => ({
+    measure: `${label}${measure}`,
+    requests: run.latencies.length,
+    'req/s': Math.round(run.latencies.length / run.seconds),
+    'p50 ms': quantile(run.latencies, 0.5),
+    'p95 ms': quantile(run.latencies, 0.95),
+    'p95 - baseline ms': base ? quantile(run.latencies, 0.95) - quantile(base.latencies, 0.95) : 0,
+    'ratio req/s to baseline': base ? base.seconds / run.seconds : 1,
+    errors: run.errors,
+  });
+  return {
+    rows: [
+      row('GET address registry directly, 1 at a time (baseline 1)', providerAlone),
+      row('exchange person, 5 fields, 2 providers, 1 at a time', federated, providerAlone),
+      row(`GET /me as the consumer, ${CONCURRENCY} at a time (baseline 2)`, meBaseline),
+      row(`GET /records/:id as registrar, ${CONCURRENCY} at a time (baseline 3)`, readBaseline),
+      row(`exchange person, 4 registry fields, ${CONCURRENCY} at a time`, exchange, meBaseline),
+      row(`exchange person, 5 fields, ${CONCURRENCY} at a time`, exchangeAll, meBaseline),
+    ],
+  };
+}
+
+/**
+ * BENCH_EXCHANGE_BEFORE=<another checkout> (with its node_modules): that version's server too, on
+ * the same cluster and provider, measured in turn with this one, so that a change is compared
+ * with what it replaced under the same load.
+ */
 export async function run(): Promise<Row[]> {
   const loadBefore = os.loadavg();
   const cluster = await startCluster();
   const { url: providerUrl, child: provider } = await startProvider();
+  const env = { REGISTRA_ADDRESS_REGISTRY_URL: providerUrl, REGISTRA_WORKERS: WORKERS };
+  const before = process.env['BENCH_EXCHANGE_BEFORE'];
   try {
-    const server = await startServerProcess(cluster, {
-      REGISTRA_ADDRESS_REGISTRY_URL: providerUrl,
-      REGISTRA_WORKERS: WORKERS,
-    });
-    try {
-      const consumer = (
-        await tokenFor(server, {
-          grant_type: 'client_credentials',
-          client_id: 'passport-office',
-          client_secret: PASSWORD,
-        })
-      ).accessToken;
-      const registrar = await server.token('registrar');
-      const { numbers: ids, recordIds } = await subjects(server, consumer);
-
-      const subject = (i: number) => ids[i % ids.length] as string;
-      const direct = async (i: number) => {
-        await call(`${providerUrl}/addresses/${encodeURIComponent(subject(i))}`, {});
-      };
-      const graphql = (query: string) => async (i: number) => {
-        const body = (await call(`${server.url}/api/v1/exchange/graphql`, {
-          method: 'POST',
-          headers: { ...json, ...bearer(consumer) },
-          body: JSON.stringify({ query, variables: { id: subject(i) } }),
-        })) as { errors?: unknown[] };
-        if (body.errors) throw new Error(`withheld: ${JSON.stringify(body.errors).slice(0, 300)}`);
-      };
-      const me = async () => {
-        await call(`${server.url}/api/v1/me`, { headers: bearer(consumer) });
-      };
-      const plainRead = async (i: number) => {
-        const id = recordIds[i % recordIds.length];
-        await call(`${server.url}/api/v1/records/${id}`, { headers: bearer(registrar) });
-      };
-
-      // Warm up every path (JIT, connections, the workers' caches).
-      await load(200, 4, direct);
-      await load(400, CONCURRENCY, graphql(ALL));
-      await load(400, CONCURRENCY, plainRead);
-      await load(200, CONCURRENCY, me);
-
-      const providerAlone = await load(FEDERATED, 1, direct);
-      const federated = await load(FEDERATED, 1, graphql(ALL));
-      const meBaseline = await load(REQUESTS, CONCURRENCY, me);
-      const readBaseline = await load(REQUESTS, CONCURRENCY, plainRead);
-      const exchange = await load(REQUESTS, CONCURRENCY, graphql(REGISTRY_ONLY));
-      const exchangeAll = await load(REQUESTS, CONCURRENCY, graphql(ALL));
-      const loadAfter = os.loadavg();
-
-      const row = (measure: string, run: Run, base?: Run): Row => ({
-        measure,
-        requests: run.latencies.length,
-        'req/s': Math.round(run.latencies.length / run.seconds),
-        'p50 ms': quantile(run.latencies, 0.5),
-        'p95 ms': quantile(run.latencies, 0.95),
-        'p95 - baseline ms': base
-          ? quantile(run.latencies, 0.95) - quantile(base.latencies, 0.95)
-          : 0,
-        'ratio req/s to baseline': base ? base.seconds / run.seconds : 1,
-        errors: run.errors,
-      });
-      const rows = [
-        row('GET address registry directly, 1 at a time (baseline 1)', providerAlone),
-        row('exchange person, 5 fields, 2 providers, 1 at a time', federated, providerAlone),
-        row(`GET /me as the consumer, ${CONCURRENCY} at a time (baseline 2)`, meBaseline),
-        row(`GET /records/:id as registrar, ${CONCURRENCY} at a time (baseline 3)`, readBaseline),
-        row(`exchange person, 4 registry fields, ${CONCURRENCY} at a time`, exchange, meBaseline),
-        row(`exchange person, 5 fields, ${CONCURRENCY} at a time`, exchangeAll, meBaseline),
-      ];
-      console.log(
-        `workers ${WORKERS}, subjects ${ids.length}, provider delay ${DELAY} ms, cpus ${os.cpus().length}, ` +
-          `load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, ` +
-          `after ${loadAfter.map((l) => l.toFixed(2)).join(' ')}`,
-      );
-      return rows;
-    } finally {
-      await server.stop();
+    const rows: Row[] = [];
+    const versions: [string, string | undefined][] = before
+      ? [
+          ['before: ', before],
+          ['after: ', undefined],
+        ]
+      : [['', undefined]];
+    for (const [label, root] of versions) {
+      const server = await startServerProcess(cluster, env, root);
+      try {
+        rows.push(...(await measure(server, providerUrl, label)).rows);
+      } finally {
+        await server.stop();
+      }
     }
+    const loadAfter = os.loadavg();
+    console.log(
+      `workers ${WORKERS}, subjects ${SUBJECTS}, provider delay ${DELAY} ms, cpus ${os.cpus().length}, ` +
+        `load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, ` +
+        `after ${loadAfter.map((l) => l.toFixed(2)).join(' ')}`,
+    );
+    return rows;
   } finally {
     provider.kill('SIGTERM');
     await cluster.stop();

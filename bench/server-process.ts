@@ -18,9 +18,11 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
+/** `root`: the checkout to run (default this one; a bench may compare with another version). */
 export async function startServerProcess(
   cluster: Cluster,
   env: Record<string, string> = {},
+  root = ROOT,
 ): Promise<ServerProcess> {
   const { url: databaseUrl } = await cluster.database();
   const port = await freePort();
@@ -31,11 +33,11 @@ export async function startServerProcess(
       ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []),
       '--import',
       'tsx',
-      path.join(ROOT, 'packages/server/src/cli.ts'),
+      path.join(root, 'packages/server/src/cli.ts'),
       'start',
     ],
     {
-      cwd: ROOT,
+      cwd: root,
       env: {
         ...process.env,
         DATABASE_URL: databaseUrl,
