@@ -180,6 +180,8 @@ interface Run {
   seconds: number;
   /** Answers with a withheld field (a provider timing out under load) or an HTTP error. */
   errors: number;
+  /** The first failure's message, printed so that errors are explained, not just counted. */
+  firstError?: string;
 }
 
 /** `requests` calls of `work(i)`, `concurrency` at a time; each call timed, failures counted. */
@@ -190,6 +192,7 @@ async function load(
 ): Promise<Run> {
   const latencies: number[] = [];
   let errors = 0;
+  let firstError: string | undefined;
   let next = 0;
   const started = performance.now();
   await Promise.all(
@@ -197,12 +200,15 @@ async function load(
       while (next < requests) {
         const i = next++;
         const begun = performance.now();
-        await work(i).catch(() => (errors += 1));
+        await work(i).catch((error: Error) => {
+          errors += 1;
+          firstError ??= error.message.slice(0, 200);
+        });
         latencies.push(performance.now() - begun);
       }
     }),
   );
-  return { latencies, seconds: elapsed(started), errors };
+  return { latencies, seconds: elapsed(started), errors, ...(firstError ? { firstError } : {}) };
 }
 
 /** The exchange's rows for one server: its own subjects, measured against the same baselines. */
@@ -253,16 +259,21 @@ async function measure(
   const exchange = await load(REQUESTS, CONCURRENCY, graphql(REGISTRY_ONLY));
   const exchangeAll = await load(REQUESTS, CONCURRENCY, graphql(ALL));
 
-  const row = (measure: string, run: Run, base?: Run): Row => ({
-    measure: `${label}${measure}`,
-    requests: run.latencies.length,
-    'req/s': Math.round(run.latencies.length / run.seconds),
-    'p50 ms': quantile(run.latencies, 0.5),
-    'p95 ms': quantile(run.latencies, 0.95),
-    'p95 - baseline ms': base ? quantile(run.latencies, 0.95) - quantile(base.latencies, 0.95) : 0,
-    'ratio req/s to baseline': base ? base.seconds / run.seconds : 1,
-    errors: run.errors,
-  });
+  const row = (measure: string, run: Run, base?: Run): Row => {
+    if (run.firstError) console.log(`${label}${measure}: first error: ${run.firstError}`);
+    return {
+      measure: `${label}${measure}`,
+      requests: run.latencies.length,
+      'req/s': Math.round(run.latencies.length / run.seconds),
+      'p50 ms': quantile(run.latencies, 0.5),
+      'p95 ms': quantile(run.latencies, 0.95),
+      'p95 - baseline ms': base
+        ? quantile(run.latencies, 0.95) - quantile(base.latencies, 0.95)
+        : 0,
+      'ratio req/s to baseline': base ? base.seconds / run.seconds : 1,
+      errors: run.errors,
+    };
+  };
   return {
     rows: [
       row('GET address registry directly, 1 at a time (baseline 1)', providerAlone),
