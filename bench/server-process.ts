@@ -57,7 +57,11 @@ export async function startServerProcess(
   const deadline = Date.now() + Number(process.env['BENCH_SERVER_START_MS'] ?? 180_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited: ${stderr}`);
-    if (Date.now() > deadline) throw new Error(`server did not start: ${stderr}`);
+    if (Date.now() > deadline) {
+      // A server that did not start in time is stopped, not left running after the bench.
+      child.kill('SIGTERM');
+      throw new Error(`server did not start: ${stderr}`);
+    }
     const up = await fetch(`${url}/api/v1/health`).then(
       (r) => r.ok,
       () => false,
