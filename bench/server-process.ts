@@ -18,10 +18,13 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * `root`: the checkout whose server runs (default this one; a bench may compare another commit's
+ * code in the same run).
+ */
 export async function startServerProcess(
   cluster: Cluster,
   env: Record<string, string> = {},
-  /** The checkout whose server runs (an A/B against another commit's code in the same run). */
   root = ROOT,
 ): Promise<ServerProcess> {
   const { url: databaseUrl } = await cluster.database();
@@ -54,10 +57,14 @@ export async function startServerProcess(
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 240_000; // tsx compiles the server cold; a loaded machine is slow
+  const deadline = Date.now() + Number(process.env['BENCH_SERVER_START_MS'] ?? 240_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited: ${stderr}`);
-    if (Date.now() > deadline) throw new Error(`server did not start: ${stderr}`);
+    if (Date.now() > deadline) {
+      // A server that did not start in time is stopped, not left running after the bench.
+      child.kill('SIGTERM');
+      throw new Error(`server did not start: ${stderr}`);
+    }
     const up = await fetch(`${url}/api/v1/health`).then(
       (r) => r.ok,
       () => false,

@@ -14,7 +14,7 @@ import { Ajv } from 'ajv';
 import mercurius, { type MercuriusContext } from 'mercurius';
 import type { Consents } from './consents.js';
 import type { Authenticated, ExchangeHost } from './host.js';
-import type { FederatedQuery } from './query.js';
+import type { FederatedQuery, QueryMemo } from './query.js';
 
 /**
  * `/api/v1/exchange/graphql` (PROTOCOL 12) on mercurius, the Fastify team's GraphQL server: it
@@ -120,6 +120,8 @@ declare module 'mercurius' {
   interface MercuriusContext {
     /** The consumer asking (graphql.ts). */
     consumer: string;
+    /** The consents this request has read (query.ts). */
+    exchangeMemo: QueryMemo;
   }
 }
 
@@ -160,7 +162,10 @@ export async function registerExchangeGraphql(
       },
       queryDepth: exchange.limits.maxDepth,
       validationRules: [costLimit(exchange)],
-      context: (request: FastifyRequest) => ({ consumer: request.exchangeConsumer ?? '' }),
+      context: (request: FastifyRequest) => ({
+        consumer: request.exchangeConsumer ?? '',
+        exchangeMemo: new Map(),
+      }),
       resolvers: {
         Query: {
           person: async (
@@ -175,6 +180,7 @@ export async function registerExchangeGraphql(
               args.subjectId,
               names,
               args.consentId ?? undefined,
+              context.exchangeMemo,
             );
             const person: Record<string, unknown> = { subjectId: args.subjectId, ...answer.values };
             for (const [name, withheld] of Object.entries(answer.withheld)) {

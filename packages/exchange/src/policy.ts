@@ -95,32 +95,52 @@ export class PolicyDecisionPoint {
     if (preSchema.type === 'failure') throw new PolicyError(messages(preSchema.errors));
     this.#fields = new Set(exchange.fields.map(consentFieldName));
     this.#consumers = new Set(exchange.consumers.map((c) => c.id));
+    // The requests' shape, checked once against the schema (decide() does not check it again).
+    const consumer = exchange.consumers[0]?.id;
+    const field = exchange.fields[0];
+    if (consumer && field) {
+      const sample: PolicyContext = {
+        purpose: exchange.purposes[0]?.id ?? '',
+        consent: {
+          id: 'start',
+          status: 'requested',
+          fields: [],
+          expiresAt: new Date(0).toISOString(),
+        },
+        now: new Date(0),
+      };
+      const check = this.#authorize(consumer, consentFieldName(field), sample, true);
+      if (!check.allowed && check.reason.startsWith('the policy engine failed'))
+        throw new PolicyError([check.reason]);
+    }
   }
 
   /** Whether `consumer` may read `field` (`<provider>.<field>`) now. Never throws. */
   decide(consumer: string, field: string, context: PolicyContext): PolicyDecision {
     if (!this.#consumers.has(consumer)) return deny(`unknown consumer "${consumer}"`);
     if (!this.#fields.has(field)) return deny(`unknown field "${field}"`);
-    const expiresAt = Date.parse(context.consent.expiresAt);
+    return this.#authorize(consumer, field, context, false);
+  }
+
+  /**
+   * One Cedar request. Policies and entities were validated against the schema at start, and the
+   * request is made by this code only (`requestOf`), so its types are the same every time: the
+   * first request is validated against the schema (a mismatch is a PolicyError at start, see the
+   * constructor), later ones are not, which halves the cost of a decision (the schema's check of
+   * the entities and request on every call). Any error of the engine or a policy is still a deny.
+   */
+  #authorize(
+    consumer: string,
+    field: string,
+    context: PolicyContext,
+    validate: boolean,
+  ): PolicyDecision {
     let answer: cedar.AuthorizationAnswer;
     try {
       answer = cedar.statefulIsAuthorized({
-        principal: { type: 'Registra::Consumer', id: consumer },
-        action: { type: 'Registra::Action', id: 'read' },
-        resource: { type: 'Registra::Field', id: field },
-        context: {
-          purpose: context.purpose,
-          consent: {
-            id: context.consent.id,
-            status: context.consent.status,
-            fields: context.consent.fields,
-            expiresAt: Number.isFinite(expiresAt) ? Math.floor(expiresAt / 1000) : 0,
-          },
-          now: Math.floor(context.now.getTime() / 1000),
-        },
+        ...requestOf(consumer, field, context),
         preparsedPolicySetId: this.#id,
-        preparsedSchemaName: this.#schemaId,
-        validateRequest: true,
+        ...(validate ? { preparsedSchemaName: this.#schemaId, validateRequest: true } : {}),
         entities: this.#slice(consumer, field),
       });
     } catch (error) {
@@ -185,6 +205,30 @@ function namedPolicies(
 }
 
 const deny = (reason: string): PolicyDecision => ({ allowed: false, reason });
+
+/** The Cedar request of a field access: the only place its shape is made. */
+function requestOf(
+  consumer: string,
+  field: string,
+  context: PolicyContext,
+): Pick<cedar.StatefulAuthorizationCall, 'principal' | 'action' | 'resource' | 'context'> {
+  const expiresAt = Date.parse(context.consent.expiresAt);
+  return {
+    principal: { type: 'Registra::Consumer', id: consumer },
+    action: { type: 'Registra::Action', id: 'read' },
+    resource: { type: 'Registra::Field', id: field },
+    context: {
+      purpose: context.purpose,
+      consent: {
+        id: context.consent.id,
+        status: context.consent.status,
+        fields: context.consent.fields,
+        expiresAt: Number.isFinite(expiresAt) ? Math.floor(expiresAt / 1000) : 0,
+      },
+      now: Math.floor(context.now.getTime() / 1000),
+    },
+  };
+}
 
 /** The consumers, providers and fields of the configuration, as Cedar entities. */
 function entitiesOf(exchange: ExchangeConfig): cedar.Entities {

@@ -43,9 +43,18 @@ interface Field {
   path: FieldPath;
 }
 
+/**
+ * What one GraphQL request has already looked up: the same consent asked by several `person`
+ * selections (aliases) of one request is read once. Made per request, dropped with it, so a
+ * revocation still takes effect on the next request.
+ */
+export type QueryMemo = Map<string, Promise<Consent | null>>;
+
 export class FederatedQuery {
   readonly #fields: ReadonlyMap<string, Field>;
   readonly #providers: ReadonlyMap<string, ProviderFetch | null>;
+  /** The providers that are this registry's own records (read alongside the consent). */
+  readonly #internal: ReadonlySet<string>;
   readonly policy: PolicyDecisionPoint;
 
   constructor(
@@ -67,6 +76,9 @@ export class FederatedQuery {
     this.#providers = new Map(
       exchange.providers.map((p) => [p.id, providerFetch(p, registry, host.env)]),
     );
+    this.#internal = new Set(
+      exchange.providers.filter((p) => p.kind === 'registry').map((p) => p.id),
+    );
   }
 
   get fields(): ExchangeFieldConfig[] {
@@ -79,11 +91,31 @@ export class FederatedQuery {
     subjectId: string,
     names: readonly string[],
     consentId?: string,
+    memo: QueryMemo = new Map(),
   ): Promise<PersonAnswer> {
     const now = this.host.now();
-    const consent = consentId
-      ? await this.host.store.consent(consentId)
-      : await this.host.store.latestConsent(consumer, subjectId);
+    // This registry's own records are read while the consent is: one wait instead of two. What
+    // is read stays here unless the consent and the policy allow it; an external provider is
+    // never asked before they do (the question itself would tell it about the subject).
+    const prefetched = new Map<string, Promise<unknown>>();
+    for (const name of new Set(names)) {
+      const provider = this.#fields.get(name)?.config.provider;
+      if (!provider || !this.#internal.has(provider) || prefetched.has(provider)) continue;
+      const fetch = this.#providers.get(provider);
+      if (!fetch) continue;
+      const read = fetch(subjectId);
+      read.catch(() => undefined); // its failure is handled where it is awaited, if it is
+      prefetched.set(provider, read);
+    }
+    const key = `${consumer}\u0000${subjectId}\u0000${consentId ?? ''}`;
+    let lookup = memo.get(key);
+    if (!lookup) {
+      lookup = consentId
+        ? this.host.store.consent(consentId)
+        : this.host.store.latestConsent(consumer, subjectId);
+      memo.set(key, lookup);
+    }
+    const consent = await lookup;
     // A consent of another consumer or subject is no consent of this question.
     const own =
       consent && consent.consumer === consumer && consent.subjectId === subjectId ? consent : null;
@@ -110,7 +142,7 @@ export class FederatedQuery {
       }
       allowed.push(field);
     }
-    const latencies = await this.#fetch(subjectId, allowed, answer, reasons);
+    const latencies = await this.#fetch(subjectId, allowed, answer, reasons, prefetched);
     await this.host.store.writeAudit({
       at: now.toISOString(),
       consumer,
@@ -178,6 +210,7 @@ export class FederatedQuery {
     fields: Field[],
     answer: PersonAnswer,
     reasons: Map<string, string>,
+    prefetched: ReadonlyMap<string, Promise<unknown>>,
   ): Promise<Record<string, number>> {
     const byProvider = new Map<string, Field[]>();
     for (const field of fields) {
@@ -194,7 +227,7 @@ export class FederatedQuery {
           const fetch = this.#providers.get(providerId);
           if (!fetch)
             throw new ProviderError('PROVIDER_UNAVAILABLE', 'the provider is not configured here');
-          const document = await fetch(subjectId);
+          const document = await (prefetched.get(providerId) ?? fetch(subjectId));
           for (const field of provided) {
             answer.values[field.config.name] =
               document === null ? null : await field.path.valueIn(document);

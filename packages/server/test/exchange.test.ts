@@ -383,6 +383,31 @@ describe('consent', () => {
       'INVALID_CODE',
     );
   });
+  it('limits one-time codes: a fourth for one consent within 15 minutes is 429, others go out', async () => {
+    const subject = await registeredBirth();
+    const consent = await askConsent(subject);
+    const other = await askConsent(subject, ['births.fullName']);
+    const sendCode = (id: string) => server.request('POST', `/api/v1/consents/${id}/code`);
+    for (let i = 0; i < 3; i += 1) expect((await sendCode(consent.id)).status).toBe(202);
+    const refused = await sendCode(consent.id);
+    await expectProblem(refused, 429, 'TOO_MANY_ATTEMPTS');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    const codesSent = () =>
+      logLines
+        .map((l) => JSON.parse(l) as { consentId?: string; code?: string })
+        .filter((l) => l.consentId === consent.id && l.code).length;
+    const sentBefore = codesSent();
+    expect(sentBefore).toBe(3);
+    expect((await sendCode(other.id)).status).toBe(202);
+    server.clock.offsetMs = 16 * 60_000;
+    try {
+      expect((await sendCode(consent.id)).status).toBe(202);
+    } finally {
+      server.clock.offsetMs = 0;
+    }
+    // The refused request sent no code; the one after the window did.
+    expect(codesSent()).toBe(sentBefore + 1);
+  });
 });
 
 describe('query', () => {

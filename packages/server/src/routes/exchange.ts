@@ -103,14 +103,26 @@ export function exchangeRoutes(exchange: Exchange): FastifyPluginAsyncZod {
       '/api/v1/consents/:id/code',
       {
         schema: {
-          summary: 'Sends a one-time code to the contact the registry holds for the subject',
+          summary:
+            'Sends a one-time code to the contact the registry holds for the subject (at most 3 per consent in 15 minutes, 30 per address in a minute: else 429)',
           tags: TAGS,
           security: [],
           params: Params,
           response: { 202: z.object({ sent: z.literal(true), expiresAt: z.string() }) },
         },
       },
-      async (request, reply) => reply.code(202).send(await consents.sendCode(request.params.id)),
+      async (request, reply) => {
+        const sent = await exchange.codes.spend(
+          {
+            scope: 'consent-code',
+            key: request.params.id,
+            ip: request.ip,
+            refusal: 'too many one-time codes asked for this consent or from this address',
+          },
+          () => consents.sendCode(request.params.id),
+        );
+        return reply.code(202).send(sent);
+      },
     );
 
     app.post(

@@ -30,6 +30,7 @@ import type { Caller, Registry } from './context.js';
 import { ProblemError } from './problem.js';
 import { appendTransaction } from './transaction.js';
 import { MANAGE_USERS } from './users.js';
+import { CODE_LIMITS, LoginThrottle } from './login-throttle.js';
 
 /**
  * The server's side of the exchange (packages/exchange): its store over this server's tables, its
@@ -169,6 +170,8 @@ export interface Exchange {
   host: ExchangeHost;
   consents: Consents;
   query: FederatedQuery;
+  /** The limits on the portal's one-time code requests (CODE_LIMITS). */
+  codes: LoginThrottle;
 }
 
 /** The exchange of this configuration, its policies validated (a PolicyError stops the start). */
@@ -180,5 +183,10 @@ export async function openExchange(
   const { Consents, FederatedQuery } = await loadExchange();
   const host = exchangeHost(registry, options);
   const consents = new Consents(host);
-  return { host, consents, query: new FederatedQuery(host, consents) };
+  return {
+    host,
+    consents,
+    query: new FederatedQuery(host, consents),
+    codes: new LoginThrottle(registry, CODE_LIMITS),
+  };
 }

@@ -26,6 +26,16 @@ export const LOGIN_LIMITS: LoginLimits = {
   perAddress: { attempts: 30, windowMs: 60_000 },
 };
 
+/**
+ * One-time codes of the consent portal (PROTOCOL 12): every code sent counts, whether or not the
+ * subject has a contact (the answer is the same either way): 3 per consent in 15 minutes, 30 per
+ * address in a minute (as logins: a village's shared address must not lock its people out).
+ */
+export const CODE_LIMITS: LoginLimits = {
+  perUsername: { attempts: 3, windowMs: 15 * 60_000 },
+  perAddress: { attempts: 30, windowMs: 60_000 },
+};
+
 /** Old rows each attempt deletes at most: more than the one it adds, so the table stays small. */
 const PRUNE_PER_ATTEMPT = 100;
 
@@ -50,7 +60,7 @@ export class LoginThrottle {
    */
   async attempt<T>(username: string, ip: string, check: () => Promise<T>): Promise<T> {
     const address = addressKey(ip);
-    const id = await this.#begin(username, address);
+    const id = await this.#begin(username, address, tooManyAttempts);
     let result: T;
     try {
       result = await check();
@@ -66,7 +76,32 @@ export class LoginThrottle {
     return result;
   }
 
-  async #begin(username: string, address: string): Promise<string> {
+  /**
+   * Runs `work` as one use of `key` (a consent's one-time codes: CODE_LIMITS) from `ip`, counted
+   * whether it succeeds or not, apart from the logins' counts (its keys carry `use.scope`). A use
+   * refused by the limits is a 429 TOO_MANY_ATTEMPTS with Retry-After and `use.refusal`.
+   */
+  async spend<T>(
+    use: { scope: string; key: string; ip: string; refusal: string },
+    work: () => Promise<T>,
+  ): Promise<T> {
+    const id = await this.#begin(
+      `${use.scope}:${use.key}`,
+      `${use.scope}:${addressKey(use.ip)}`,
+      (retryAfter) => tooManyAttempts(retryAfter, use.refusal),
+    );
+    try {
+      return await work();
+    } finally {
+      await markAttemptFailed(this.registry.db, id);
+    }
+  }
+
+  async #begin(
+    username: string,
+    address: string,
+    refusal: (retryAfter: number) => ProblemError,
+  ): Promise<string> {
     const now = this.registry.now();
     const { perUsername, perAddress } = this.limits;
     return this.registry.db.transaction().execute(async (trx) => {
@@ -86,7 +121,7 @@ export class LoginThrottle {
           : now.getTime() + 1000;
         waits.push(Math.max(1, Math.ceil((until - now.getTime()) / 1000)));
       }
-      if (waits.length > 0) throw tooManyAttempts(Math.max(...waits));
+      if (waits.length > 0) throw refusal(Math.max(...waits));
       const longest = Math.max(perUsername.windowMs, perAddress.windowMs);
       return recordAttempt(
         trx,

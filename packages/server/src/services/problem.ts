@@ -23,14 +23,10 @@ export const invalidInput = (detail: string, errors?: FieldError[]) =>
 export const notFound = (detail = 'not found') => new ProblemError(404, 'NOT_FOUND', detail);
 export const forbidden = (detail: string) => new ProblemError(403, 'FORBIDDEN', detail);
 export const unauthorized = (code: string, detail: string) => new ProblemError(401, code, detail);
-export const tooManyAttempts = (retryAfter: number) =>
-  new ProblemError(
-    429,
-    'TOO_MANY_ATTEMPTS',
-    'too many failed logins for this username or from this address; try again later',
-    {},
-    retryAfter,
-  );
+export const tooManyAttempts = (
+  retryAfter: number,
+  what = 'too many failed logins for this username or from this address',
+) => new ProblemError(429, 'TOO_MANY_ATTEMPTS', `${what}; try again later`, {}, retryAfter);
 export const payloadTooLarge = (detail: string) =>
   new ProblemError(413, 'PAYLOAD_TOO_LARGE', detail);
 export const unsupportedMediaType = (detail: string) =>
