@@ -3,6 +3,7 @@ import type { OfflineVerification } from './credentials.js';
 import type {
   Action,
   ActionType,
+  AdapterStatus,
   Configuration,
   Entry,
   FieldError,
@@ -10,6 +11,8 @@ import type {
   RecordState,
   RejectionCode,
 } from '@registra/core';
+
+export type { AdapterStatus } from '@registra/core';
 
 /** Options of `createClient`. Everything but `baseUrl` has a browser default. */
 export interface ClientOptions {
@@ -384,20 +387,4 @@ export interface Delivery {
   nextAttemptAt: string | null;
   lastError: string | null;
   createdAt: string;
-}
-
-/** An adapter as GET /api/v1/adapters shows it (issue 16). */
-export interface AdapterStatus {
-  id: string;
-  label: string;
-  translations: Record<string, Record<string, string>> | null;
-  direction: 'in' | 'out';
-  recordTypes: string[];
-  status: 'off' | 'never' | 'running' | 'ok' | 'failing';
-  lastRunAt: string | null;
-  lastSuccessAt: string | null;
-  lagSeconds: number | null;
-  lastError: string | null;
-  counts: Record<string, number>;
-  errors: { at: string; key: string | null; message: string }[];
 }

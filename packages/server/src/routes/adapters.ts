@@ -1,24 +1,10 @@
+import { AdapterStatusSchema } from '@registra/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticate, callerOf, requirePermission } from '../http/authenticate.js';
 import type { AuthService } from '../services/auth.js';
 import type { Registry } from '../services/context.js';
 import { adapterStatuses, MANAGE_ADAPTERS, runAdapterNow } from '../services/adapters/index.js';
-
-const AdapterStatusSchema = z.object({
-  id: z.string(),
-  label: z.string(),
-  translations: z.record(z.string(), z.record(z.string(), z.string())).nullable(),
-  direction: z.enum(['in', 'out']),
-  recordTypes: z.array(z.string()),
-  status: z.enum(['off', 'never', 'running', 'ok', 'failing']),
-  lastRunAt: z.string().nullable(),
-  lastSuccessAt: z.string().nullable(),
-  lagSeconds: z.number().nullable(),
-  lastError: z.string().nullable(),
-  counts: z.record(z.string(), z.number()),
-  errors: z.array(z.object({ at: z.string(), key: z.string().nullable(), message: z.string() })),
-});
 
 /** Issue 16: the adapters in and out, their status, last run, lag and errors, for administrators. */
 export function adapterRoutes(registry: Registry, auth: AuthService): FastifyPluginAsyncZod {

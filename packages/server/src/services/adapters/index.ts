@@ -1,4 +1,4 @@
-import type { Translations } from '@registra/core';
+import type { AdapterStatus } from '@registra/core';
 import { z } from 'zod';
 import { addJob, defineTask, type JobQueue, type TaskRef } from '../../jobs/index.js';
 import { adapterStates, latestAdapterErrors, outAdapterStats } from '../../store/adapters.js';
@@ -45,29 +45,6 @@ export function defineAdapterJobs(
     );
   }
   return jobs;
-}
-
-/** How an adapter is doing, for administrators (issue 16). */
-export interface AdapterStatus {
-  id: string;
-  label: string;
-  translations: Translations | null;
-  direction: 'in' | 'out';
-  /** The record types it reads or writes. */
-  recordTypes: string[];
-  /**
-   * `off`: its address's variable is not set; `never`: it has not run yet; `running`; `ok`;
-   * `failing`: its last run failed (in), or a delivery waits after a failure (out).
-   */
-  status: 'off' | 'never' | 'running' | 'ok' | 'failing';
-  lastRunAt: string | null;
-  lastSuccessAt: string | null;
-  /** Seconds behind: since the last successful run (in), or the oldest undelivered entry (out). */
-  lagSeconds: number | null;
-  lastError: string | null;
-  counts: Record<string, number>;
-  /** The latest errors, newest first: `key` is the source item's key (in) or tracking id (out). */
-  errors: { at: string; key: string | null; message: string }[];
 }
 
 const ERRORS_SHOWN = 10;
