@@ -37,3 +37,19 @@ export const unsupportedMediaType = (detail: string) =>
   new ProblemError(415, 'UNSUPPORTED_MEDIA_TYPE', detail);
 /** PROTOCOL 9: an upload whose bytes do not hash to the SHA-256 it declared. */
 export const hashMismatch = (detail: string) => new ProblemError(400, 'HASH_MISMATCH', detail);
+
+/**
+ * A DCI request refused before its message is read (issue 16): the problem+json, whose `errors`
+ * also carry the standard's error code (`err.signature.invalid`, …) so that it reads as the
+ * standard's HttpErrorResponse too.
+ */
+export function dciProblem(
+  status: number,
+  code: string,
+  dciCode: string,
+  path: string,
+  detail: string,
+): ProblemError {
+  const errors = [{ path, message: detail, code: dciCode }];
+  return new ProblemError(status, code, detail, { errors });
+}
