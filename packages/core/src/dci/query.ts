@@ -101,12 +101,18 @@ export function dciSearches(
         'an expression query is {"type", "value": {"expression": {"collection", "query"}}}',
       );
     const collection = expression.collection;
+    // The collection is a record type's id, or its reg_record_type where only one has it.
+    const byId = types.filter((t) => t.recordType === collection);
     const candidates =
-      typeof collection === 'string' ? types.filter((t) => t.name === collection) : types;
+      typeof collection !== 'string'
+        ? types
+        : byId.length > 0
+          ? byId
+          : types.filter((t) => t.name === collection);
     if (candidates.length !== 1) {
       throw invalid(
         typeof collection === 'string'
-          ? `unknown collection "${collection}"`
+          ? `unknown or ambiguous collection "${collection}" (name a record type)`
           : 'name the collection (the record type) to search',
       );
     }
