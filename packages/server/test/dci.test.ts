@@ -1,4 +1,5 @@
 import { Ajv, type ValidateFunction } from 'ajv';
+import { sql } from 'kysely';
 import addFormatsModule from 'ajv-formats';
 import canonicalize from 'canonicalize';
 import { base64url, CompactSign, compactVerify, importJWK, type JWK } from 'jose';
@@ -16,6 +17,7 @@ import {
   type Session,
   type TestServer,
 } from './harness.js';
+import { Receiver } from './receiver.js';
 
 /**
  * Issue 16, the DCI / SPDCI registry API, against a real server and PostgreSQL: every request and
@@ -81,10 +83,15 @@ function schemaOf(doc: 'core' | 'social', path: string, part: 'request' | 'respo
       : part === 'response'
         ? 'responses/default/content/application~1json/schema'
         : 'responses/401/content/application~1json/schema';
+  // An async endpoint's default answer is the acknowledgement, `Response`, by reference.
+  const ack = `${doc}#/components/responses/Response/content/application~1json/schema`;
   const ref =
     part === 'error'
       ? `${doc}#/components/responses/HttpErrorResponse/content/application~1json/schema`
-      : `${doc}#/paths/${pointer(path)}/post/${at}`;
+      : part === 'response' &&
+          ajv.getSchema(`${doc}#/paths/${pointer(path)}/post/${at}`) === undefined
+        ? ack
+        : `${doc}#/paths/${pointer(path)}/post/${at}`;
   const validate = ajv.getSchema(ref);
   if (!validate) throw new Error(`no schema at ${ref}`);
   return validate;
@@ -153,6 +160,7 @@ interface SearchAnswer {
 }
 
 let server: TestServer;
+let receiver: Receiver;
 let consumer: string;
 let agent: Session;
 let registrar: Session;
@@ -160,10 +168,18 @@ let admin: Session;
 const logLines: string[] = [];
 
 beforeAll(async () => {
+  // The social protection MIS: the partner whose callbacks (on-search, notify, …) the test receives.
+  receiver = await new Receiver({}).start();
+  const env = {
+    REGISTRA_DCI_SIGNING_KEY: `${KEYS}registry.private.jwk.json`,
+    REGISTRA_DCI_SOCIAL_PROTECTION_URL: receiver.url,
+  };
   server = await startTestServer('civil-registry', {
+    jobs: true,
+    env,
     app: {
       publicUrl: 'http://registry.example',
-      env: { REGISTRA_DCI_SIGNING_KEY: `${KEYS}registry.private.jwk.json` },
+      env,
       logger: { level: 'info', stream: { write: (line: string) => void logLines.push(line) } },
     },
   });
@@ -183,7 +199,18 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server?.close();
+  await receiver?.stop();
 });
+
+/** Waits until `found` gives something (the job runner delivers in the background). */
+async function until<T>(found: () => T | undefined, what: string): Promise<T> {
+  for (let i = 0; i < 600; i++) {
+    const value = found();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`never received: ${what}`);
+}
 
 let births = 0;
 const NAMES = [
@@ -196,16 +223,23 @@ const NAMES = [
   'Luyando',
   'Mwila',
 ];
-/** A registered birth, unlike every other of the file; answers its registration number. */
+const SURNAMES = ['Mulenga', 'Zulu', 'Tembo', 'Phiri', 'Sakala', 'Lungu', 'Kapata', 'Hamoonga'];
+const MOTHERS = ['Grace', 'Esther', 'Precious', 'Agness', 'Beatrice', 'Florence', 'Idah', 'Joyce'];
+/**
+ * A registered birth whose child and mother are named unlike every other birth of the file (so
+ * that deduplication flags none, which would hold REGISTER); answers its registration number.
+ */
 async function registeredBirth(): Promise<string> {
   births += 1;
+  const at = (list: string[], k: number) => list[k % list.length] as string;
   const recordId = await declareBirth(new Device(server, agent), {
     ...BIRTH,
-    'child.firstName': NAMES[births % NAMES.length] as string,
-    'child.surname': `Dci${String.fromCharCode(65 + births)}ola`,
-    'child.dob': `2026-0${1 + (births % 9)}-1${births % 10}`,
+    'child.firstName': at(NAMES, births),
+    'child.surname': at(SURNAMES, births * 3),
+    'child.dob': `2025-${String(1 + (births % 12)).padStart(2, '0')}-1${births % 10}`,
     'child.sex': 'female',
-    'mother.firstName': `Mother${String.fromCharCode(65 + births)}`,
+    'mother.firstName': at(MOTHERS, births * 5),
+    'mother.surname': at(SURNAMES, births * 3 + 1),
     'informant.phone': '+260971234567',
   });
   const results = await new Device(server, registrar).push(
@@ -319,7 +353,7 @@ describe('DCI sync search', () => {
     expect(body.message.search_response[0]?.status_reason_message).toMatch(/^CONSENT_REQUIRED/);
     const text = JSON.stringify(body);
     expect(text).not.toContain(consented);
-    expect(text).not.toContain('Dci');
+    expect(text).not.toContain('reg_records');
 
     const audit = await server.request(
       'GET',
@@ -390,7 +424,7 @@ describe('DCI sync search', () => {
       transaction_id: uuidv7(),
       search_request: [
         expression(
-          { $and: [{ 'child.sex': { $eq: 'female' } }, { 'child.dob': { $ge: '2026-01-01' } }] },
+          { $and: [{ 'child.sex': { $eq: 'female' } }, { 'child.dob': { $ge: '2025-01-01' } }] },
           {
             page_size: 1,
             page_number: 2,
@@ -437,5 +471,177 @@ describe('DCI sync search', () => {
     ]);
     expect(unknownType?.status_reason_code).toBe('rjct.search_criteria.invalid');
     expect(tooLarge?.status_reason_code).toBe('rjct.pagination.invalid');
+  });
+});
+
+const envelopeHeader = (sender: string, action: string, count = 1) => ({
+  ...header(sender, count),
+  action,
+});
+
+describe('DCI async search, subscriptions and notifications', () => {
+  it("acknowledges a search and posts the signed result to the partner's /registry/on-search", async () => {
+    const brn = await registeredBirth();
+    const transactionId = uuidv7();
+    const request = await signed('social-protection', header('social-protection'), {
+      transaction_id: transactionId,
+      search_request: [byBrn(brn)],
+    });
+    expectValid(schemaOf('core', '/registry/search', 'request'), request);
+    const response = await server.request('POST', '/dci/registry/search', { body: request });
+    expect(response.status).toBe(200);
+    const ack = (await response.json()) as SearchAnswer & { message: { ack_status: string } };
+    expectValid(schemaOf('core', '/registry/search', 'response'), ack);
+    expect(ack.message.ack_status).toBe('ACK');
+    expect(await registrySigned(ack)).toBe(true);
+
+    const callback = await until(
+      () =>
+        receiver
+          .of('/registry/on-search')
+          .find(
+            (r) => (r.json.message as { transaction_id?: string }).transaction_id === transactionId,
+          ),
+      'on-search',
+    );
+    const body = callback.json as unknown as SearchAnswer;
+    expectValid(schemaOf('social', '/registry/on-search', 'request'), body);
+    expect(await registrySigned(body)).toBe(true);
+    expect(body.header.action).toBe('on-search');
+    const [record] = body.message.search_response[0]?.data?.reg_records ?? [];
+    expect(record?.identifier).toEqual([{ identifier_type: 'BRN', identifier_value: brn }]);
+    expect(record).toHaveProperty('mother.firstName');
+    expect(record).not.toHaveProperty('mother.nid');
+
+    // The transaction's status, asked synchronously, gives the same answer.
+    const status = await server.request('POST', '/dci/registry/sync/txn/status', {
+      body: await signed('social-protection', envelopeHeader('social-protection', 'txn-status'), {
+        transaction_id: uuidv7(),
+        txnstatus_request: {
+          reference_id: uuidv7(),
+          txn_type: 'search',
+          attribute_type: 'transaction_id',
+          attribute_value: transactionId,
+        },
+      }),
+    });
+    expect(status.status).toBe(200);
+    const txn = (await status.json()) as SearchAnswer & {
+      message: { txnstatus_response: { txn_type: string; txn_status: SearchAnswer['message'] } };
+    };
+    // The social API's schema: its records are a list (the core API's RegistryRecord is one object).
+    expectValid(schemaOf('social', '/registry/sync/txn/status', 'response'), txn);
+    expect(await registrySigned(txn)).toBe(true);
+    expect(txn.message.txnstatus_response.txn_type).toBe('search');
+    expect(txn.message.txnstatus_response.txn_status.search_response[0]?.status).toBe('succ');
+  });
+
+  it('subscribes to births, notifies a new birth signed, and stops after unsubscribing', async () => {
+    const transactionId = uuidv7();
+    const subscribe = await signed(
+      'social-protection',
+      envelopeHeader('social-protection', 'subscribe'),
+      {
+        transaction_id: transactionId,
+        subscribe_request: [
+          {
+            reference_id: uuidv7(),
+            timestamp: new Date().toISOString(),
+            subscribe_criteria: {
+              version: '1.0.0',
+              reg_event_type: 'LiveBirth',
+              filter_type: 'predicate',
+              filter: [],
+              notify_record_type: 'birth',
+            },
+          },
+        ],
+      },
+    );
+    expectValid(schemaOf('core', '/registry/subscribe', 'request'), subscribe);
+    const acked = await server.request('POST', '/dci/registry/subscribe', { body: subscribe });
+    expect(acked.status).toBe(200);
+    const ack = (await acked.json()) as SearchAnswer;
+    expectValid(schemaOf('core', '/registry/subscribe', 'response'), ack);
+    expect(await registrySigned(ack)).toBe(true);
+
+    const subscribed = await until(
+      () =>
+        receiver
+          .of('/registry/on-subscribe')
+          .find(
+            (r) => (r.json.message as { transaction_id?: string }).transaction_id === transactionId,
+          ),
+      'on-subscribe',
+    );
+    const onSubscribe = subscribed.json as unknown as SearchAnswer & {
+      message: { subscribe_response: { status: string; subscriptions: { code: string }[] }[] };
+    };
+    expectValid(schemaOf('core', '/registry/on-subscribe', 'request'), onSubscribe);
+    expect(await registrySigned(onSubscribe)).toBe(true);
+    const code = onSubscribe.message.subscribe_response[0]?.subscriptions[0]?.code as string;
+    expect(code).toBeTruthy();
+
+    const brn = await registeredBirth();
+    const notified = await until(
+      () =>
+        receiver.of('/registry/notify').find((r) => {
+          const events = (
+            r.json.message as {
+              notify_event: {
+                data: { reg_records: { identifier: { identifier_value: string }[] } };
+              }[];
+            }
+          ).notify_event;
+          return events[0]?.data.reg_records.identifier.some((i) => i.identifier_value === brn);
+        }),
+      'notify',
+    );
+    const notify = notified.json as unknown as SearchAnswer & {
+      message: {
+        transaction_id: string;
+        notify_event: { data: { reg_event_type: string; reg_records: Record<string, unknown> } }[];
+      };
+    };
+    expectValid(schemaOf('core', '/registry/notify', 'request'), notify);
+    expect(await registrySigned(notify)).toBe(true);
+    expect(notify.message.transaction_id).toBe(transactionId);
+    expect(notify.message.notify_event[0]?.data.reg_event_type).toBe('LiveBirth');
+    expect(Object.keys(notify.message.notify_event[0]?.data.reg_records ?? {})).not.toContain(
+      'informant.phone',
+    );
+
+    const unsubscribe = await signed(
+      'social-protection',
+      envelopeHeader('social-protection', 'unsubscribe'),
+      { transaction_id: uuidv7(), timestamp: new Date().toISOString(), subscription_codes: [code] },
+    );
+    const unacked = await server.request('POST', '/dci/registry/unsubscribe', {
+      body: unsubscribe,
+    });
+    expect(unacked.status).toBe(200);
+    expectValid(schemaOf('core', '/registry/unsubscribe', 'response'), await unacked.json());
+    const ended = await until(
+      () =>
+        receiver
+          .of('/registry/on-unsubscribe')
+          .find(
+            (r) =>
+              (r.json.message as { transaction_id?: string }).transaction_id ===
+              unsubscribe.message.transaction_id,
+          ),
+      'on-unsubscribe',
+    );
+    expect(await registrySigned(ended.json as unknown as SearchAnswer)).toBe(true);
+    expect((ended.json.message as { subscription_status: unknown }).subscription_status).toEqual([
+      { code, status: 'unsubscribe' },
+    ]);
+    // A birth registered now makes no notification (written with its entry, or not at all).
+    const later = await registeredBirth();
+    const { rows } = await sql<{ n: string }>`
+      SELECT count(*) AS n FROM dci_callbacks WHERE kind = 'notify'
+        AND payload->>'subscription' = ${code}`.execute(server.db);
+    expect(Number(rows[0]?.n)).toBe(1);
+    expect(later).not.toBe(brn);
   });
 });

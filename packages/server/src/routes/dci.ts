@@ -17,18 +17,48 @@ const Envelope = z.object({
 
 export function dciRoutes(dci: DciService): FastifyPluginAsyncZod {
   return async (app) => {
-    app.post(
-      '/dci/registry/sync/search',
-      {
-        schema: {
-          summary: 'DCI sync search: a signed SearchRequest, answered with a signed SearchResponse',
-          tags: TAGS,
-          security: [],
-          body: z.unknown(),
-          response: { 200: Envelope },
+    const post = (
+      path: string,
+      summary: string,
+      handle: (body: unknown) => Promise<z.infer<typeof Envelope>>,
+    ) =>
+      app.post(
+        path,
+        {
+          schema: {
+            summary,
+            tags: TAGS,
+            security: [],
+            body: z.unknown(),
+            response: { 200: Envelope },
+          },
         },
-      },
-      async (request) => dci.syncSearch(request.body),
+        async (request) => handle(request.body),
+      );
+    post(
+      '/dci/registry/sync/search',
+      'DCI sync search: a signed SearchRequest, answered with a signed SearchResponse',
+      (body) => dci.syncSearch(body),
+    );
+    post(
+      '/dci/registry/search',
+      "DCI async search: acknowledged, answered by a signed POST to the partner's /registry/on-search",
+      (body) => dci.asyncSearch(body),
+    );
+    post(
+      '/dci/registry/subscribe',
+      'DCI subscription to life events: acknowledged; codes by /registry/on-subscribe, events by /registry/notify',
+      (body) => dci.subscribe(body),
+    );
+    post(
+      '/dci/registry/unsubscribe',
+      'Ends subscriptions: acknowledged; the outcome by /registry/on-unsubscribe',
+      (body) => dci.unsubscribe(body),
+    );
+    post(
+      '/dci/registry/sync/txn/status',
+      "What became of one of the partner's transactions (search, subscribe, unsubscribe)",
+      (body) => dci.syncTxnStatus(body),
     );
   };
 }

@@ -70,6 +70,7 @@ export async function searchRegistry(
   dci: DciConfig,
   partner: Partner,
   request: SearchRequest,
+  correlationId: string = uuidv7(),
 ): Promise<SearchResponse> {
   const started = performance.now();
   const now = registry.now();
@@ -132,7 +133,7 @@ export async function searchRegistry(
       },
     };
   });
-  return { transaction_id: request.transaction_id, correlation_id: uuidv7(), search_response };
+  return { transaction_id: request.transaction_id, correlation_id: correlationId, search_response };
 }
 
 async function findItem(
