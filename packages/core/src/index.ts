@@ -35,3 +35,4 @@ export * from './workflow/queues.js';
 export * from './config/sign-on.js';
 export * from './exchange/index.js';
 export * from './config/diff.js';
+export * from './dci/index.js';

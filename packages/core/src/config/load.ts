@@ -2,6 +2,7 @@ import type { FieldError } from '../contracts/problem.js';
 import { toFieldErrors } from '../contracts/problem.js';
 import { conditionVariables, isCondition } from '../declaration/conditions.js';
 import { checkCertificates } from './check-certificates.js';
+import { checkDci } from '../dci/check.js';
 import { checkExchange } from '../exchange/check.js';
 import { CONSENT_RECORD_TYPE, consentRecordType } from '../exchange/consent.js';
 import { LocationIndex } from './locations.js';
@@ -120,6 +121,7 @@ export function loadConfiguration(input: unknown, options: LoadOptions = {}): Lo
         hooks: [],
         adapters: [],
         exchange: undefined,
+        dci: undefined,
       },
       principal: (user) => principalFor(user, roles.get(user.role), locations),
     },
@@ -271,6 +273,7 @@ function crossCheck(config: Configuration): FieldError[] {
   // record type would be reported again for every claim and placeholder naming its fields.
   if (errors.length === 0) checkCertificates(config, report);
   if (config.exchange) checkExchange(config, config.exchange, report);
+  if (config.dci) checkDci(config, config.dci, report);
 
   duplicates(config.workqueues, ['workqueues']);
   const roleIds = new Set(config.roles.map((r) => r.id));

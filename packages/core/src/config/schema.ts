@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LanguageSchema } from './language.js';
 import { ActionTypeSchema, CustomTypeSchema, RecordTypeIdSchema } from '../contracts/action.js';
+import { DciSchema } from '../dci/schema.js';
 import { ExchangeSchema } from '../exchange/schema.js';
 import { RecordStatusSchema } from '../contracts/record.js';
 import { CertificateConfigSchema } from './certificates.js';
@@ -602,6 +603,8 @@ export const ConfigurationSchema = z.strictObject({
   singleSignOn: SingleSignOnSchema.optional(),
   /** Data exchange with other agencies: consent, policy, federated fields (PROTOCOL 12). */
   exchange: ExchangeSchema.optional(),
+  /** The DCI / SPDCI registry API for partners (issue 16): search, subscribe, notify. */
+  dci: DciSchema.optional(),
   /** The country's systems that confirm actions and receive events (PROTOCOL 8). */
   hooks: z.array(HookSchema).default([]),
   /** Adapters in and out: other systems' REST APIs, mapped with JSONata (issue 16). */

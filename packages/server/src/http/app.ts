@@ -18,6 +18,7 @@ import { authRoutes } from '../routes/auth.js';
 import { certificateRoutes } from '../routes/certificates.js';
 import { checkpointRoutes } from '../routes/checkpoints.js';
 import { directoryRoutes } from '../routes/directory.js';
+import { dciRoutes } from '../routes/dci.js';
 import { exchangeRoutes } from '../routes/exchange.js';
 import { fileRoutes } from '../routes/files.js';
 import { hookRoutes } from '../routes/hooks.js';
@@ -32,6 +33,7 @@ import type { AuthService } from '../services/auth.js';
 import type { FileStorage } from '../services/files/storage.js';
 import { Certificates } from '../services/certificates.js';
 import { Credentials } from '../services/credentials.js';
+import { DciService } from '../services/dci/index.js';
 import { openExchange } from '../services/exchange.js';
 import { Issuer } from '../services/issuer.js';
 import { PdfRenderer } from '../services/pdf-renderer.js';
@@ -80,6 +82,8 @@ export interface AppOptions {
   readAudit?: ReadAudit;
   /** The deployment's public URL: the issuer of its credentials (REGISTRA_PUBLIC_URL). */
   publicUrl?: string;
+  /** Where the DCI signing key and partners' callback URLs are read (default: process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
   /** Chromium, which prints certificates (REGISTRA_CHROMIUM). */
   chromiumPath?: string;
   /** Single sign-on through an OpenID Connect provider, when configured. */
@@ -309,6 +313,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logCode: (line) => app.log.info(line, 'consent code (no message hook configured)'),
   });
   if (exchange) await app.register(exchangeRoutes(exchange));
+  // Issue 16: the DCI registry API, when the configuration has `dci` and its signing key is set.
+  const dci = await DciService.open(registry, options.env);
+  if (dci) await app.register(dciRoutes(dci));
   if (options.files) await app.register(fileRoutes(registry, auth, options.files));
   await app.register(hookRoutes(registry, auth));
   await app.register(adapterRoutes(registry, auth));

@@ -43,3 +43,19 @@ export const importRunning = () =>
     'IMPORT_RUNNING',
     'this import is running; wait until it is done or failed',
   );
+
+/**
+ * A DCI request refused before its message is read (issue 16): the problem+json, whose `errors`
+ * also carry the standard's error code (`err.signature.invalid`, …) so that it reads as the
+ * standard's HttpErrorResponse too.
+ */
+export function dciProblem(
+  status: number,
+  code: string,
+  dciCode: string,
+  path: string,
+  detail: string,
+): ProblemError {
+  const errors = [{ path, message: detail, code: dciCode }];
+  return new ProblemError(status, code, detail, { errors });
+}

@@ -1,0 +1,177 @@
+import { dciRecord, type RegistryConfig } from '@registra/core';
+import type { RawBuilder } from 'kysely';
+import { z } from 'zod';
+import { jobStatement, type TaskRef } from '../../jobs/index.js';
+import {
+  findSubscription,
+  notificationsStatement,
+  pendingCallbacks,
+  settleCallback,
+  type CallbackRow,
+} from '../../store/dci-callbacks.js';
+import { findRecordState } from '../../store/records.js';
+import type { AppendEffect } from '../append/effects.js';
+import type { Registry } from '../context.js';
+import { openState } from '../vault/open.js';
+import { signEnvelope, type SigningKey } from './envelope.js';
+import type { SearchRequest } from './messages.js';
+import type { Partner } from './partners.js';
+import { searchRegistry, type SearchResponse } from './search.js';
+import type { DciConfig } from '@registra/core';
+
+/**
+ * Callbacks to partners (issue 16): the answers of async searches (`/registry/on-search`), of
+ * subscriptions (`/registry/on-subscribe`, `/registry/on-unsubscribe`) and the notifications of
+ * life events (`/registry/notify`). Each is a row of the outbox (dci_callbacks) written in the
+ * transaction that causes it, sent by a graphile-worker job, signed when sent, and retried with the
+ * queue's exponential backoff until the partner answers 2xx: at-least-once, and the partner
+ * dedupes on the header's `message_id` (stable per callback).
+ */
+export const dciCallbackTask: TaskRef<{ id?: string | undefined; entryId?: string | undefined }> = {
+  name: 'dci.callback',
+  payload: z.object({ id: z.uuid().optional(), entryId: z.uuid().optional() }),
+};
+
+/** Life events of the appended entries, for the subscriptions to them (the append's outbox). */
+export function dciOutbox(config: RegistryConfig): AppendEffect {
+  const dci = config.document.dci;
+  return {
+    writes(appended) {
+      if (!dci) return [];
+      const writes: RawBuilder<unknown>[] = [];
+      for (const { entry, record } of appended) {
+        if (entry.status !== 'accepted') continue;
+        const type = dci.recordTypes.find((t) => t.recordType === record.type);
+        if (!type || !type.statuses.includes(record.status)) continue;
+        for (const event of type.events.filter((e) => e.actions.includes(entry.type))) {
+          writes.push(
+            notificationsStatement({
+              recordType: record.type,
+              event: event.event,
+              entryId: entry.id,
+              recordId: entry.recordId,
+              at: entry.recordedAt,
+            }),
+            jobStatement(dciCallbackTask, [
+              { payload: { entryId: entry.id }, jobKey: `dci.notify:${entry.id}:${event.event}` },
+            ]),
+          );
+        }
+      }
+      return writes;
+    },
+  };
+}
+
+export interface CallbackContext {
+  registry: Registry;
+  dci: DciConfig;
+  signer: SigningKey;
+  partners: ReadonlyMap<string, Partner>;
+  header(
+    action: string,
+    partner: Partner,
+    status: 'succ' | 'rjct',
+    total: number,
+    completed: number,
+    messageId?: string,
+  ): Record<string, unknown>;
+}
+
+/** Sends pending callbacks; throws (the job is retried) when any was not acknowledged. */
+export async function sendCallbacks(
+  context: CallbackContext,
+  by: { id: string } | { entryId: string },
+): Promise<void> {
+  const failures: string[] = [];
+  for (const row of await pendingCallbacks(context.registry.db, by)) {
+    const partner = context.partners.get(row.partner);
+    let response: unknown;
+    try {
+      if (!partner?.callbackUrl) throw new Error(`partner "${row.partner}" has no callback URL`);
+      const built = await messageOf(context, partner, row);
+      response = built.keep;
+      const envelope = await signEnvelope(
+        context.signer,
+        context.header(row.kind, partner, built.status, built.total, built.total, row.id),
+        built.message,
+      );
+      const answer = await fetch(`${partner.callbackUrl}/registry/${row.kind}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(envelope),
+        signal: AbortSignal.timeout(10_000),
+      });
+      await answer.arrayBuffer();
+      if (!answer.ok) throw new Error(`the partner answered ${answer.status}`);
+      await settleCallback(context.registry.db, row.id, { ok: true, response });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      await settleCallback(context.registry.db, row.id, { ok: false, error: message, response });
+      failures.push(`${row.kind} ${row.id}: ${message}`);
+    }
+  }
+  if (failures.length > 0) throw new Error(`DCI callbacks not delivered: ${failures.join('; ')}`);
+}
+
+async function messageOf(
+  context: CallbackContext,
+  partner: Partner,
+  row: CallbackRow,
+): Promise<{ message: unknown; status: 'succ' | 'rjct'; total: number; keep: unknown }> {
+  const { registry, dci } = context;
+  if (row.kind === 'on-search') {
+    const answer =
+      (row.response as SearchResponse | null) ??
+      (await searchRegistry(
+        registry,
+        dci,
+        partner,
+        row.payload.request as SearchRequest,
+        row.correlationId,
+      ));
+    const succeeded = answer.search_response.some((r) => r.status === 'succ');
+    return {
+      message: answer,
+      status: succeeded ? 'succ' : 'rjct',
+      total: answer.search_response.length,
+      keep: answer,
+    };
+  }
+  if (row.kind === 'notify') {
+    const payload = row.payload as {
+      subscription: string;
+      referenceId: string;
+      recordId: string;
+      event: string;
+      at: string;
+    };
+    const subscription = await findSubscription(registry.db, payload.subscription);
+    const stored = await findRecordState(registry.db, payload.recordId);
+    const type = dci.recordTypes.find((t) => t.recordType === stored?.type);
+    if (!subscription || !stored || !type) throw new Error('the subscription or record is gone');
+    const record = await openState(registry, stored);
+    const message = {
+      transaction_id: row.transactionId,
+      notify_event: [
+        {
+          reference_id: payload.referenceId,
+          timestamp: payload.at,
+          data: {
+            version: '1.0.0',
+            reg_type: dci.registryType,
+            reg_record_type: type.name,
+            reg_event_type: payload.event,
+            reg_records: dciRecord(record, type, partner.config),
+          },
+        },
+      ],
+    };
+    return { message, status: 'succ', total: 1, keep: null };
+  }
+  const message = {
+    ...(row.payload.message as Record<string, unknown>),
+    correlation_id: row.correlationId,
+  };
+  return { message, status: 'succ', total: 1, keep: message };
+}
