@@ -12,7 +12,7 @@ import { JobQueue, type JobRunner } from './jobs/index.js';
 import type { AppendEffect } from './services/append/effects.js';
 import { deduplicationEffect, deduplicationTask } from './services/deduplication/job.js';
 import { consentExpiryTask } from './services/exchange.js';
-import { dciCallbackTask, dciOutbox, DciService } from './services/dci/index.js';
+import { dciOutbox, defineDciJobs } from './services/dci/index.js';
 import { s3Settings, type Env } from './env.js';
 import { buildApp } from './http/app.js';
 import { Drain } from './http/drain.js';
@@ -187,17 +187,7 @@ export function jobQueueFor(registry: Registry, services: JobServices): JobQueue
     );
   defineHookJobs(jobs, registry, services.signer, services.hookMetrics, services.env);
   defineAdapterJobs(jobs, registry, services.env);
-  // Issue 16: DCI callbacks to partners (on-search, on-subscribe, notify, …), when DCI is on.
-  let dci: Promise<DciService | null> | null = null;
-  jobs.define({
-    ...dciCallbackTask,
-    run: async ({ id, entryId }) => {
-      dci ??= DciService.open(registry, services.env);
-      const service = await dci;
-      if (!service) return;
-      await service.send(id ? { id } : { entryId: entryId ?? '' });
-    },
-  });
+  defineDciJobs(jobs, registry, services.env);
   return jobs;
 }
 

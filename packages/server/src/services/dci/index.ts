@@ -10,7 +10,7 @@ import {
   setCallbackPayload,
 } from '../../store/dci-callbacks.js';
 import { insertExchangeAudit } from '../../store/exchange.js';
-import { addJob } from '../../jobs/index.js';
+import { addJob, type JobQueue } from '../../jobs/index.js';
 import type { Registry } from '../context.js';
 import { dciProblem, ProblemError } from '../problem.js';
 import { dciCallbackTask, sendCallbacks, type CallbackContext } from './callbacks.js';
@@ -36,6 +36,24 @@ export { DCI_SEARCH_PURPOSE } from './search.js';
 export { dciCallbackTask, dciOutbox } from './callbacks.js';
 
 type Status = 'succ' | 'rjct' | 'rcvd' | 'pdng';
+
+/** DCI callbacks to partners (on-search, on-subscribe, notify, …), when DCI is on (issue 16). */
+export function defineDciJobs(
+  jobs: JobQueue,
+  registry: Registry,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): JobQueue {
+  let dci: Promise<DciService | null> | null = null;
+  return jobs.define({
+    ...dciCallbackTask,
+    run: async ({ id, entryId }) => {
+      dci ??= DciService.open(registry, env);
+      const service = await dci;
+      if (!service) return;
+      await service.send(id ? { id } : { entryId: entryId ?? '' });
+    },
+  });
+}
 
 /**
  * The DCI / SPDCI registry API (issue 16): partners' signed requests in, signed answers out. Off
