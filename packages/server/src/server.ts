@@ -6,6 +6,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrations.js';
 import path from 'node:path';
 import { scheduleBackups, type BackupSettings } from './backup/jobs.js';
+import { openBackupTarget, retentionOf } from './backup/open.js';
 import { backupStatus } from './backup/status.js';
 import { ReadReplica } from './db/replica.js';
 import { JobQueue, type JobRunner } from './jobs/index.js';
@@ -78,10 +79,11 @@ export async function openDatabase(
 export function backupSettings(env: Env, database: Database): BackupSettings | null {
   if (!env.REGISTRA_BACKUP_DIR || cluster.isWorker) return null;
   return {
-    dir: path.resolve(env.REGISTRA_BACKUP_DIR),
+    target: openBackupTarget(env),
     source: { url: database.url, dataDir: database.dataDir },
     schedule: env.REGISTRA_BACKUP_SCHEDULE,
     restoreTestSchedule: env.REGISTRA_RESTORE_TEST_SCHEDULE,
+    retention: retentionOf(env),
   };
 }
 
