@@ -65,7 +65,7 @@ describe('backup retention (pure)', () => {
  * Backups to an S3-compatible bucket (moto): the embedded PostgreSQL archives into the backup
  * directory, which the S3 target empties into the bucket; restores download from it.
  */
-describe('backups in an S3 bucket', () => {
+describe('backups in an S3 bucket', { timeout: 300_000 }, () => {
   let root: string;
   let backupDir: string;
   let s3: S3Server;
@@ -196,6 +196,7 @@ describe('backups in an S3 bucket', () => {
 
   it('proves the latest backup in the bucket by restoring and verifying it', async () => {
     const run = await runRestoreTest(server.registry, source, target);
+    expect(run.message ?? '').toBe('');
     expect(run).toMatchObject({ ok: true, differences: 0 });
     expect(run.records).toBeGreaterThanOrEqual(2);
   });

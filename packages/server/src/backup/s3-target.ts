@@ -8,6 +8,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { spawn } from 'node:child_process';
 import {
+  chmodSync,
   copyFileSync,
   createReadStream,
   createWriteStream,
@@ -24,6 +25,7 @@ import pLimit from 'p-limit';
 import { s3ClientConfig, type S3Settings } from '../services/files/s3-storage.js';
 import { baseDir, walDir } from './archive.js';
 import { BaseBackupInfoSchema, INFO, type BaseBackupInfo } from './base-backup.js';
+import { ownForPostgres } from './restore.js';
 import { isWalBefore, isWalFrom } from './retention.js';
 import { readdirSafe, removeLocalWal, type BackupTarget } from './target.js';
 
@@ -170,8 +172,11 @@ export class S3Target implements BackupTarget {
           : `no base backup in ${this.description}`,
       );
     }
+    // Reachable by `postgres`, which runs PostgreSQL (and its restore_command) when we are root.
+    mkdirSync(baseDir(scratch), { recursive: true, mode: 0o755 });
+    chmodSync(scratch, 0o755);
     const target = path.join(baseDir(scratch), base.label);
-    mkdirSync(target, { recursive: true, mode: 0o700 });
+    mkdirSync(target, { mode: 0o700 });
     const tar = spawn('tar', ['-C', target, '-xf', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
     const exited = exitOf(tar, 'tar -x');
     await pipeline(await this.#get(base.path.slice(`s3://${this.#bucket}/`.length)), tar.stdin);
@@ -200,6 +205,7 @@ export class S3Target implements BackupTarget {
         copyFileSync(path.join(spool, name), path.join(wal, name));
       }
     }
+    ownForPostgres(wal);
     return { dir: scratch, downloaded: true };
   }
 
