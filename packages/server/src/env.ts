@@ -51,6 +51,11 @@ const EnvSchema = z.object({
     .string()
     .regex(/^\S+( \S+){4}$/, 'must be a crontab pattern, e.g. "0 * * * *"')
     .default('0 * * * *'),
+  /** When unreferenced files and expired uploads are deleted: a crontab pattern, server time. */
+  REGISTRA_FILE_CLEANUP_SCHEDULE: z
+    .string()
+    .regex(/^\S+( \S+){4}$/, 'must be a crontab pattern, e.g. "17 3 * * *"')
+    .default('17 3 * * *'),
   /**
    * Single sign-on for staff: the OpenID Connect provider's issuer URL, Registra's client id
    * there, its secret (none: a public client with PKCE), and the name on the login button. The

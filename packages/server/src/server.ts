@@ -124,6 +124,8 @@ export interface JobServices {
   publicUrl?: string;
   /** When checkpoints are made: a crontab pattern (default hourly). */
   checkpointSchedule?: string;
+  /** When unreferenced files and expired uploads are deleted (default daily, 03:17). */
+  fileCleanupSchedule?: string;
 }
 
 /**
@@ -165,7 +167,11 @@ export function jobQueueFor(registry: Registry, services: JobServices): JobQueue
   const jobs = new JobQueue()
     .define(deduplicationTask(registry))
     .define(consentExpiryTask(registry))
-    .cron(fileCleanupTask(registry, services.files), FILE_CLEANUP_SCHEDULE, {})
+    .cron(
+      fileCleanupTask(registry, services.files),
+      services.fileCleanupSchedule ?? FILE_CLEANUP_SCHEDULE,
+      {},
+    )
     .cron(
       checkpointTask(
         registry,
@@ -225,6 +231,7 @@ export async function startWorker(env: Env): Promise<{ stop(): Promise<void> }> 
       files,
       publicUrl: publicUrlOf(env),
       checkpointSchedule: env.REGISTRA_CHECKPOINT_SCHEDULE,
+      fileCleanupSchedule: env.REGISTRA_FILE_CLEANUP_SCHEDULE,
     });
     const backups = backupSettings(env, database);
     if (backups) scheduleBackups(jobs, registry, backups);
@@ -269,6 +276,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
       files,
       publicUrl: publicUrlOf(env),
       checkpointSchedule: env.REGISTRA_CHECKPOINT_SCHEDULE,
+      fileCleanupSchedule: env.REGISTRA_FILE_CLEANUP_SCHEDULE,
     });
     const backups = backupSettings(env, database);
     if (backups) scheduleBackups(jobs, registry, backups);

@@ -526,6 +526,18 @@ const migrations: Record<string, Migration> = {
       );
     },
   },
+  '0065_cron_runs': {
+    async up(db) {
+      // Each scheduled job that completed, with the time it was scheduled for (jobs/index.ts).
+      await sql`
+        CREATE TABLE cron_runs (
+          task text NOT NULL,
+          scheduled_for timestamptz NOT NULL,
+          finished_at timestamptz NOT NULL DEFAULT now()
+        )`.execute(db);
+      await sql`CREATE INDEX cron_runs_task ON cron_runs (task, scheduled_for DESC)`.execute(db);
+    },
+  },
 };
 
 /** The read model's table as migration 0001 made it. Frozen with the migration. */

@@ -31,6 +31,14 @@ export interface Database {
   hook_deliveries: HookDeliveriesTable;
   record_keys: RecordKeysTable;
   backup_runs: BackupRunsTable;
+  cron_runs: CronRunsTable;
+}
+
+/** A scheduled job that completed (jobs/index.ts): kept 30 days. */
+export interface CronRunsTable {
+  task: string;
+  scheduled_for: Timestamp;
+  finished_at: GeneratedTimestamp;
 }
 
 export interface RecordKeysTable {
