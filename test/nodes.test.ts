@@ -190,9 +190,9 @@ describe('three API nodes behind a round-robin proxy', () => {
     // the scheduled jobs passed since the nodes started.
     const queued = async (task: string) =>
       Number(
+        // A job locked by the SIGKILLed node stays locked (graphile-worker frees it after 4
+        // hours, jobs/index.ts): only those free to run are waited for.
         (
-          // A job locked by the SIGKILLed node stays locked (graphile-worker frees it after 4
-          // hours, jobs/index.ts): only those free to run are waited for.
           await sql<{ n: string }>`SELECT count(*) AS n FROM graphile_worker.jobs
             WHERE task_identifier = ${task} AND locked_at IS NULL`.execute(database.db)
         ).rows[0]?.n,
