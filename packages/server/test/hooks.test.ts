@@ -1,14 +1,12 @@
 import type { ActionResult, Entry, RecordState } from '@registra/core';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { hookSigners, sweepHooks } from '../src/services/hooks/index.js';
 import { loadConfigFile } from '../src/services/seed.js';
 import { action, BIRTH, newId, startTestServer, type Session, type TestServer } from './harness.js';
+import { runCli } from './cli-process.js';
 import { civilRegistryWithHooks, Receiver, type Received, type Reply } from './receiver.js';
 
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const RULES_SECRET = `whsec_${Buffer.from('rules secret of the test').toString('base64')}`;
 const EVENTS_SECRET = 'a plain events secret';
 
@@ -357,33 +355,38 @@ describe('start', () => {
 
 describe('registra deliveries', () => {
   const cli = (...args: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', CLI, 'deliveries', ...args], {
-      encoding: 'utf8',
-      env: {
-        ...process.env,
-        ...hookEnv,
-        DATABASE_URL: server.databaseUrl,
-        REGISTRA_CONFIG: configDir,
-        REGISTRA_SEED_DEMO_USERS: 'false',
-      },
-    });
+    runCli(server, ['deliveries', ...args], { ...hookEnv, REGISTRA_CONFIG: configDir });
 
-  it('lists deliveries with their state and last error, and retries one', async () => {
-    receiver.reply = (r) => (r.path === '/events' ? { status: 500, body: 'cli' } : { status: 200 });
-    const recordId = newId();
-    await results(agent, [action({ type: 'CREATE', recordId, recordType: 'birth' })]);
-    const [failing] = await until(
-      () => deliveriesOf(recordId, 'events', 'failing'),
-      (list) => list.length > 0,
-    );
-    const listed = cli('list', '--hook', 'events', '--state', 'failing', '--record', recordId);
-    expect(listed.status, listed.stderr).toBe(0);
-    expect(listed.stdout).toContain(`${failing?.id}\tevents\t${recordId}\tfailing`);
-    expect(listed.stdout).toContain('answered 500: cli');
-    const retried = cli('retry', String(failing?.id));
-    expect(retried.stdout).toContain('is due now');
-    expect(cli('list', '--state', 'stuck').status).toBe(1);
-  });
+  // Three CLI processes, each starting TypeScript: minutes on a loaded machine.
+  it(
+    'lists deliveries with their state and last error, and retries one',
+    { timeout: 300_000 },
+    async () => {
+      receiver.reply = (r) =>
+        r.path === '/events' ? { status: 500, body: 'cli' } : { status: 200 };
+      const recordId = newId();
+      await results(agent, [action({ type: 'CREATE', recordId, recordType: 'birth' })]);
+      const [failing] = await until(
+        () => deliveriesOf(recordId, 'events', 'failing'),
+        (list) => list.length > 0,
+      );
+      const listed = await cli(
+        'list',
+        '--hook',
+        'events',
+        '--state',
+        'failing',
+        '--record',
+        recordId,
+      );
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(listed.stdout).toContain(`${failing?.id}\tevents\t${recordId}\tfailing`);
+      expect(listed.stdout).toContain('answered 500: cli');
+      const retried = await cli('retry', String(failing?.id));
+      expect(retried.stdout).toContain('is due now');
+      expect((await cli('list', '--state', 'stuck')).code).toBe(1);
+    },
+  );
 });
 
 function eventsOf(recordId: string): Received[] {
