@@ -2,7 +2,9 @@
  * Backup and restore: seconds per GB of a base backup (backup/base-backup.ts) and of a restore
  * that replays the archived WAL until the database opens (backup/restore.ts), on the embedded
  * PostgreSQL (backup API and a copy) and on Debian's (pg_basebackup); against a plain copy of the
- * same data directory (`cp -a`, the disk's own speed) measured in the same run. The database holds
+ * same data directory (`cp -a`, the disk's own speed) measured in the same run; then the same
+ * base backup and restore with an S3 bucket (moto_server on this machine) as the target, against
+ * the directory target of the same run. The database holds
  * Registra's schema and a ballast table of BENCH_BACKUP_MB megabytes (a physical backup copies
  * bytes, whatever they mean); figures per GB are extrapolated from that size.
  *
@@ -15,11 +17,14 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { archiveSettings, prepareWalArchive } from '../packages/server/src/backup/archive.js';
+import { backUp } from '../packages/server/src/backup/backup.js';
 import { takeBaseBackup, type BackupSource } from '../packages/server/src/backup/base-backup.js';
+import { S3Target } from '../packages/server/src/backup/s3-target.js';
 import { prepareRestore, startRestored } from '../packages/server/src/backup/restore.js';
 import { connect } from '../packages/server/src/db/database.js';
 import { startEmbeddedPostgres } from '../packages/server/src/db/embedded.js';
 import { migrate } from '../packages/server/src/db/migrations.js';
+import { startS3 } from '../packages/server/test/files-support.js';
 import { newCluster } from '../packages/server/test/local-postgres.js';
 import { fixedPort } from '../packages/server/test/ports.js';
 import { elapsed, size, type Row } from './fixtures.js';
@@ -85,18 +90,51 @@ async function measure(subject: Subject, root: string, bytes: number): Promise<R
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(`${dataDir}.log`, { force: true });
 
-  const row = (what: string, seconds: number, copied: number): Row => ({
+  // The same to an S3 bucket (moto on this machine): upload of the base backup as a tar stream
+  // and of the archived WAL; a restore downloads both, then recovers the same way.
+  const s3 = await startS3('registra-bench-backups');
+  const target = new S3Target(backupDir, { ...s3.settings, prefix: `${subject.name}/` });
+  let s3Backup: number;
+  let s3Restore: number;
+  let s3Bytes: number;
+  try {
+    await target.shipWal();
+    started = performance.now();
+    s3Bytes = (await backUp(subject.source, target)).bytes;
+    s3Backup = elapsed(started);
+    started = performance.now();
+    const opened = await target.open(undefined, path.join(root, `${subject.name}-download`));
+    prepareRestore({ dir: opened.dir, dataDir, move: true });
+    const fromS3 = await startRestored({
+      dataDir,
+      port: await fixedPort(),
+      sourceUrl: subject.source.url,
+    });
+    s3Restore = elapsed(started);
+    await fromS3.stop();
+  } finally {
+    target.close();
+    await s3.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(`${dataDir}.log`, { force: true });
+    rmSync(path.join(root, `${subject.name}-download`), { recursive: true, force: true });
+  }
+
+  const row = (what: string, seconds: number, copied: number, directory?: number): Row => ({
     subject: subject.name,
     what,
     MB: Math.round(copied / 1e6),
     seconds,
     's per GB of database': seconds / gb,
     'ratio to cp -a': seconds / copySeconds,
+    'ratio to directory': directory ? seconds / directory : 1,
   });
   return [
     row('cp -a of the data directory (baseline)', copySeconds, bytes),
-    row(`base backup (${info.method})`, backupSeconds, info.bytes),
-    row('restore: copy, replay the WAL, promote', restoreSeconds, info.bytes),
+    row(`base backup (${info.method}) to a directory`, backupSeconds, info.bytes),
+    row('restore from a directory: copy, replay, promote', restoreSeconds, info.bytes),
+    row(`base backup (${info.method}) to S3 (moto)`, s3Backup, s3Bytes, backupSeconds),
+    row('restore from S3: download, replay, promote', s3Restore, s3Bytes, restoreSeconds),
   ];
 }
 

@@ -51,8 +51,8 @@ beforeAll(async () => {
   cleanups.push(() => database.drop());
   receiver = await new Receiver({ '/rules': RULES_SECRET, '/events': EVENTS_SECRET }).start();
   cleanups.push(() => receiver.stop());
-  // Without deduplication: its jobs would hold the many same births for review.
-  configDir = civilRegistryWithHooks(() => undefined, { deduplication: false });
+  // With deduplication: each DECLARE is a dedup job, and the many same births are flagged.
+  configDir = civilRegistryWithHooks(() => undefined);
   keyFile = path.join(mkdtempSync(path.join(tmpdir(), 'registra-keys-')), 'keys.json');
   const env = {
     DATABASE_URL: database.url,
@@ -68,6 +68,9 @@ beforeAll(async () => {
     REGISTRA_EVENTS_SECRET: EVENTS_SECRET,
     REGISTRA_RULES_URL: `${receiver.url}/rules`,
     REGISTRA_RULES_SECRET: RULES_SECRET,
+    // The hourly and daily jobs every minute, so that several of their periods pass in the run.
+    REGISTRA_CHECKPOINT_SCHEDULE: '* * * * *',
+    REGISTRA_FILE_CLEANUP_SCHEDULE: '* * * * *',
   };
   for (let i = 0; i < 3; i++) nodes.push(new ServerProcess(env));
   cleanups.push(() => Promise.all(nodes.map((node) => node.stop())));
@@ -183,6 +186,32 @@ describe('three API nodes behind a round-robin proxy', () => {
       }
     }
 
+    // The deduplication jobs are done (DUPLICATES_FOUND appended), and at least two periods of
+    // the scheduled jobs passed since the nodes started.
+    const queued = async (task: string) =>
+      Number(
+        // A job locked by the SIGKILLed node stays locked (graphile-worker frees it after 4
+        // hours, jobs/index.ts): only those free to run are waited for.
+        (
+          await sql<{ n: string }>`SELECT count(*) AS n FROM graphile_worker.jobs
+            WHERE task_identifier = ${task} AND locked_at IS NULL`.execute(database.db)
+        ).rows[0]?.n,
+      );
+    const cronRuns = async (task: string) =>
+      Number(
+        (
+          await sql<{ n: string }>`SELECT count(DISTINCT scheduled_for) AS n FROM cron_runs
+            WHERE task = ${task}`.execute(database.db)
+        ).rows[0]?.n,
+      );
+    for (let i = 0; i < 1_800 && (await queued('dedup.record')) > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await queued('dedup.record')).toBe(0);
+    for (let i = 0; i < 1_800 && (await cronRuns('checkpoint.make')) < 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
     // A final clean sync, three times round so that every device sees every other's entries.
     for (let round = 0; round < 3; round++) {
       await otherDatabasesSettled(database.db);
@@ -238,6 +267,49 @@ describe('three API nodes behind a round-robin proxy', () => {
     const deliveredTwice = [...deliveries].filter(([, n]) => n > 1).map(([id]) => id);
     const twiceAfterRestart = deliveredTwice.filter((id) => !appendedBeforeRestart.has(id));
 
+    // Deduplication: each record's DECLARE was deduplicated once (a second run for the same
+    // cause appends nothing; a record declared once has at most one DUPLICATES_FOUND).
+    const declared = stored.filter((e) => e.status !== 'rejected').length;
+    const findings = await database.db
+      .selectFrom('entries')
+      .select(['record_id', sql<number>`count(*)`.as('n')])
+      .where('type', '=', 'DUPLICATES_FOUND')
+      .groupBy('record_id')
+      .execute();
+    const flaggedTwice = findings.filter((f) => Number(f.n) > 1).length;
+
+    // Scheduled jobs (checkpoints, file cleanup, the hook sweep): every scheduled minute from the
+    // first to the last ran once across the three nodes, none twice and none missed; each
+    // checkpoint run made one checkpoint.
+    const runs = await database.db
+      .selectFrom('cron_runs')
+      .select(['task', 'scheduled_for', sql<number>`count(*)`.as('n')])
+      .groupBy(['task', 'scheduled_for'])
+      .orderBy('scheduled_for')
+      .execute();
+    const scheduled = ['checkpoint.make', 'files.cleanup', 'hooks.sweep'].map((task) => {
+      const times = runs.filter((r) => r.task === task);
+      const minutes = times.map((r) => new Date(r.scheduled_for).getTime() / 60_000);
+      const missed = minutes
+        .slice(1)
+        .reduce((sum, m, i) => sum + (m - (minutes[i] as number) - 1), 0);
+      return {
+        task,
+        periods: times.length,
+        twice: times.filter((r) => Number(r.n) > 1).length,
+        missed,
+      };
+    });
+    const checkpointsMade = Number(
+      // Those of the runs counted above (a run of the next minute may be under way).
+      (
+        await sql<{ n: string }>`SELECT count(*) AS n FROM checkpoints WHERE created_at <=
+          (SELECT max(finished_at) FROM cron_runs WHERE task = 'checkpoint.make')`.execute(
+          database.db,
+        )
+      ).rows[0]?.n,
+    );
+
     // Login throttling is kept in the database: five failures spread over the three nodes lock
     // the username on all of them, even for the right password.
     const before = [...proxy.answered];
@@ -282,7 +354,10 @@ describe('three API nodes behind a round-robin proxy', () => {
         `(dropped=${droppedInRolling} 5xx=${errorsInRolling} resent=${resentInRolling}) | proxy: answered=${proxy.answered.join('/')} ` +
         `refused=${proxy.refused} dropped=${proxy.dropped} resent=${proxy.resent} 5xx=${proxy.serverErrors.length} 503-resent=${proxy.retried503} | hooks: ` +
         `${events.length} deliveries of ${accepted.length} entries, ${deliveredTwice.length} twice ` +
-        `(${twiceAfterRestart.length} after the SIGKILL) | login throttle over ${nodesTried} nodes: ` +
+        `(${twiceAfterRestart.length} after the SIGKILL) | dedup: ${declared} entries, ` +
+        `${findings.length} records flagged, ${flaggedTwice} twice | scheduled runs (periods/twice/missed): ` +
+        scheduled.map((j) => `${j.task} ${j.periods}/${j.twice}/${j.missed}`).join(', ') +
+        `, checkpoints made ${checkpointsMade} | login throttle over ${nodesTried} nodes: ` +
         `${locked.status} | metrics per node (syncs/appended): ` +
         perNode.map((m) => `${m.syncs}/${m.appended}`).join(' '),
     );
@@ -297,6 +372,13 @@ describe('three API nodes behind a round-robin proxy', () => {
     expect(undelivered.map((e) => e.id)).toEqual([]);
     expect(twiceAfterRestart).toEqual([]);
     expect(perNode.every((m) => m.syncs > 0)).toBe(true);
+    expect(findings.length).toBeGreaterThan(0);
+    expect(flaggedTwice).toBe(0);
+    for (const job of scheduled) {
+      expect(job.periods).toBeGreaterThanOrEqual(2);
+      expect(job).toMatchObject({ twice: 0, missed: 0 });
+    }
+    expect(checkpointsMade).toBe(scheduled[0]?.periods);
     expect(report.differences).toEqual([]);
   });
 

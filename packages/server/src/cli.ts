@@ -36,7 +36,8 @@ import {
   startServer,
   startWorker,
 } from './server.js';
-import { takeBaseBackup } from './backup/base-backup.js';
+import { backUp, prune } from './backup/backup.js';
+import type { BackupSettings } from './backup/jobs.js';
 import { restore } from './backup/restore-command.js';
 import { runRestoreTest } from './backup/restore-test.js';
 import { saveBackupRun } from './store/backup-runs.js';
@@ -74,8 +75,9 @@ Usage: registra <command> [options]
   deliveries list [--hook H] [--state pending|failing|done] [--record ID] [--limit N]
                               deliveries to hooks, newest first, with their last error
   deliveries retry ID         retry a pending delivery now
-  backup                      take a base backup into REGISTRA_BACKUP_DIR (WAL is archived there)
+  backup                      take a base backup (into REGISTRA_BACKUP_DIR, or its S3 bucket)
   backup test                 restore the latest backup into a scratch directory and verify it
+  backup prune                remove the base backups and WAL that REGISTRA_BACKUP_KEEP(_DAYS) let go
   restore [--to TIME] [--target DIR]
                               restore the latest backup (up to TIME) into the embedded data
                               directory (server stopped), or into DIR for an external PostgreSQL
@@ -83,7 +85,7 @@ Usage: registra <command> [options]
 
 Environment: DATABASE_URL, REGISTRA_DATA_DIR, REGISTRA_CONFIG, REGISTRA_DEMO_PASSWORD,
 REGISTRA_SEED_DEMO_USERS, REGISTRA_ISSUER, REGISTRA_WORKERS, REGISTRA_PUBLIC_URL, REGISTRA_CHROMIUM,
-REGISTRA_CHECKPOINT_SCHEDULE,
+REGISTRA_CHECKPOINT_SCHEDULE, REGISTRA_BACKUP_* (see README.md, Backups),
 HOST, PORT, LOG_LEVEL (see README.md).`;
 
 /** The cluster primary's log lines, in the JSON shape of the workers' (pino) lines. */
@@ -180,7 +182,7 @@ async function main(argv: string[]): Promise<number> {
   // An unknown command is answered with the help at once, without starting a database for it.
   const known =
     ['migrate', 'rebuild', 'verify', 'checkpoint'].includes(command) ||
-    (command === 'backup' && (sub === undefined || sub === 'test')) ||
+    (command === 'backup' && (sub === undefined || sub === 'test' || sub === 'prune')) ||
     (command === 'dedup' && values.all) ||
     (command === 'import' && sub !== undefined) ||
     (command === 'users' &&
@@ -205,29 +207,11 @@ async function main(argv: string[]): Promise<number> {
       case 'backup': {
         const settings = backupSettings(env, database);
         if (!settings) throw new Error('set REGISTRA_BACKUP_DIR: where backups and the WAL go');
-        if (sub === 'test') {
-          const run = await runRestoreTest(registry, settings.source, settings.dir);
-          console.log(
-            run.ok
-              ? `restore test of ${run.label}: ${run.records} records, ${run.entries} entries verified in ${run.seconds.toFixed(1)} s`
-              : `restore test of ${run.label ?? 'no backup'} FAILED: ${run.message ?? ''}`,
-          );
-          return run.ok ? 0 : 2;
+        try {
+          return await backupCommand(sub, settings, registry);
+        } finally {
+          settings.target.close();
         }
-        const started = performance.now();
-        const info = await takeBaseBackup(settings.source, settings.dir);
-        const seconds = (performance.now() - started) / 1000;
-        await saveBackupRun(registry.db, {
-          kind: 'base-backup',
-          label: info.label,
-          ok: true,
-          seconds,
-          bytes: info.bytes,
-        });
-        console.log(
-          `base backup ${info.label} (${info.method}, ${(info.bytes / 1e6).toFixed(1)} MB) in ${seconds.toFixed(1)} s: ${info.path}`,
-        );
-        return 0;
       }
       case 'rebuild': {
         let shown = 0;
@@ -503,3 +487,45 @@ main(process.argv.slice(2)).then(
     process.exit(1);
   },
 );
+
+/** `registra backup [test|prune]`. */
+async function backupCommand(
+  sub: string | undefined,
+  settings: BackupSettings,
+  registry: Registry,
+): Promise<number> {
+  if (sub === 'test') {
+    const run = await runRestoreTest(registry, settings.source, settings.target);
+    console.log(
+      run.ok
+        ? `restore test of ${run.label}: ${run.records} records, ${run.entries} entries verified in ${run.seconds.toFixed(1)} s`
+        : `restore test of ${run.label ?? 'no backup'} FAILED: ${run.message ?? ''}`,
+    );
+    return run.ok ? 0 : 2;
+  }
+  if (sub === 'prune') {
+    const pruned = await prune(settings.target, settings.retention);
+    console.log(
+      `${settings.target.description}: kept ${pruned.kept.join(', ') || 'nothing'}; removed ` +
+        `${pruned.removed.length} base backups and ${pruned.segments} WAL segments`,
+    );
+    return 0;
+  }
+  const started = performance.now();
+  const info = await backUp(settings.source, settings.target);
+  const seconds = (performance.now() - started) / 1000;
+  await saveBackupRun(registry.db, {
+    kind: 'base-backup',
+    label: info.label,
+    ok: true,
+    seconds,
+    bytes: info.bytes,
+  });
+  const pruned = await prune(settings.target, settings.retention);
+  console.log(
+    `base backup ${info.label} (${info.method}, ${(info.bytes / 1e6).toFixed(1)} MB) in ` +
+      `${seconds.toFixed(1)} s: ${info.path}` +
+      (pruned.removed.length > 0 ? `; removed ${pruned.removed.length} older ones` : ''),
+  );
+  return 0;
+}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { S3Settings } from './services/files/s3-storage.js';
+import type { BackupS3Settings } from './backup/s3-target.js';
 
 /** Settings read from the environment, checked once at start. Secrets never have a default. */
 const EnvSchema = z.object({
@@ -50,6 +51,11 @@ const EnvSchema = z.object({
     .string()
     .regex(/^\S+( \S+){4}$/, 'must be a crontab pattern, e.g. "0 * * * *"')
     .default('0 * * * *'),
+  /** When unreferenced files and expired uploads are deleted: a crontab pattern, server time. */
+  REGISTRA_FILE_CLEANUP_SCHEDULE: z
+    .string()
+    .regex(/^\S+( \S+){4}$/, 'must be a crontab pattern, e.g. "17 3 * * *"')
+    .default('17 3 * * *'),
   /**
    * Single sign-on for staff: the OpenID Connect provider's issuer URL, Registra's client id
    * there, its secret (none: a public client with PKCE), and the name on the login button. The
@@ -69,6 +75,24 @@ const EnvSchema = z.object({
   /** When base backups and restore tests run (crontab patterns, server time). */
   REGISTRA_BACKUP_SCHEDULE: z.string().min(9).default('15 1 * * *'),
   REGISTRA_RESTORE_TEST_SCHEDULE: z.string().min(9).default('45 3 * * *'),
+  /** Retention: the newest base backups kept, and those younger than this many days (0: none). */
+  REGISTRA_BACKUP_KEEP: z.coerce.number().int().min(1).default(7),
+  REGISTRA_BACKUP_KEEP_DAYS: z.coerce.number().int().min(0).default(0),
+  /**
+   * Backups to an S3-compatible bucket: REGISTRA_BACKUP_DIR is then a spool (WAL is uploaded
+   * every minute, base backups once taken). Endpoint, region, credentials and path style unset
+   * here are those of the files' bucket (REGISTRA_S3_*).
+   */
+  REGISTRA_BACKUP_S3_BUCKET: z.string().min(1).optional(),
+  REGISTRA_BACKUP_S3_PREFIX: z
+    .string()
+    .regex(/^([A-Za-z0-9._-]+\/)*$/, 'a key prefix ending with /, e.g. "registra/"')
+    .default(''),
+  REGISTRA_BACKUP_S3_ENDPOINT: z.string().url().optional(),
+  REGISTRA_BACKUP_S3_REGION: z.string().min(1).optional(),
+  REGISTRA_BACKUP_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  REGISTRA_BACKUP_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  REGISTRA_BACKUP_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -92,6 +116,22 @@ export function s3Settings(env: Env): S3Settings | undefined {
     forcePathStyle: env.REGISTRA_S3_FORCE_PATH_STYLE
       ? env.REGISTRA_S3_FORCE_PATH_STYLE === 'true'
       : env.REGISTRA_S3_ENDPOINT !== undefined,
+  };
+}
+
+/** Where backups go in a bucket, or undefined when they stay in REGISTRA_BACKUP_DIR. */
+export function backupS3Settings(env: Env): BackupS3Settings | undefined {
+  if (!env.REGISTRA_BACKUP_S3_BUCKET) return undefined;
+  const endpoint = env.REGISTRA_BACKUP_S3_ENDPOINT ?? env.REGISTRA_S3_ENDPOINT;
+  const pathStyle = env.REGISTRA_BACKUP_S3_FORCE_PATH_STYLE ?? env.REGISTRA_S3_FORCE_PATH_STYLE;
+  return {
+    bucket: env.REGISTRA_BACKUP_S3_BUCKET,
+    prefix: env.REGISTRA_BACKUP_S3_PREFIX,
+    endpoint,
+    region: env.REGISTRA_BACKUP_S3_REGION ?? env.REGISTRA_S3_REGION,
+    accessKeyId: env.REGISTRA_BACKUP_S3_ACCESS_KEY_ID ?? env.REGISTRA_S3_ACCESS_KEY_ID,
+    secretAccessKey: env.REGISTRA_BACKUP_S3_SECRET_ACCESS_KEY ?? env.REGISTRA_S3_SECRET_ACCESS_KEY,
+    forcePathStyle: pathStyle ? pathStyle === 'true' : endpoint !== undefined,
   };
 }
 

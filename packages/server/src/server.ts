@@ -6,6 +6,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrations.js';
 import path from 'node:path';
 import { scheduleBackups, type BackupSettings } from './backup/jobs.js';
+import { openBackupTarget, retentionOf } from './backup/open.js';
 import { backupStatus } from './backup/status.js';
 import { ReadReplica } from './db/replica.js';
 import { JobQueue, type JobRunner } from './jobs/index.js';
@@ -84,10 +85,11 @@ export async function openDatabase(
 export function backupSettings(env: Env, database: Database): BackupSettings | null {
   if (!env.REGISTRA_BACKUP_DIR || cluster.isWorker) return null;
   return {
-    dir: path.resolve(env.REGISTRA_BACKUP_DIR),
+    target: openBackupTarget(env),
     source: { url: database.url, dataDir: database.dataDir },
     schedule: env.REGISTRA_BACKUP_SCHEDULE,
     restoreTestSchedule: env.REGISTRA_RESTORE_TEST_SCHEDULE,
+    retention: retentionOf(env),
   };
 }
 
@@ -131,6 +133,8 @@ export interface JobServices {
   publicUrl?: string;
   /** When checkpoints are made: a crontab pattern (default hourly). */
   checkpointSchedule?: string;
+  /** When unreferenced files and expired uploads are deleted (default daily, 03:17). */
+  fileCleanupSchedule?: string;
 }
 
 /**
@@ -172,7 +176,11 @@ export function jobQueueFor(registry: Registry, services: JobServices): JobQueue
   const jobs = new JobQueue()
     .define(deduplicationTask(registry))
     .define(consentExpiryTask(registry))
-    .cron(fileCleanupTask(registry, services.files), FILE_CLEANUP_SCHEDULE, {})
+    .cron(
+      fileCleanupTask(registry, services.files),
+      services.fileCleanupSchedule ?? FILE_CLEANUP_SCHEDULE,
+      {},
+    )
     .cron(
       checkpointTask(
         registry,
@@ -234,6 +242,7 @@ export async function startWorker(env: Env): Promise<{ stop(): Promise<void> }> 
       files,
       publicUrl: publicUrlOf(env),
       checkpointSchedule: env.REGISTRA_CHECKPOINT_SCHEDULE,
+      fileCleanupSchedule: env.REGISTRA_FILE_CLEANUP_SCHEDULE,
     });
     const backups = backupSettings(env, database);
     if (backups) scheduleBackups(jobs, registry, backups);
@@ -278,6 +287,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
       files,
       publicUrl: publicUrlOf(env),
       checkpointSchedule: env.REGISTRA_CHECKPOINT_SCHEDULE,
+      fileCleanupSchedule: env.REGISTRA_FILE_CLEANUP_SCHEDULE,
     });
     const backups = backupSettings(env, database);
     if (backups) scheduleBackups(jobs, registry, backups);

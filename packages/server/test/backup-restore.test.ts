@@ -9,6 +9,7 @@ import { prepareRestore, startRestored } from '../src/backup/restore.js';
 import { runRestoreTest } from '../src/backup/restore-test.js';
 import { restoreTestTask, scheduleBackups } from '../src/backup/jobs.js';
 import { backupStatus } from '../src/backup/status.js';
+import { DirectoryTarget } from '../src/backup/target.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { Metrics } from '../src/http/metrics.js';
 import { addJob, JobQueue } from '../src/jobs/index.js';
@@ -137,10 +138,11 @@ describe.each(SUBJECTS)('backup and point-in-time restore on %s', (_name, start)
 
   it('proves the latest backup by restoring and verifying it on the job queue, and shows it in the metrics', async () => {
     const settings = {
-      dir: backupDir,
+      target: new DirectoryTarget(backupDir),
       source: subject.source,
       schedule: '15 1 * * *',
       restoreTestSchedule: '45 3 * * *',
+      retention: { keep: 7, keepDays: 0 },
     };
     const metrics = new Metrics();
     metrics.observeBackups(() => backupStatus(server.db));
@@ -177,7 +179,11 @@ describe.each(SUBJECTS)('backup and point-in-time restore on %s', (_name, start)
     expect(text).toMatch(/^registra_restore_test_last_success_timestamp_seconds \d+/m);
 
     // A backup directory with nothing to restore fails the test, and the metric says so.
-    await runRestoreTest(server.registry, subject.source, path.join(root, 'empty'));
+    await runRestoreTest(
+      server.registry,
+      subject.source,
+      new DirectoryTarget(path.join(root, 'empty')),
+    );
     await new Promise((resolve) => setTimeout(resolve, 1100)); // the scrape's cache lasts 1 s
     expect(await metrics.text()).toMatch(/^registra_restore_test_ok 0$/m);
   });

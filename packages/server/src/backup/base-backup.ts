@@ -26,10 +26,21 @@ export const BaseBackupInfoSchema = z.object({
   /** The backup restores to any moment from this one on (with the WAL archived since). */
   finishedAt: z.iso.datetime({ offset: true }),
   bytes: z.number().int().nonnegative(),
+  /** The first WAL segment the backup needs (its backup_label's START WAL LOCATION). */
+  startWal: z
+    .string()
+    .regex(/^[0-9A-F]{24}$/)
+    .optional(),
 });
+/** A base backup and where it is: a directory, or an object of a bucket (`s3://…`). */
 export type BaseBackupInfo = z.infer<typeof BaseBackupInfoSchema> & { path: string };
 
-const INFO = 'registra-backup.json';
+export const INFO = 'registra-backup.json';
+
+/** `START WAL LOCATION: 0/2000028 (file 000000010000000000000002)` -> 000000010000000000000002. */
+export function startWalOf(backupLabel: string): string | undefined {
+  return /^START WAL LOCATION: .*\(file ([0-9A-F]{24})\)$/m.exec(backupLabel)?.[1];
+}
 
 /** The database to back up: its URL and, when it runs on this machine, its data directory. */
 export interface BackupSource {
@@ -86,6 +97,10 @@ export async function takeBaseBackup(source: BackupSource, dir: string): Promise
       );
     }
     const end = await client.query<{ now: Date }>('SELECT clock_timestamp() AS now');
+    const labelFile = path.join(partial, 'backup_label');
+    const startWal = existsSync(labelFile)
+      ? startWalOf(readFileSync(labelFile, 'utf8'))
+      : undefined;
     const info = {
       label,
       method,
@@ -93,6 +108,7 @@ export async function takeBaseBackup(source: BackupSource, dir: string): Promise
       startedAt: startedAt.toISOString(),
       finishedAt: end.rows[0]!.now.toISOString(),
       bytes: await sizeOf(partial),
+      ...(startWal ? { startWal } : {}),
     };
     writeFileSync(path.join(partial, INFO), JSON.stringify(info, null, 2));
     const final = path.join(base, label);
@@ -112,7 +128,13 @@ export function listBaseBackups(dir: string): BaseBackupInfo[] {
     const file = path.join(base, name, INFO);
     if (name.endsWith('.partial') || !existsSync(file)) continue;
     const parsed = BaseBackupInfoSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-    if (parsed.success) found.push({ ...parsed.data, path: path.join(base, name) });
+    if (!parsed.success) continue;
+    // Backups taken before registra-backup.json said where their WAL starts: their label does.
+    const label = path.join(base, name, 'backup_label');
+    const startWal =
+      parsed.data.startWal ??
+      (existsSync(label) ? startWalOf(readFileSync(label, 'utf8')) : undefined);
+    found.push({ ...parsed.data, ...(startWal ? { startWal } : {}), path: path.join(base, name) });
   }
   return found.sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
 }

@@ -1,9 +1,10 @@
-import { copyFileSync, existsSync, readdirSync, renameSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../db/embedded.js';
 import { inspectCluster } from '../db/postmaster.js';
 import type { Env } from '../env.js';
+import { openBackupTarget } from './open.js';
 import { ownForPostgres, prepareRestore } from './restore.js';
 
 /**
@@ -11,7 +12,9 @@ import { ownForPostgres, prepareRestore } from './restore.js';
  * stopped: its data directory is kept aside as `pg.before-restore-<time>` (nothing is deleted),
  * the backup is restored in its place and PostgreSQL replays the archived WAL up to TIME, then
  * opens for writes; `npm start` carries on from there. With DATABASE_URL, Registra does not own
- * the server's files: it prepares a data directory in DIR for the operator's PostgreSQL.
+ * the server's files: it prepares a data directory in DIR for the operator's PostgreSQL. From an
+ * S3 bucket, the base backup and the WAL after it are first downloaded into the backup directory
+ * (`restore-<time>/`), which recovery reads; Registra removes it once the embedded database is up.
  */
 export async function restore(env: Env, to?: string, target?: string): Promise<number> {
   if (!env.REGISTRA_BACKUP_DIR) throw new Error('set REGISTRA_BACKUP_DIR: where the backups are');
@@ -19,16 +22,39 @@ export async function restore(env: Env, to?: string, target?: string): Promise<n
   if (until && Number.isNaN(until.getTime())) {
     throw new Error(`--to ${to}: not a time (e.g. 2026-12-01T09:30:00Z)`);
   }
-  if (env.DATABASE_URL || target) {
-    if (!target)
-      throw new Error('with DATABASE_URL, give --target DIR: the data directory to make');
-    const base = prepareRestore({ dir: env.REGISTRA_BACKUP_DIR, dataDir: target, to: until });
-    console.log(
-      `restored base backup ${base.label} into ${target}; start PostgreSQL ${base.major} on it: it ` +
-        `replays the archived WAL${until ? ` up to ${until.toISOString()}` : ''}, then opens for writes`,
-    );
-    return 0;
+  if ((env.DATABASE_URL || target) && !target) {
+    throw new Error('with DATABASE_URL, give --target DIR: the data directory to make');
   }
+  const backups = openBackupTarget(env);
+  const scratch = path.join(
+    path.resolve(env.REGISTRA_BACKUP_DIR),
+    `restore-${new Date().toISOString().replace(/[-:.]/g, '')}`,
+  );
+  try {
+    const opened = await backups.open(until, scratch);
+    if (target) {
+      const base = prepareRestore({ dir: opened.dir, dataDir: target, to: until, move: true });
+      console.log(
+        `restored base backup ${base.label} from ${backups.description} into ${target}; start ` +
+          `PostgreSQL ${base.major} on it: it replays the archived WAL` +
+          `${until ? ` up to ${until.toISOString()}` : ''}, then opens for writes` +
+          (opened.downloaded ? `; remove ${scratch} once it is open` : ''),
+      );
+      return 0;
+    }
+    return await restoreEmbedded(env, opened, until);
+  } finally {
+    backups.close();
+    if (!target) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** In place, on the embedded default (the server stopped). */
+async function restoreEmbedded(
+  env: Env,
+  opened: { dir: string; downloaded: boolean },
+  until: Date | undefined,
+): Promise<number> {
   const dataDir = path.resolve(env.REGISTRA_DATA_DIR);
   const databaseDir = path.join(dataDir, 'pg');
   if (inspectCluster(databaseDir).kind === 'running') {
@@ -38,7 +64,12 @@ export async function restore(env: Env, to?: string, target?: string): Promise<n
   if (existsSync(databaseDir)) renameSync(databaseDir, aside);
   let base;
   try {
-    base = prepareRestore({ dir: env.REGISTRA_BACKUP_DIR, dataDir: databaseDir, to: until });
+    base = prepareRestore({
+      dir: opened.dir,
+      dataDir: databaseDir,
+      to: until,
+      move: opened.downloaded,
+    });
   } catch (error) {
     if (existsSync(aside)) renameSync(aside, databaseDir);
     throw error;
@@ -60,7 +91,7 @@ export async function restore(env: Env, to?: string, target?: string): Promise<n
     embedded = await startEmbeddedPostgres({
       dataDir,
       port: env.REGISTRA_PG_PORT,
-      walArchiveDir: env.REGISTRA_BACKUP_DIR,
+      walArchiveDir: env.REGISTRA_BACKUP_DIR!,
     });
   } catch (error) {
     // The data directory goes back as it was; the failed attempt is kept beside it to look at.

@@ -8,17 +8,18 @@ import { verifyReadModel } from '../services/read-model.js';
 import { saveBackupRun, type BackupRun } from '../store/backup-runs.js';
 import type { BackupSource } from './base-backup.js';
 import { prepareRestore, startRestored } from './restore.js';
+import type { BackupTarget } from './target.js';
 
 /**
- * The proof that backups restore: the latest base backup and the archived WAL are restored into a
- * scratch data directory, started on a free port, and `verify` (every record's hash chain and
- * fold, services/read-model.ts) runs on the result. The outcome is stored (backup_runs) and shown
+ * The proof that backups restore: the latest base backup and the archived WAL (downloaded from the
+ * bucket when backups go to S3) are restored into a scratch data directory, started on a free
+ * port, and `verify` (every record's hash chain and fold, services/read-model.ts) runs on it. The outcome is stored (backup_runs) and shown
  * by every API node's metrics (registra_restore_test_*). The scratch copy is removed afterwards.
  */
 export async function runRestoreTest(
   registry: Registry,
   source: BackupSource,
-  dir: string,
+  target: BackupTarget,
 ): Promise<BackupRun> {
   const started = performance.now();
   const scratch = mkdtempSync(path.join(tmpdir(), 'registra-restore-test-'));
@@ -27,7 +28,9 @@ export async function runRestoreTest(
   let run: BackupRun;
   try {
     const dataDir = path.join(scratch, 'data');
-    label = prepareRestore({ dir, dataDir }).label;
+    // From a bucket, the latest backup and its WAL are downloaded into the scratch directory.
+    const { dir, downloaded } = await target.open(undefined, path.join(scratch, 'backup'));
+    label = prepareRestore({ dir, dataDir, move: downloaded }).label;
     const restored = await startRestored({
       dataDir,
       port: await freePort(),

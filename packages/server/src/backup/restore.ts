@@ -8,6 +8,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -28,6 +29,8 @@ export interface RestorePlan {
   dataDir: string;
   /** Recover up to this moment (commits after it are not replayed); default: all archived WAL. */
   to?: Date | undefined;
+  /** The backup directory was made for this restore: its base backup is moved, not copied. */
+  move?: boolean | undefined;
 }
 
 /**
@@ -50,7 +53,9 @@ export function prepareRestore(plan: RestorePlan): BaseBackupInfo {
   if (existsSync(plan.dataDir) && readdirSync(plan.dataDir).length > 0) {
     throw new Error(`${plan.dataDir} is not empty: restore into a new directory`);
   }
-  cpSync(base.path, plan.dataDir, { recursive: true, verbatimSymlinks: true });
+  if (!plan.move || !moved(base.path, plan.dataDir)) {
+    cpSync(base.path, plan.dataDir, { recursive: true, verbatimSymlinks: true });
+  }
   rmSync(path.join(plan.dataDir, 'registra-backup.json'), { force: true });
   // The data directory of a Debian-managed cluster keeps its configuration in /etc: without one
   // here PostgreSQL would not start, so the restore gets a minimal one (local connections only).
@@ -81,6 +86,18 @@ export function prepareRestore(plan: RestorePlan): BaseBackupInfo {
   ownForPostgres(plan.dataDir);
   chmodSync(plan.dataDir, 0o700);
   return base;
+}
+
+/** Renames a directory over an empty one; false when they are on different file systems. */
+function moved(from: string, to: string): boolean {
+  rmSync(to, { recursive: true, force: true });
+  try {
+    renameSync(from, to);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EXDEV') return false;
+    throw error;
+  }
 }
 
 /** As root, PostgreSQL runs as `postgres`, which must own its data directory. */

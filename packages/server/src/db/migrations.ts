@@ -503,51 +503,6 @@ const migrations: Record<string, Migration> = {
     },
   },
 
-  // The DCI registry API (issue 16): partners' subscriptions to life events, and the outbox of
-  // callbacks to partners (on-search, on-subscribe, on-unsubscribe, notify), each sent by a job
-  // and retried until the partner answers 2xx; `response` keeps what was answered for txn/status.
-  '0061_dci': {
-    async up(db: Kysely<unknown>) {
-      await sql`
-        CREATE TABLE dci_subscriptions (
-          code text PRIMARY KEY,
-          partner text NOT NULL,
-          record_type text NOT NULL,
-          event text NOT NULL,
-          transaction_id text NOT NULL,
-          reference_id text NOT NULL,
-          criteria jsonb NOT NULL,
-          status text NOT NULL DEFAULT 'subscribe' CHECK (status IN ('subscribe', 'unsubscribe')),
-          created_at timestamptz NOT NULL DEFAULT now(),
-          ended_at timestamptz
-        )`.execute(db);
-      await sql`
-        CREATE INDEX dci_subscriptions_event ON dci_subscriptions (record_type, event)
-        WHERE status = 'subscribe'`.execute(db);
-      await sql`CREATE INDEX dci_subscriptions_partner ON dci_subscriptions (partner, transaction_id)`.execute(
-        db,
-      );
-      await sql`
-        CREATE TABLE dci_callbacks (
-          id uuid PRIMARY KEY,
-          partner text NOT NULL,
-          kind text NOT NULL CHECK (kind IN ('on-search', 'on-subscribe', 'on-unsubscribe', 'notify')),
-          transaction_id text NOT NULL,
-          correlation_id text NOT NULL,
-          payload jsonb NOT NULL,
-          response jsonb,
-          state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done')),
-          attempts integer NOT NULL DEFAULT 0,
-          last_error text,
-          created_at timestamptz NOT NULL DEFAULT now(),
-          done_at timestamptz
-        )`.execute(db);
-      await sql`CREATE INDEX dci_callbacks_partner ON dci_callbacks (partner, transaction_id)`.execute(
-        db,
-      );
-    },
-  },
-
   // What backups did (backup/): each base backup taken and each restore test, with its outcome,
   // so that every API node reports the latest in its metrics, whichever process did the work.
   '0030_backup_runs': {
@@ -609,6 +564,51 @@ const migrations: Record<string, Migration> = {
     },
   },
 
+  // The DCI registry API (issue 16): partners' subscriptions to life events, and the outbox of
+  // callbacks to partners (on-search, on-subscribe, on-unsubscribe, notify), each sent by a job
+  // and retried until the partner answers 2xx; `response` keeps what was answered for txn/status.
+  '0061_dci': {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        CREATE TABLE dci_subscriptions (
+          code text PRIMARY KEY,
+          partner text NOT NULL,
+          record_type text NOT NULL,
+          event text NOT NULL,
+          transaction_id text NOT NULL,
+          reference_id text NOT NULL,
+          criteria jsonb NOT NULL,
+          status text NOT NULL DEFAULT 'subscribe' CHECK (status IN ('subscribe', 'unsubscribe')),
+          created_at timestamptz NOT NULL DEFAULT now(),
+          ended_at timestamptz
+        )`.execute(db);
+      await sql`
+        CREATE INDEX dci_subscriptions_event ON dci_subscriptions (record_type, event)
+        WHERE status = 'subscribe'`.execute(db);
+      await sql`CREATE INDEX dci_subscriptions_partner ON dci_subscriptions (partner, transaction_id)`.execute(
+        db,
+      );
+      await sql`
+        CREATE TABLE dci_callbacks (
+          id uuid PRIMARY KEY,
+          partner text NOT NULL,
+          kind text NOT NULL CHECK (kind IN ('on-search', 'on-subscribe', 'on-unsubscribe', 'notify')),
+          transaction_id text NOT NULL,
+          correlation_id text NOT NULL,
+          payload jsonb NOT NULL,
+          response jsonb,
+          state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done')),
+          attempts integer NOT NULL DEFAULT 0,
+          last_error text,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          done_at timestamptz
+        )`.execute(db);
+      await sql`CREATE INDEX dci_callbacks_partner ON dci_callbacks (partner, transaction_id)`.execute(
+        db,
+      );
+    },
+  },
+
   // Adapters in (issue 16): each one's checkpoint in the external source (what its expressions
   // made of the last page, and the page's ETag), a lease that keeps two runs apart, what its runs
   // did, and the latest errors, for administrators. Adapters out keep theirs in hook_deliveries.
@@ -639,6 +639,19 @@ const migrations: Record<string, Migration> = {
       await sql`CREATE INDEX adapter_errors_latest ON adapter_errors (adapter, id DESC)`.execute(
         db,
       );
+    },
+  },
+
+  '0065_cron_runs': {
+    async up(db) {
+      // Each scheduled job that completed, with the time it was scheduled for (jobs/index.ts).
+      await sql`
+        CREATE TABLE cron_runs (
+          task text NOT NULL,
+          scheduled_for timestamptz NOT NULL,
+          finished_at timestamptz NOT NULL DEFAULT now()
+        )`.execute(db);
+      await sql`CREATE INDEX cron_runs_task ON cron_runs (task, scheduled_for DESC)`.execute(db);
     },
   },
 };

@@ -35,6 +35,7 @@ export interface Database {
   adapter_errors: AdapterErrorsTable;
   imports: ImportsTable;
   import_errors: ImportErrorsTable;
+  cron_runs: CronRunsTable;
 }
 
 /** An adapter in's checkpoint, lease and counts (migration 0062). */
@@ -87,6 +88,13 @@ export interface ImportErrorsTable {
   row_key: string;
   field: string | null;
   message: string;
+}
+
+/** A scheduled job that completed (jobs/index.ts): kept 30 days. */
+export interface CronRunsTable {
+  task: string;
+  scheduled_for: Timestamp;
+  finished_at: GeneratedTimestamp;
 }
 
 export interface RecordKeysTable {

@@ -42,9 +42,30 @@
 import { parseCronItems, run, type JobHelpers, type Runner, type TaskList } from 'graphile-worker';
 import { Logger } from 'graphile-worker';
 import type { Kysely, RawBuilder } from 'kysely';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Database } from '../db/schema.js';
 import { addJobs, addJobsStatement, type JobRow } from '../store/jobs.js';
+
+/** What graphile-worker adds to the payload of a scheduled job: the time it was scheduled for. */
+const CronPayload = z.object({ _cron: z.object({ ts: z.string() }) });
+
+/**
+ * Notes a scheduled job that completed in cron_runs (kept 30 days): when cleanups, checkpoints
+ * and backups last ran, and the proof that each scheduled time ran once across all processes.
+ * Written after the task, outside its transaction: a process killed in between leaves no row.
+ */
+async function recordCronRun(helpers: JobHelpers, task: string, scheduledFor: string) {
+  await helpers.withPgClient(async (client) => {
+    await client.query('INSERT INTO cron_runs (task, scheduled_for) VALUES ($1, $2)', [
+      task,
+      scheduledFor,
+    ]);
+    await client.query(
+      `DELETE FROM cron_runs WHERE task = $1 AND scheduled_for < now() - interval '30 days'`,
+      [task],
+    );
+  });
+}
 
 /** A kind of job: its name, the schema of its payload, and what it does. */
 export interface TaskDefinition<P> {
@@ -145,6 +166,8 @@ export class JobQueue {
           return;
         }
         await task.run(parsed.data, helpers);
+        const cron = CronPayload.safeParse(payload);
+        if (cron.success) await recordCronRun(helpers, name, cron.data._cron.ts);
       };
     }
     const log = options.log;

@@ -26,6 +26,23 @@ export interface S3Settings {
 
 const FILES = 'files/';
 
+/** The AWS SDK's client settings for a bucket (credentials unset: the SDK's own chain). */
+export function s3ClientConfig(settings: S3Settings): S3ClientConfig {
+  return {
+    region: settings.region,
+    forcePathStyle: settings.forcePathStyle,
+    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+    ...(settings.accessKeyId && settings.secretAccessKey
+      ? {
+          credentials: {
+            accessKeyId: settings.accessKeyId,
+            secretAccessKey: settings.secretAccessKey,
+          },
+        }
+      : {}),
+  };
+}
+
 /**
  * Files in an S3-compatible bucket through @aws-sdk/client-s3: tus uploads in progress as
  * @tus/s3-store keeps them (multipart uploads, `<id>.info`, `<id>.part`), accepted files under
@@ -39,19 +56,7 @@ export class S3FileStorage implements FileStorage {
   readonly #bucket: string;
 
   constructor(settings: S3Settings, expirationMs: number) {
-    const config: S3ClientConfig = {
-      region: settings.region,
-      forcePathStyle: settings.forcePathStyle,
-      ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
-      ...(settings.accessKeyId && settings.secretAccessKey
-        ? {
-            credentials: {
-              accessKeyId: settings.accessKeyId,
-              secretAccessKey: settings.secretAccessKey,
-            },
-          }
-        : {}),
-    };
+    const config = s3ClientConfig(settings);
     this.#client = new S3Client(config);
     this.#bucket = settings.bucket;
     this.uploads = new S3Store({
@@ -150,7 +155,7 @@ export class S3FileStorage implements FileStorage {
   }
 }
 
-function isNotFound(error: unknown): boolean {
+export function isNotFound(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const name = 'name' in error ? String(error.name) : '';
   const status =
