@@ -1,7 +1,14 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { addJob, defineTask, JobQueue, jobStatement, type JobRunner } from '../src/jobs/index.js';
+import {
+  addJob,
+  defineTask,
+  JobQueue,
+  jobStatement,
+  type JobRunner,
+  type TaskRef,
+} from '../src/jobs/index.js';
 import { writeAll } from '../src/store/append.js';
 import { freshDatabase } from './harness.js';
 
@@ -78,5 +85,36 @@ describe('the job queue (graphile-worker)', () => {
     });
     await waitFor('keyed 3');
     expect(seen.filter((t) => t.startsWith('keyed'))).toEqual(['keyed 3']);
+  });
+
+  it('runs a scheduled job whose task takes no payload, and notes the run once', async () => {
+    // A task with a strict empty payload, as the checkpoint's: graphile-worker's cron adds
+    // `_cron` to the payload of every scheduled job, which such a schema must not refuse.
+    const ticks: string[] = [];
+    const tick = defineTask('test.tick', z.object({}).strict(), async () => {
+      ticks.push('tick');
+    });
+    const ts = new Date(Math.floor(Date.now() / 60_000) * 60_000).toISOString();
+    const scheduled: TaskRef<{ _cron: { ts: string; backfilled: boolean } }> = {
+      name: tick.name,
+      payload: z.object({ _cron: z.object({ ts: z.string(), backfilled: z.boolean() }) }),
+    };
+    await addJob(database.db, scheduled, { payload: { _cron: { ts, backfilled: false } } });
+    const ticking = await new JobQueue()
+      .define(tick)
+      .start({ connectionString: database.url, concurrency: 1, pollInterval: 200 });
+    try {
+      await expect.poll(() => ticks.length, { timeout: 20_000 }).toBe(1);
+      await expect
+        .poll(async () => {
+          const runs = await sql<{ n: string }>`
+            SELECT count(*) AS n FROM cron_runs WHERE task = 'test.tick' AND scheduled_for = ${ts}
+          `.execute(database.db);
+          return Number(runs.rows[0]?.n);
+        })
+        .toBe(1);
+    } finally {
+      await ticking.stop();
+    }
   });
 });

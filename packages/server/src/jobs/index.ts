@@ -157,7 +157,10 @@ export class JobQueue {
     const taskList: TaskList = {};
     for (const [name, task] of this.#tasks) {
       taskList[name] = async (payload, helpers) => {
-        const parsed = task.payload.safeParse(payload);
+        // A scheduled job's payload also carries graphile-worker's `_cron` (its time): the task's
+        // own schema is for what the task was given, so a strict one must not refuse it.
+        const { _cron, ...own } = (payload ?? {}) as Record<string, unknown>;
+        const parsed = task.payload.safeParse(_cron === undefined ? payload : own);
         // A payload that no longer parses would fail the same way every time: say so and drop it.
         if (!parsed.success) {
           helpers.logger.error(`job ${helpers.job.id} of ${name}: bad payload`, {
