@@ -56,6 +56,11 @@ export function dciRoutes(dci: DciService): FastifyPluginAsyncZod {
       (body) => dci.unsubscribe(body),
     );
     post(
+      '/dci/registry/txn/status',
+      "What became of one of the partner's transactions: acknowledged, answered by a signed POST to its /registry/txn/on-status",
+      (body) => dci.asyncTxnStatus(body),
+    );
+    post(
       '/dci/registry/sync/txn/status',
       "What became of one of the partner's transactions (search, subscribe, unsubscribe)",
       (body) => dci.syncTxnStatus(body),
