@@ -2,7 +2,14 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { sql } from 'kysely';
 import addFormatsModule from 'ajv-formats';
 import canonicalize from 'canonicalize';
-import { base64url, CompactSign, compactVerify, importJWK, type JWK } from 'jose';
+import {
+  base64url,
+  CompactSign,
+  compactVerify,
+  createLocalJWKSet,
+  importJWK,
+  type JWK,
+} from 'jose';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { v7 as uuidv7 } from 'uuid';
@@ -242,11 +249,6 @@ async function eventually<T>(found: () => Promise<T | undefined>, what: string):
   for (let i = 0; i < 600; i++) {
     const value = await found();
     if (value !== undefined) return value;
-    if (i % 5 === 0) {
-      const { rows } = await sql`SELECT kind, state, attempts, last_error FROM dci_callbacks WHERE kind='notify'`.execute(server.db);
-      const jobs = await sql`SELECT task_identifier, attempts, last_error, run_at, locked_at FROM graphile_worker.jobs`.execute(server.db).catch((e) => ({ rows: [String(e)] }));
-      console.log('DEBUG', new Date().toISOString(), JSON.stringify(rows), JSON.stringify(jobs.rows), receiver.of('/registry/notify').length);
-    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`never happened: ${what}`);
@@ -532,6 +534,40 @@ describe('DCI sync search', () => {
   });
 });
 
+describe("the registry's DCI key", () => {
+  it('is published as a JWKS, unauthenticated, public parts only, and verifies its answers', async () => {
+    const response = await server.request('GET', '/dci/.well-known/jwks.json');
+    expect(response.status).toBe(200);
+    const { keys } = (await response.json()) as { keys: JWK[] };
+    expect(keys).toHaveLength(1);
+    const [key] = keys as [JWK];
+    const published = jwk('registry.public');
+    expect(key).toEqual({ ...published, use: 'sig', purpose: 'dci' });
+    for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'])
+      expect(key).not.toHaveProperty(secret);
+
+    // What a partner does: verify an answer with the key it fetched, by the answer's `kid`.
+    const request = await signed('social-protection', header('social-protection'), {
+      transaction_id: uuidv7(),
+      search_request: [byBrn('none')],
+    });
+    const answer = (await (await syncSearch(request)).json()) as SearchAnswer;
+    const [protectedHeader, , signature] = answer.signature.split('.');
+    const { kid } = JSON.parse(
+      new TextDecoder().decode(base64url.decode(protectedHeader as string)),
+    ) as { kid: string };
+    expect(kid).toBe(key.kid);
+    const payload = base64url.encode(
+      canonicalize({ header: answer.header, message: answer.message }) ?? '',
+    );
+    const verified = await compactVerify(
+      `${protectedHeader}.${payload}.${signature}`,
+      createLocalJWKSet({ keys }),
+    );
+    expect(verified.protectedHeader.alg).toBe('ES256');
+  });
+});
+
 const envelopeHeader = (sender: string, action: string, count = 1) => ({
   ...header(sender, count),
   action,
@@ -802,12 +838,16 @@ describe('DCI async search, subscriptions and notifications', () => {
 
     // Each notification sent is in the exchange audit: the partner, the subject, what of its
     // scope went out, and whether the partner took it (the refused attempt, then the retry).
-    const notifyAudit = await eventually(async () => {
-      const rows = (await auditOf(brn, 'social-protection')).filter(
-        (r) => r.purpose === 'dci.notify',
-      );
-      return rows.some((r) => r.fields[0]?.outcome === 'given') ? rows : undefined;
+    // (Waited for in the table: the audit's route is read once, below.)
+    await eventually(async () => {
+      const { rows } = await sql<{ n: string }>`
+        SELECT count(*) AS n FROM exchange_audit WHERE purpose = 'dci.notify'
+          AND subject_id = ${brn} AND fields->0->>'outcome' = 'given'`.execute(server.db);
+      return Number(rows[0]?.n) > 0 ? true : undefined;
     }, 'the notification in the audit');
+    const notifyAudit = (await auditOf(brn, 'social-protection')).filter(
+      (r) => r.purpose === 'dci.notify',
+    );
     // Both attempts are the same notification (the partner dedupes on the message id).
     const attempts = receiver
       .of('/registry/notify')

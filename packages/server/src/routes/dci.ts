@@ -17,6 +17,22 @@ const Envelope = z.object({
 
 export function dciRoutes(dci: DciService): FastifyPluginAsyncZod {
   return async (app) => {
+    app.get(
+      '/dci/.well-known/jwks.json',
+      {
+        schema: {
+          summary:
+            "The registry's DCI signing key, public parts only (a JWKS): what partners verify its answers and callbacks with",
+          tags: TAGS,
+          security: [],
+          response: { 200: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }) },
+        },
+      },
+      async (_request, reply) => {
+        reply.header('cache-control', 'public, max-age=300');
+        return dci.jwks();
+      },
+    );
     const post = (
       path: string,
       summary: string,

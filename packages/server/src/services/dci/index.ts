@@ -1,4 +1,4 @@
-import type { DciConfig } from '@registra/core';
+import { KEY_PURPOSE, type DciConfig } from '@registra/core';
 import { v7 as uuidv7 } from 'uuid';
 import { writeAll } from '../../store/append.js';
 import {
@@ -77,6 +77,11 @@ export class DciService implements CallbackContext {
     const jwk = signingJwkFrom(env, dci.signingKeyEnv);
     if (!jwk) return null;
     return new DciService(registry, dci, await signingKey(jwk), await loadPartners(dci, env));
+  }
+
+  /** `GET /dci/.well-known/jwks.json`: the key partners verify the registry's answers with. */
+  jwks(): { keys: Record<string, unknown>[] } {
+    return { keys: [{ ...this.signer.publicJwk, [KEY_PURPOSE]: 'dci' }] };
   }
 
   /** The checked envelope of a request, or a refusal that is audited like any access. */
