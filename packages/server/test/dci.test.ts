@@ -2,7 +2,14 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { sql } from 'kysely';
 import addFormatsModule from 'ajv-formats';
 import canonicalize from 'canonicalize';
-import { base64url, CompactSign, compactVerify, importJWK, type JWK } from 'jose';
+import {
+  base64url,
+  CompactSign,
+  compactVerify,
+  createLocalJWKSet,
+  importJWK,
+  type JWK,
+} from 'jose';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { v7 as uuidv7 } from 'uuid';
@@ -68,14 +75,33 @@ function repairReferences(doc: Json): Json {
   return doc;
 }
 
+/**
+ * The standard's TxnStatusRequest says `attribute_value` is `oneOf` a transaction id, a list of
+ * reference ids, a correlation id (and, in the core API, a list of subscription codes): the first
+ * and third are the same string schema, and the core API's SubscriptionCodeList has no `type`, so
+ * no value can match exactly one. Read as `anyOf`, which allows what the standard lists; the tests
+ * check the value against the branch meant (`TransactionId`) on their own.
+ */
+function relaxAttributeValue(doc: Json): Json {
+  const schemas = (doc.components as Json).schemas as Json;
+  const request = (schemas.TxnStatusRequest as Json).properties as Json;
+  const value = ((request.txnstatus_request as Json).properties as Json).attribute_value as Json;
+  value.anyOf = value.oneOf;
+  delete value.oneOf;
+  return doc;
+}
+
 // The standard's documents: OpenAPI 3.0 schemas, read by Ajv without its strict mode (they carry
 // `example` and other annotations), with the formats they use.
 const ajv = new Ajv({ strict: false, allErrors: true });
 const addFormats = addFormatsModule as unknown as (a: Ajv) => Ajv;
 addFormats(ajv);
 ajv.addFormat('int32', true).addFormat('binary', true);
-ajv.addSchema(repairReferences(fixture('registry_core_api_v1.0.0.json')), 'core');
-ajv.addSchema(repairReferences(fixture('social_api_v1.0.0.json')), 'social');
+ajv.addSchema(
+  relaxAttributeValue(repairReferences(fixture('registry_core_api_v1.0.0.json'))),
+  'core',
+);
+ajv.addSchema(relaxAttributeValue(repairReferences(fixture('social_api_v1.0.0.json'))), 'social');
 function schemaOf(doc: 'core' | 'social', path: string, part: 'request' | 'response' | 'error') {
   const at =
     part === 'request'
@@ -146,7 +172,13 @@ const byBrn = (brn: string) =>
 
 interface SearchAnswer {
   signature: string;
-  header: { status: string; sender_id: string; receiver_id: string; action: string };
+  header: {
+    status: string;
+    sender_id: string;
+    receiver_id: string;
+    action: string;
+    message_id: string;
+  };
   message: {
     transaction_id: string;
     search_response: {
@@ -210,6 +242,34 @@ async function until<T>(found: () => T | undefined, what: string): Promise<T> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`never received: ${what}`);
+}
+
+/** Waits until the awaited `found` gives something (a row written after a delivery, …). */
+async function eventually<T>(found: () => Promise<T | undefined>, what: string): Promise<T> {
+  for (let i = 0; i < 600; i++) {
+    const value = await found();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+interface AuditRow {
+  purpose: string;
+  consumer: string;
+  subjectId: string;
+  consentId: string | null;
+  fields: { field: string; outcome: string; code: string | null }[];
+}
+
+async function auditOf(subjectId: string, consumer: string): Promise<AuditRow[]> {
+  const response = await server.request(
+    'GET',
+    `/api/v1/exchange/audit?subjectId=${encodeURIComponent(subjectId)}&consumer=${consumer}`,
+    { token: admin.token },
+  );
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { results: AuditRow[] }).results;
 }
 
 let births = 0;
@@ -474,6 +534,40 @@ describe('DCI sync search', () => {
   });
 });
 
+describe("the registry's DCI key", () => {
+  it('is published as a JWKS, unauthenticated, public parts only, and verifies its answers', async () => {
+    const response = await server.request('GET', '/dci/.well-known/jwks.json');
+    expect(response.status).toBe(200);
+    const { keys } = (await response.json()) as { keys: JWK[] };
+    expect(keys).toHaveLength(1);
+    const [key] = keys as [JWK];
+    const published = jwk('registry.public');
+    expect(key).toEqual({ ...published, use: 'sig', purpose: 'dci' });
+    for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'])
+      expect(key).not.toHaveProperty(secret);
+
+    // What a partner does: verify an answer with the key it fetched, by the answer's `kid`.
+    const request = await signed('social-protection', header('social-protection'), {
+      transaction_id: uuidv7(),
+      search_request: [byBrn('none')],
+    });
+    const answer = (await (await syncSearch(request)).json()) as SearchAnswer;
+    const [protectedHeader, , signature] = answer.signature.split('.');
+    const { kid } = JSON.parse(
+      new TextDecoder().decode(base64url.decode(protectedHeader as string)),
+    ) as { kid: string };
+    expect(kid).toBe(key.kid);
+    const payload = base64url.encode(
+      canonicalize({ header: answer.header, message: answer.message }) ?? '',
+    );
+    const verified = await compactVerify(
+      `${protectedHeader}.${payload}.${signature}`,
+      createLocalJWKSet({ keys }),
+    );
+    expect(verified.protectedHeader.alg).toBe('ES256');
+  });
+});
+
 const envelopeHeader = (sender: string, action: string, count = 1) => ({
   ...header(sender, count),
   action,
@@ -536,6 +630,127 @@ describe('DCI async search, subscriptions and notifications', () => {
     expect(txn.message.txnstatus_response.txn_status.search_response[0]?.status).toBe('succ');
   });
 
+  it("answers an async txn status by a signed /registry/txn/on-status, the sync status's answer", async () => {
+    const brn = await registeredBirth();
+    const transactionId = uuidv7();
+    const search = await signed('social-protection', header('social-protection'), {
+      transaction_id: transactionId,
+      search_request: [byBrn(brn)],
+    });
+    expect((await server.request('POST', '/dci/registry/search', { body: search })).status).toBe(
+      200,
+    );
+    await until(
+      () =>
+        receiver
+          .of('/registry/on-search')
+          .find(
+            (r) => (r.json.message as { transaction_id?: string }).transaction_id === transactionId,
+          ),
+      'on-search',
+    );
+    const statusRequest = (asked: string) =>
+      signed('social-protection', envelopeHeader('social-protection', 'txn-status'), {
+        transaction_id: uuidv7(),
+        txnstatus_request: {
+          reference_id: uuidv7(),
+          txn_type: 'search',
+          attribute_type: 'transaction_id',
+          attribute_value: asked,
+        },
+      });
+    type TxnAnswer = SearchAnswer & {
+      message: {
+        transaction_id: string;
+        correlation_id: string;
+        txnstatus_response: { txn_type: string; txn_status: SearchAnswer['message'] };
+      };
+    };
+
+    const request = await statusRequest(transactionId);
+    expectValid(schemaOf('core', '/registry/txn/status', 'request'), request);
+    expectValid(schemaOf('social', '/registry/txn/status', 'request'), request);
+    expectValid(
+      ajv.getSchema('core#/components/schemas/TransactionId') as ValidateFunction,
+      request.message.txnstatus_request.attribute_value,
+    );
+    const acked = await server.request('POST', '/dci/registry/txn/status', { body: request });
+    expect(acked.status).toBe(200);
+    const ack = (await acked.json()) as SearchAnswer & {
+      message: { ack_status: string; correlation_id: string };
+    };
+    expectValid(schemaOf('core', '/registry/txn/status', 'response'), ack);
+    expectValid(schemaOf('social', '/registry/txn/status', 'response'), ack);
+    expect(await registrySigned(ack)).toBe(true);
+    expect([ack.header.action, ack.message.ack_status]).toEqual(['txn-status', 'ACK']);
+
+    const callback = await until(
+      () =>
+        receiver
+          .of('/registry/txn/on-status')
+          .find(
+            (r) =>
+              (r.json.message as { transaction_id?: string }).transaction_id ===
+              request.message.transaction_id,
+          ),
+      'txn/on-status',
+    );
+    const onStatus = callback.json as unknown as TxnAnswer;
+    // The social API's schema: its records are a list (the core API's RegistryRecord is one object).
+    expectValid(schemaOf('social', '/registry/txn/on-status', 'request'), onStatus);
+    expect(await registrySigned(onStatus)).toBe(true);
+    expect(onStatus.header).toMatchObject({
+      action: 'txn-on-status',
+      status: 'succ',
+      sender_id: 'civil-registry',
+      receiver_id: 'social-protection',
+    });
+    // The callback answers the acknowledged request, under the acknowledgement's correlation id.
+    expect(onStatus.message.correlation_id).toBe(ack.message.correlation_id);
+    const [record] = onStatus.message.txnstatus_response.txn_status.search_response[0]?.data
+      ?.reg_records ?? [{}];
+    expect(record?.identifier).toEqual([{ identifier_type: 'BRN', identifier_value: brn }]);
+
+    // The same answer as the sync status gives.
+    const sync = await server.request('POST', '/dci/registry/sync/txn/status', {
+      body: await statusRequest(transactionId),
+    });
+    const syncAnswer = (await sync.json()) as TxnAnswer;
+    expect(syncAnswer.header.status).toBe('succ');
+    expect(onStatus.message.txnstatus_response).toEqual(syncAnswer.message.txnstatus_response);
+
+    // A transaction the partner never made: rejected, by the callback too.
+    const unknown = await statusRequest(uuidv7());
+    expect(
+      (await server.request('POST', '/dci/registry/txn/status', { body: unknown })).status,
+    ).toBe(200);
+    const rejected = await until(
+      () =>
+        receiver
+          .of('/registry/txn/on-status')
+          .find(
+            (r) =>
+              (r.json.message as { transaction_id?: string }).transaction_id ===
+              unknown.message.transaction_id,
+          ),
+      'txn/on-status (unknown transaction)',
+    );
+    const rejectedBody = rejected.json as unknown as TxnAnswer;
+    expectValid(schemaOf('social', '/registry/txn/on-status', 'request'), rejectedBody);
+    expect(rejectedBody.header.status).toBe('rjct');
+    expect(rejectedBody.message.txnstatus_response.txn_status.search_response).toEqual([]);
+
+    // A forged status request is refused before anything is queued.
+    const forged = await signed(
+      'passport-office',
+      envelopeHeader('social-protection', 'txn-status'),
+      request.message,
+    );
+    const refused = await server.request('POST', '/dci/registry/txn/status', { body: forged });
+    expect(refused.status).toBe(401);
+    expectValid(schemaOf('core', '/registry/txn/status', 'error'), await refused.json());
+  });
+
   it('subscribes to births, notifies a new birth signed, and stops after unsubscribing', async () => {
     const transactionId = uuidv7();
     const subscribe = await signed(
@@ -582,6 +797,15 @@ describe('DCI async search, subscriptions and notifications', () => {
     const code = onSubscribe.message.subscribe_response[0]?.subscriptions[0]?.code as string;
     expect(code).toBeTruthy();
 
+    // The partner fails the first notification: it is retried, and both attempts are audited.
+    let refusedNotify = false;
+    receiver.reply = (delivery) => {
+      if (delivery.path === '/registry/notify' && !refusedNotify) {
+        refusedNotify = true;
+        return { status: 503, body: {} };
+      }
+      return { status: 200, body: {} };
+    };
     const brn = await registeredBirth();
     const notified = await until(
       () =>
@@ -610,6 +834,33 @@ describe('DCI async search, subscriptions and notifications', () => {
     expect(Object.keys(notify.message.notify_event[0]?.data.reg_records ?? {})).not.toContain(
       'informant.phone',
     );
+    expect(refusedNotify).toBe(true);
+
+    // Each notification sent is in the exchange audit: the partner, the subject, what of its
+    // scope went out, and whether the partner took it (the refused attempt, then the retry).
+    // (Waited for in the table: the audit's route is read once, below.)
+    await eventually(async () => {
+      const { rows } = await sql<{ n: string }>`
+        SELECT count(*) AS n FROM exchange_audit WHERE purpose = 'dci.notify'
+          AND subject_id = ${brn} AND fields->0->>'outcome' = 'given'`.execute(server.db);
+      return Number(rows[0]?.n) > 0 ? true : undefined;
+    }, 'the notification in the audit');
+    const notifyAudit = (await auditOf(brn, 'social-protection')).filter(
+      (r) => r.purpose === 'dci.notify',
+    );
+    // Both attempts are the same notification (the partner dedupes on the message id).
+    const attempts = receiver
+      .of('/registry/notify')
+      .map((r) => (r.json.header as { message_id: string }).message_id);
+    expect(attempts).toEqual([notify.header.message_id, notify.header.message_id]);
+    expect(
+      notifyAudit.map((r) => [r.consumer, r.subjectId, r.fields[0]?.outcome, r.fields[0]?.code]),
+    ).toEqual([
+      ['social-protection', brn, 'given', null],
+      ['social-protection', brn, 'withheld', 'DCI_CALLBACK_FAILED'],
+    ]);
+    expect(notifyAudit[0]?.fields.map((f) => f.field)).toContain('birth.child.firstName');
+    expect(notifyAudit[0]?.fields.map((f) => f.field)).not.toContain('birth.informant.phone');
 
     const unsubscribe = await signed(
       'social-protection',
@@ -643,5 +894,8 @@ describe('DCI async search, subscriptions and notifications', () => {
         AND payload->>'subscription' = ${code}`.execute(server.db);
     expect(Number(rows[0]?.n)).toBe(1);
     expect(later).not.toBe(brn);
+    expect(
+      (await auditOf(later, 'social-protection')).filter((r) => r.purpose === 'dci.notify'),
+    ).toEqual([]);
   });
 });

@@ -654,6 +654,19 @@ const migrations: Record<string, Migration> = {
       await sql`CREATE INDEX cron_runs_task ON cron_runs (task, scheduled_for DESC)`.execute(db);
     },
   },
+
+  // The async transaction status of the DCI API (issue 16): its answer is a callback of its own
+  // kind (`/registry/txn/on-status`), sent through the same outbox.
+  '0066_dci_txn_status': {
+    async up(db) {
+      await sql`ALTER TABLE dci_callbacks DROP CONSTRAINT dci_callbacks_kind_check`.execute(db);
+      await sql`
+        ALTER TABLE dci_callbacks ADD CONSTRAINT dci_callbacks_kind_check
+        CHECK (kind IN ('on-search', 'on-subscribe', 'on-unsubscribe', 'notify', 'txn-on-status'))`.execute(
+        db,
+      );
+    },
+  },
 };
 
 /** The read model's table as migration 0001 made it. Frozen with the migration. */

@@ -17,6 +17,22 @@ const Envelope = z.object({
 
 export function dciRoutes(dci: DciService): FastifyPluginAsyncZod {
   return async (app) => {
+    app.get(
+      '/dci/.well-known/jwks.json',
+      {
+        schema: {
+          summary:
+            "The registry's DCI signing key, public parts only (a JWKS): what partners verify its answers and callbacks with",
+          tags: TAGS,
+          security: [],
+          response: { 200: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }) },
+        },
+      },
+      async (_request, reply) => {
+        reply.header('cache-control', 'public, max-age=300');
+        return dci.jwks();
+      },
+    );
     const post = (
       path: string,
       summary: string,
@@ -54,6 +70,11 @@ export function dciRoutes(dci: DciService): FastifyPluginAsyncZod {
       '/dci/registry/unsubscribe',
       'Ends subscriptions: acknowledged; the outcome by /registry/on-unsubscribe',
       (body) => dci.unsubscribe(body),
+    );
+    post(
+      '/dci/registry/txn/status',
+      "What became of one of the partner's transactions: acknowledged, answered by a signed POST to its /registry/txn/on-status",
+      (body) => dci.asyncTxnStatus(body),
     );
     post(
       '/dci/registry/sync/txn/status',

@@ -1,9 +1,13 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/schema.js';
 
-/** The DCI tables (migration 0061_dci): subscriptions, and the outbox of callbacks to partners. */
+/**
+ * The DCI tables (migrations 0061_dci, 0066_dci_txn_status): subscriptions, and the outbox of
+ * callbacks to partners.
+ */
 
-export type CallbackKind = 'on-search' | 'on-subscribe' | 'on-unsubscribe' | 'notify';
+export type CallbackKind =
+  'on-search' | 'on-subscribe' | 'on-unsubscribe' | 'notify' | 'txn-on-status';
 
 export interface SubscriptionRow {
   code: string;

@@ -1,4 +1,4 @@
-import { dciRecord, type RegistryConfig } from '@registra/core';
+import { dciRecord, dciScopeOf, type RegistryConfig } from '@registra/core';
 import type { RawBuilder } from 'kysely';
 import { z } from 'zod';
 import { jobStatement, type TaskRef } from '../../jobs/index.js';
@@ -7,22 +7,25 @@ import {
   notificationsStatement,
   pendingCallbacks,
   settleCallback,
+  type CallbackKind,
   type CallbackRow,
 } from '../../store/dci-callbacks.js';
+import { insertExchangeAudit } from '../../store/exchange.js';
 import { findRecordState } from '../../store/records.js';
 import type { AppendEffect } from '../append/effects.js';
 import type { Registry } from '../context.js';
 import { openState } from '../vault/open.js';
 import { signEnvelope, type SigningKey } from './envelope.js';
-import type { SearchRequest } from './messages.js';
+import type { SearchRequest, TxnStatusRequest } from './messages.js';
 import type { Partner } from './partners.js';
 import { searchRegistry, type SearchResponse } from './search.js';
+import { txnStatusOf } from './txn-status.js';
 import type { DciConfig } from '@registra/core';
 
 /**
  * Callbacks to partners (issue 16): the answers of async searches (`/registry/on-search`), of
- * subscriptions (`/registry/on-subscribe`, `/registry/on-unsubscribe`) and the notifications of
- * life events (`/registry/notify`). Each is a row of the outbox (dci_callbacks) written in the
+ * subscriptions (`/registry/on-subscribe`, `/registry/on-unsubscribe`), of async transaction
+ * statuses (`/registry/txn/on-status`) and the notifications of life events (`/registry/notify`). Each is a row of the outbox (dci_callbacks) written in the
  * transaction that causes it, sent by a graphile-worker job, signed when sent, and retried with the
  * queue's exponential backoff until the partner answers 2xx: at-least-once, and the partner
  * dedupes on the header's `message_id` (stable per callback).
@@ -63,6 +66,18 @@ export function dciOutbox(config: RegistryConfig): AppendEffect {
   };
 }
 
+/** Where each kind of callback goes under the partner's callback address, and its header's action. */
+const CALLBACKS: Record<CallbackKind, { path: string; action: string }> = {
+  'on-search': { path: '/registry/on-search', action: 'on-search' },
+  'on-subscribe': { path: '/registry/on-subscribe', action: 'on-subscribe' },
+  'on-unsubscribe': { path: '/registry/on-unsubscribe', action: 'on-unsubscribe' },
+  notify: { path: '/registry/notify', action: 'notify' },
+  'txn-on-status': { path: '/registry/txn/on-status', action: 'txn-on-status' },
+};
+
+/** The purpose under which notifications sent are written to the exchange audit. */
+export const DCI_NOTIFY_PURPOSE = 'dci.notify';
+
 export interface CallbackContext {
   registry: Registry;
   dci: DciConfig;
@@ -71,7 +86,7 @@ export interface CallbackContext {
   header(
     action: string,
     partner: Partner,
-    status: 'succ' | 'rjct',
+    status: 'succ' | 'rjct' | 'pdng',
     total: number,
     completed: number,
     messageId?: string,
@@ -86,17 +101,20 @@ export async function sendCallbacks(
   const failures: string[] = [];
   for (const row of await pendingCallbacks(context.registry.db, by)) {
     const partner = context.partners.get(row.partner);
+    const { path, action } = CALLBACKS[row.kind];
     let response: unknown;
+    let subject: Subject | null = null;
     try {
       if (!partner?.callbackUrl) throw new Error(`partner "${row.partner}" has no callback URL`);
       const built = await messageOf(context, partner, row);
       response = built.keep;
+      subject = built.subject;
       const envelope = await signEnvelope(
         context.signer,
-        context.header(row.kind, partner, built.status, built.total, built.total, row.id),
+        context.header(action, partner, built.status, built.total, built.total, row.id),
         built.message,
       );
-      const answer = await fetch(`${partner.callbackUrl}/registry/${row.kind}`, {
+      const answer = await fetch(`${partner.callbackUrl}${path}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(envelope),
@@ -105,20 +123,59 @@ export async function sendCallbacks(
       await answer.arrayBuffer();
       if (!answer.ok) throw new Error(`the partner answered ${answer.status}`);
       await settleCallback(context.registry.db, row.id, { ok: true, response });
+      if (subject && partner) await auditNotify(context, partner, subject, null);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       await settleCallback(context.registry.db, row.id, { ok: false, error: message, response });
+      if (subject && partner) await auditNotify(context, partner, subject, 'DCI_CALLBACK_FAILED');
       failures.push(`${row.kind} ${row.id}: ${message}`);
     }
   }
   if (failures.length > 0) throw new Error(`DCI callbacks not delivered: ${failures.join('; ')}`);
 }
 
+/** The record a notification is about: who it is, and which scope of the partner was sent. */
+interface Subject {
+  subjectId: string;
+  recordType: string;
+}
+
+/**
+ * A notification sent, in the exchange audit like the requests: the partner, the subject, the
+ * fields of its scope, and whether the partner took it (`given`) or the attempt failed.
+ */
+function auditNotify(
+  context: CallbackContext,
+  partner: Partner,
+  subject: Subject,
+  code: string | null,
+): Promise<void> {
+  return insertExchangeAudit(context.registry.db, {
+    at: context.registry.now().toISOString(),
+    consumer: partner.config.id,
+    subjectId: subject.subjectId,
+    purpose: DCI_NOTIFY_PURPOSE,
+    consentId: null,
+    fields: dciScopeOf(partner.config, subject.recordType).map((field) => ({
+      field: `${subject.recordType}.${field}`,
+      outcome: code ? 'withheld' : 'given',
+      code,
+    })),
+    latencies: {},
+  });
+}
+
 async function messageOf(
   context: CallbackContext,
   partner: Partner,
   row: CallbackRow,
-): Promise<{ message: unknown; status: 'succ' | 'rjct'; total: number; keep: unknown }> {
+): Promise<{
+  message: unknown;
+  status: 'succ' | 'rjct' | 'pdng';
+  total: number;
+  keep: unknown;
+  subject: Subject | null;
+}> {
   const { registry, dci } = context;
   if (row.kind === 'on-search') {
     const answer =
@@ -136,7 +193,18 @@ async function messageOf(
       status: succeeded ? 'succ' : 'rjct',
       total: answer.search_response.length,
       keep: answer,
+      subject: null,
     };
+  }
+  if (row.kind === 'txn-on-status') {
+    // Made when sent (each attempt anew), as the sync status would answer at that moment.
+    const { message, status } = await txnStatusOf(
+      registry,
+      partner,
+      row.payload.request as TxnStatusRequest,
+      row.correlationId,
+    );
+    return { message, status, total: 1, keep: message, subject: null };
   }
   if (row.kind === 'notify') {
     const payload = row.payload as {
@@ -167,11 +235,17 @@ async function messageOf(
         },
       ],
     };
-    return { message, status: 'succ', total: 1, keep: null };
+    return {
+      message,
+      status: 'succ',
+      total: 1,
+      keep: null,
+      subject: { subjectId: stored.registrationNumber ?? stored.id, recordType: stored.type },
+    };
   }
   const message = {
     ...(row.payload.message as Record<string, unknown>),
     correlation_id: row.correlationId,
   };
-  return { message, status: 'succ', total: 1, keep: message };
+  return { message, status: 'succ', total: 1, keep: message, subject: null };
 }

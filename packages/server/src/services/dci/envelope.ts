@@ -1,4 +1,5 @@
 import canonicalize from 'canonicalize';
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { base64url, CompactSign, compactVerify, importJWK, type JWK } from 'jose';
 
@@ -33,6 +34,19 @@ const payloadOf = (header: unknown, message: unknown): Uint8Array =>
 export interface SigningKey {
   sign(header: Record<string, unknown>, message: unknown): Promise<string>;
   kid: string | undefined;
+  /** What partners verify its signatures with: the public members only (published as a JWKS). */
+  publicJwk: JWK;
+}
+
+/**
+ * The public half of a private JWK, as node's crypto exports it (only the public members of its
+ * key type: never `d`, `p`, `q`, …), with the key's id, its algorithm and its use.
+ */
+export function publicJwkOf(jwk: JWK): JWK {
+  const exported = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }).export({
+    format: 'jwk',
+  }) as JWK;
+  return { ...exported, ...(jwk.kid ? { kid: jwk.kid } : {}), alg: algorithmOf(jwk), use: 'sig' };
 }
 
 export async function signingKey(jwk: JWK): Promise<SigningKey> {
@@ -40,6 +54,7 @@ export async function signingKey(jwk: JWK): Promise<SigningKey> {
   const key = await importJWK(jwk, alg);
   return {
     kid: jwk.kid,
+    publicJwk: publicJwkOf(jwk),
     async sign(header, message) {
       const jws = await new CompactSign(payloadOf(header, message))
         .setProtectedHeader({ alg, ...(jwk.kid ? { kid: jwk.kid } : {}) })

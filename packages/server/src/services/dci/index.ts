@@ -1,13 +1,13 @@
-import type { DciConfig } from '@registra/core';
+import { KEY_PURPOSE, type DciConfig } from '@registra/core';
 import { v7 as uuidv7 } from 'uuid';
 import { writeAll } from '../../store/append.js';
 import {
   activeSubscription,
-  callbacksOfTransaction,
   endSubscriptions,
   insertCallbackStatement,
   insertSubscriptions,
   setCallbackPayload,
+  type CallbackKind,
 } from '../../store/dci-callbacks.js';
 import { insertExchangeAudit } from '../../store/exchange.js';
 import { addJob, type JobQueue } from '../../jobs/index.js';
@@ -30,6 +30,7 @@ import {
 } from './messages.js';
 import { loadPartners, receiveEnvelope, type Partner } from './partners.js';
 import { searchRegistry } from './search.js';
+import { txnStatusOf } from './txn-status.js';
 import type { z } from 'zod';
 
 export { DCI_SEARCH_PURPOSE } from './search.js';
@@ -76,6 +77,11 @@ export class DciService implements CallbackContext {
     const jwk = signingJwkFrom(env, dci.signingKeyEnv);
     if (!jwk) return null;
     return new DciService(registry, dci, await signingKey(jwk), await loadPartners(dci, env));
+  }
+
+  /** `GET /dci/.well-known/jwks.json`: the key partners verify the registry's answers with. */
+  jwks(): { keys: Record<string, unknown>[] } {
+    return { keys: [{ ...this.signer.publicJwk, [KEY_PURPOSE]: 'dci' }] };
   }
 
   /** The checked envelope of a request, or a refusal that is audited like any access. */
@@ -172,7 +178,7 @@ export class DciService implements CallbackContext {
   /** A callback to send: written, then its job added, in one transaction. */
   private async enqueue(
     partner: Partner,
-    kind: 'on-search' | 'on-subscribe' | 'on-unsubscribe',
+    kind: Exclude<CallbackKind, 'notify'>,
     transactionId: string,
     payload: Record<string, unknown>,
     before?: (trx: Registry['db']) => Promise<void>,
@@ -358,44 +364,23 @@ export class DciService implements CallbackContext {
   async syncTxnStatus(body: unknown): Promise<DciEnvelope> {
     const { partner, envelope } = await this.receive(body, 'txn-status');
     const request = this.read(TxnStatusRequestSchema, envelope, 'TxnStatusRequest');
-    const { txnstatus_request: asked } = request;
-    const kind = { search: 'on-search', subscribe: 'on-subscribe', unsubscribe: 'on-unsubscribe' }[
-      asked.txn_type
-    ];
-    const transactionId =
-      asked.attribute_type === 'transaction_id' && typeof asked.attribute_value === 'string'
-        ? asked.attribute_value
-        : request.transaction_id;
-    const rows = (
-      await callbacksOfTransaction(this.registry.db, partner.config.id, transactionId)
-    ).filter((r) => r.kind === kind);
-    const found = rows.find((r) => r.response !== null);
+    const { message, status } = await txnStatusOf(this.registry, partner, request);
     await this.audit(partner.config.id, 'txn-status', null);
-    const message = {
-      transaction_id: request.transaction_id,
-      correlation_id: found?.correlationId ?? rows[0]?.correlationId ?? uuidv7(),
-      txnstatus_response: {
-        txn_type: asked.txn_type,
-        txn_status: found
-          ? { ...(found.response as object), correlation_id: found.correlationId }
-          : {
-              transaction_id: transactionId,
-              correlation_id: rows[0]?.correlationId ?? '',
-              search_response: [],
-            },
-      },
-    };
-    return signEnvelope(
-      this.signer,
-      this.header(
-        'txn-on-status',
-        partner,
-        found ? 'succ' : rows.length > 0 ? 'pdng' : 'rjct',
-        1,
-        1,
-      ),
-      message,
-    );
+    return signEnvelope(this.signer, this.header('txn-on-status', partner, status, 1, 1), message);
+  }
+
+  /**
+   * `POST /dci/registry/txn/status`: acknowledged now, answered by `/registry/txn/on-status` with
+   * what the sync status would answer when the callback is sent.
+   */
+  async asyncTxnStatus(body: unknown): Promise<DciEnvelope> {
+    const { partner, envelope } = await this.receive(body, 'txn-status');
+    const request = this.read(TxnStatusRequestSchema, envelope, 'TxnStatusRequest');
+    const correlationId = await this.enqueue(partner, 'txn-on-status', request.transaction_id, {
+      request,
+    });
+    await this.audit(partner.config.id, 'txn-status', null);
+    return this.ack(partner, 'txn-status', correlationId);
   }
 
   /** The job's work: send pending callbacks (callbacks.ts). */

@@ -117,3 +117,4 @@ export const TxnStatusRequestSchema = z.looseObject({
     locale: z.string().optional(),
   }),
 });
+export type TxnStatusRequest = z.infer<typeof TxnStatusRequestSchema>;
