@@ -2,12 +2,14 @@
  * Where a bulk import's time goes (issue 16, point 2): `runImport` (what `registra import` calls)
  * of a generated CSV of individuals, in this process, with every SQL statement timed from the
  * client's side of the wire (pg.Client#query wrapped in this process only), round trips counted
- * per 250-row batch, and optionally a CPU profile. A diagnostic, not part of `npm run bench`.
+ * per batch, and optionally a CPU profile. A diagnostic, not part of `npm run bench`.
  *
  *   npx tsx bench/import-profile.ts
  *     BENCH_IMPORT_ROWS=10000          rows (the first batch warms up and is counted too)
- *     BENCH_IN_FLIGHT=1,2              sides: batches appended at once (1 is the import before)
- *     BENCH_NO_EFFECTS=1               no append effects (no deduplication jobs): their cost
+ *     BENCH_IN_FLIGHT=1,2              sides: batches appended at once (1 is the import before);
+ *                                      a trailing n (`1n`): without the append effects (no
+ *                                      deduplication jobs queued), to see what they cost; x500
+ *                                      (`2x500`): batches of 500 rows instead of BATCH_ROWS
  *     BENCH_PROFILE=out-%.cpuprofile   also profile the process (% = the side) and print the top
  *                                      self time
  */
@@ -107,6 +109,8 @@ async function importOnce(
   dir: string,
   file: string,
   inFlight: number,
+  batchRows: number,
+  effects: boolean,
   profileTo: string | undefined,
 ): Promise<{ rows: Row[]; rowsPerSecond: number }> {
   statements.clear();
@@ -121,7 +125,7 @@ async function importOnce(
     REGISTRA_SEED_DEMO_USERS: 'false',
   });
   const { registry } = await openRegistry(env, db);
-  if (process.env['BENCH_NO_EFFECTS'] === '1') registry.effects = [];
+  if (!effects) registry.effects = [];
   const caller = await callerNamed(registry, 'importer.trusted');
   const prepared = await prepareImport(registry, caller, {
     recordType: 'individual',
@@ -138,14 +142,10 @@ async function importOnce(
   }
   timing = true;
   const started = performance.now();
-  const status = await runImport(
-    registry,
-    caller,
-    prepared,
-    createReadStream(file),
-    undefined,
+  const status = await runImport(registry, caller, prepared, createReadStream(file), undefined, {
     inFlight,
-  );
+    batchRows,
+  });
   const wall = performance.now() - started;
   timing = false;
   if (status.rowsImported !== N) throw new Error(`imported ${status.rowsImported} of ${N}`);
@@ -156,11 +156,11 @@ async function importOnce(
     console.log(`CPU profile written to ${profileTo}; most self time:`);
     table(topFunctions(profile));
   }
-  const batches = Math.ceil(N / BATCH_ROWS);
+  const batches = Math.ceil(N / batchRows);
   const rows: Row[] = [...statements]
     .sort((a, b) => b[1].ms - a[1].ms)
     .map(([statement, { calls, ms }]) => ({
-      'per 250-row batch': statement,
+      'per batch': statement,
       calls: (calls / batches).toFixed(2),
       ms: (ms / batches).toFixed(1),
     }));
@@ -169,18 +169,18 @@ async function importOnce(
   const rowsPerSecond = N / (wall / 1000);
   rows.push(
     {
-      'per 250-row batch': 'all SQL statements (sum)',
+      'per batch': 'all SQL statements (sum)',
       calls: (trips / batches).toFixed(2),
       ms: (sql / batches).toFixed(1),
     },
-    { 'per 250-row batch': 'wall time', calls: '-', ms: (wall / batches).toFixed(1) },
+    { 'per batch': 'wall time', calls: '-', ms: (wall / batches).toFixed(1) },
   );
   return { rows, rowsPerSecond };
 }
 
 export async function run(): Promise<Row[]> {
   pg.Client.prototype.query = timed as unknown as typeof pg.Client.prototype.query;
-  const sides = (process.env['BENCH_IN_FLIGHT'] ?? '1,2').split(',').map(Number);
+  const sides = (process.env['BENCH_IN_FLIGHT'] ?? '1,2').split(',');
   const dir = mkdtempSync(path.join(tmpdir(), 'registra-bench-import-profile-'));
   const cluster = await startCluster();
   try {
@@ -196,19 +196,25 @@ export async function run(): Promise<Row[]> {
       },
     ];
     let first: number | null = null;
-    for (const inFlight of sides) {
+    for (const side of sides) {
+      const inFlight = Number.parseInt(side, 10);
+      const batchRows = Number(/x(\d+)/.exec(side)?.[1] ?? BATCH_ROWS);
+      const effects = !side.endsWith('n');
       const { rows, rowsPerSecond } = await importOnce(
         cluster,
         dir,
         file,
         inFlight,
-        process.env['BENCH_PROFILE']?.replace('%', String(inFlight)),
+        batchRows,
+        effects,
+        process.env['BENCH_PROFILE']?.replace('%', side),
       );
-      console.log(`\n${inFlight} batch(es) in flight, ${N} rows:`);
+      const name = `${inFlight} batch(es) of ${batchRows} rows in flight${effects ? '' : ', no append effects'}`;
+      console.log(`\n${name}, ${N} rows:`);
       table(rows);
       first ??= rowsPerSecond;
       summary.push({
-        measure: `import, ${inFlight} batch(es) in flight`,
+        measure: `import, ${name}`,
         'rows/s': Math.round(rowsPerSecond),
         'vs COPY': (rowsPerSecond / floor).toFixed(4),
         'vs first side': (rowsPerSecond / first).toFixed(2),

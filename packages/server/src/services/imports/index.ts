@@ -171,7 +171,7 @@ export async function runImport(
   prepared: PreparedImport,
   input: Readable,
   onProgress?: (status: ImportStatus) => void,
-  inFlight = IN_FLIGHT,
+  { inFlight = IN_FLIGHT, batchRows = BATCH_ROWS }: { inFlight?: number; batchRows?: number } = {},
 ): Promise<ImportStatus> {
   const { row: opened, mapper } = prepared;
   let bytes = 0;
@@ -214,7 +214,7 @@ export async function runImport(
     try {
       for await (const read of rows) {
         batch.push(toPendingRow(registry, prepared, read));
-        if (batch.length >= BATCH_ROWS) {
+        if (batch.length >= batchRows) {
           flush();
           await settle(Math.max(inFlight, 1) - 1);
         }
