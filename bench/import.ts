@@ -31,7 +31,7 @@ const SMALL = size('BENCH_IMPORT_SMALL', 10_000, 100);
 const API_ROWS = size('BENCH_IMPORT_API_ROWS', 10_000, 100);
 
 /** `n` individuals in the example's CSV shape, different people (seeded: the same every run). */
-async function writeCsv(file: string, n: number): Promise<void> {
+export async function writeCsv(file: string, n: number): Promise<void> {
   const random = prng(16);
   const out = createWriteStream(file);
   const write = (line: string) =>
@@ -98,7 +98,7 @@ async function cliImport(cluster: Cluster, file: string, dir: string): Promise<C
 }
 
 /** The floor: COPY of the CSV into a plain table on a fresh database. */
-async function copyFloor(cluster: Cluster, file: string, rows: number): Promise<number> {
+export async function copyFloor(cluster: Cluster, file: string, rows: number): Promise<number> {
   const { url } = await cluster.database();
   const client = new pg.Client({ connectionString: url });
   await client.connect();

@@ -48,6 +48,12 @@ const NAMESPACE = '0b9f5c2e-6a4d-4f1e-9d3b-7c2a1e8f6d40';
  */
 export const BATCH_ROWS = 250;
 
+/**
+ * Batches appended at once (each its own transaction): two keep both this process and PostgreSQL
+ * busy, the one mapping and deciding a batch while the other writes the previous one.
+ */
+export const IN_FLIGHT = 2;
+
 export interface ImportSpec {
   recordType: string;
   /** Names the source (a file name, a system's export): the same source again is a re-run. */
@@ -165,6 +171,7 @@ export async function runImport(
   prepared: PreparedImport,
   input: Readable,
   onProgress?: (status: ImportStatus) => void,
+  { inFlight = IN_FLIGHT, batchRows = BATCH_ROWS }: { inFlight?: number; batchRows?: number } = {},
 ): Promise<ImportStatus> {
   const { row: opened, mapper } = prepared;
   let bytes = 0;
@@ -179,18 +186,44 @@ export async function runImport(
   const rows = readRows(input.pipe(counter), opened.format, mapper.mapping.delimiter);
   const started = Date.now();
   let batch: PendingRow[] = [];
-  const flush = async () => {
-    const counts = await appendBatch(registry, caller, opened.id, batch, bytes - counted);
-    counted += counts.bytesDone;
+  // Up to `inFlight` batches append at once, each in its own transaction on its own connection:
+  // while PostgreSQL writes one, this process maps and decides the next. Batches hold different
+  // rows (a key repeated across batches is a race the append path retries), and each commits its
+  // own counts, so the order in which they commit changes nothing.
+  const running: Promise<void>[] = [];
+  let failure: unknown = null;
+  const flush = () => {
+    const rows = batch;
+    const bytesDone = bytes - counted;
+    counted = bytes;
     batch = [];
-    if (onProgress) onProgress(await importStatus(registry, opened.id, started));
+    const done = appendBatch(registry, caller, opened.id, rows, bytesDone).then(async () => {
+      if (onProgress) onProgress(await importStatus(registry, opened.id, started));
+    });
+    running.push(
+      done.catch((error: unknown) => {
+        failure ??= error;
+      }),
+    );
+  };
+  const settle = async (upTo: number) => {
+    while (running.length > upTo) await running.shift();
+    if (failure !== null) throw failure;
   };
   try {
-    for await (const read of rows) {
-      batch.push(toPendingRow(registry, prepared, read));
-      if (batch.length >= BATCH_ROWS) await flush();
+    try {
+      for await (const read of rows) {
+        batch.push(toPendingRow(registry, prepared, read));
+        if (batch.length >= batchRows) {
+          flush();
+          await settle(Math.max(inFlight, 1) - 1);
+        }
+      }
+      if (batch.length > 0 || counted < bytes) flush();
+    } finally {
+      await Promise.all(running);
     }
-    if (batch.length > 0 || counted < bytes) await flush();
+    await settle(0);
     await finishImport(registry.db, opened.id, 'done', null);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
