@@ -37,6 +37,9 @@ it('lists what a new configuration changes, in words an operator reads before ap
     maxLength: 1000,
   });
   child.fields = child.fields.filter((f) => f.id !== 'child.weightAtBirth');
+  // Nor may the DCI API offer it to partners' queries any more (the configuration checks that).
+  for (const type of next.dci?.recordTypes ?? [])
+    type.queryFields = type.queryFields.filter((f) => f !== 'child.weightAtBirth');
   const firstName = child.fields.find((f) => f.id === 'child.firstName')!;
   firstName.label = 'Given name(s)';
   firstName.required = !firstName.required;
