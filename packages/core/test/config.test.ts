@@ -136,6 +136,7 @@ describe('configuration loader', () => {
     birth.actions.CORRECT.confirmation.permission = 'record.bless';
     death.id = 'birth';
     broken.hooks = []; // its hooks name death: another problem, tested in hooks.test.ts
+    delete broken.dci; // so does its DCI section: checked in dci.test.ts
     broken.roles[0]?.permissions.push('record.fly');
     birth.form.pages[0]?.fields.push({ id: 'child.firstName', label: 'Again', type: 'text' });
     birth.actions.CUSTOM = [
