@@ -5,6 +5,12 @@ import type { SourceRow } from './mapping.js';
 
 export type ImportFormat = 'csv' | 'jsonl';
 
+/**
+ * The most one CSV row may hold. An unclosed quote would otherwise gather the rest of the file
+ * into one row in memory; past this the import stops and says why.
+ */
+export const MAX_ROW_BYTES = 64 * 1024;
+
 /** A row read from the source, or why it could not be read; `row` counts from 1 (after a header). */
 export type ReadRow = { row: number; values: SourceRow } | { row: number; error: string };
 
@@ -46,6 +52,7 @@ export async function* readRows(
       // A row with too few or too many cells is reported, not fatal.
       skip_records_with_error: false,
       relax_column_count: true,
+      max_record_size: MAX_ROW_BYTES,
     }),
   );
   let row = 0;
