@@ -4,7 +4,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { authenticate, callerOf } from '../http/authenticate.js';
@@ -19,7 +19,13 @@ import {
   runImport,
   type ImportStatus,
 } from '../services/imports/index.js';
-import { forbidden, importRunning, notFound, unsupportedMediaType } from '../services/problem.js';
+import {
+  forbidden,
+  importRunning,
+  notFound,
+  payloadTooLarge,
+  unsupportedMediaType,
+} from '../services/problem.js';
 
 const StatusSchema = z.object({
   id: z.string(),
@@ -52,6 +58,13 @@ const MEDIA_TYPES = { csv: 'text/csv', jsonl: 'application/x-ndjson' } as const;
  * progress and download its errors by row. It runs as the caller, through the same append path as
  * a device's sync; an import of the same source again is a re-run that lands nothing twice.
  */
+/** The most an upload of rows may hold; larger sources go through `registra import`. */
+const MAX_UPLOAD_BYTES = 1024 ** 3;
+const tooLarge = () =>
+  payloadTooLarge(
+    `an import's rows sent over HTTP hold at most ${MAX_UPLOAD_BYTES} bytes; import larger files with registra import`,
+  );
+
 export function importRoutes(registry: Registry, auth: AuthService): FastifyPluginAsyncZod {
   return async (app) => {
     app.addHook('onRequest', authenticate(auth));
@@ -119,11 +132,18 @@ export function importRoutes(registry: Registry, auth: AuthService): FastifyPlug
         const dir = await mkdtemp(path.join(tmpdir(), 'registra-import-'));
         const file = path.join(dir, 'rows');
         let bytes = 0;
-        const body = request.body as Readable;
-        body.on('data', (chunk: Buffer) => {
-          bytes += chunk.length;
+        const counted = new Transform({
+          transform(chunk: Buffer, _encoding, next) {
+            bytes += chunk.length;
+            next(bytes > MAX_UPLOAD_BYTES ? tooLarge() : null, chunk);
+          },
         });
-        await pipeline(body, createWriteStream(file));
+        try {
+          await pipeline(request.body as Readable, counted, createWriteStream(file));
+        } catch (error) {
+          await rm(dir, { recursive: true, force: true });
+          throw error;
+        }
         const prepared = await prepareImport(registry, caller, {
           recordType: row.recordType,
           source: row.source,
