@@ -98,12 +98,15 @@ describe('read model', () => {
     // batches of one device in flight at once could reach the server in either order, and the
     // later deviceSeqs first is a SEQ_GAP.
     const inFlight: Promise<void>[] = [];
+    // onProgress runs as each range is done, and two threads can finish at once: the writer's
+    // pushes are chained so that its deviceSeqs reach the server in order.
+    let serial = Promise.resolve();
     const report = await rebuildReadModel(server.registry, {
       databaseUrl: server.databaseUrl,
       rangeSize: 100,
       batchSize: 40,
       onProgress: async ({ records }) => {
-        if (records <= 500) await write();
+        if (records <= 500) await (serial = serial.then(() => write()));
         else if (records >= 1000) inFlight.push(write(new Device(server, device.session)));
       },
     });
@@ -179,6 +182,9 @@ describe('read model', () => {
       sent.set(renamed, Math.max(sent.get(renamed) ?? 0, renamedUpdate?.seq ?? -1));
     };
     const inFlight: Promise<void>[] = [];
+    // onProgress runs as each range is done, and two threads can finish at once: the writer's
+    // pushes are chained so that its deviceSeqs reach the server in order.
+    let serial = Promise.resolve();
     const report = await rebuildReadModel(server.registry, {
       databaseUrl: server.databaseUrl,
       threads: 2,
