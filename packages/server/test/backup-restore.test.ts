@@ -16,6 +16,7 @@ import { addJob, JobQueue } from '../src/jobs/index.js';
 import { BIRTH, declareBirth, Device, startTestServer, type TestServer } from './harness.js';
 import { newCluster } from './local-postgres.js';
 import { fixedPort } from './ports.js';
+import { archiveWrittenWal } from './wal-support.js';
 
 interface Subject {
   source: BackupSource;
@@ -91,21 +92,7 @@ describe.each(SUBJECTS)('backup and point-in-time restore on %s', (_name, start)
       const second = await declareBirth(device, { ...BIRTH, 'child.firstName': 'After' });
 
       // Both writes reach the archive: the segment holding them is switched out and archived.
-      const { rows } = await primary.query<{ segment: string }>(
-        'SELECT pg_walfile_name(pg_switch_wal()) AS segment',
-      );
-      const segment = rows[0]!.segment;
-      await expect
-        .poll(
-          async () =>
-            (
-              await primary.query<{ last: string | null }>(
-                'SELECT last_archived_wal AS last FROM pg_stat_archiver',
-              )
-            ).rows[0]?.last ?? '',
-          { timeout: 60_000, interval: 200 },
-        )
-        .toSatisfy((last: string) => last >= segment);
+      await archiveWrittenWal(primary);
 
       const recordsIn = async (dataDir: string, to?: Date) => {
         prepareRestore({ dir: backupDir, dataDir, to });

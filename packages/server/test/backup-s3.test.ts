@@ -16,6 +16,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded
 import { BIRTH, declareBirth, Device, startTestServer, type TestServer } from './harness.js';
 import { startS3, type S3Server } from './files-support.js';
 import { fixedPort } from './ports.js';
+import { archiveWrittenWal } from './wal-support.js';
 
 describe('backup retention (pure)', () => {
   const at = (day: number, startWal?: string) => ({
@@ -121,25 +122,9 @@ describe('backups in an S3 bucket', { timeout: 300_000 }, () => {
       .map((o) => o.Key!.slice(`registra/${under}`.length))
       .sort();
 
-  /** Switches the WAL segment, waits until PostgreSQL archived it, and ships it to the bucket. */
+  /** Archives everything written so far (see archiveWrittenWal) and ships it to the bucket. */
   const archiveNow = async () => {
-    const { rows } = await primary.query<{ segment: string }>(
-      'SELECT pg_walfile_name(pg_switch_wal()) AS segment',
-    );
-    const segment = rows[0]!.segment;
-    await expect
-      .poll(
-        async () =>
-          (
-            await primary.query<{ last: string | null }>(
-              'SELECT last_archived_wal AS last FROM pg_stat_archiver',
-            )
-          ).rows[0]?.last ?? '',
-        // In a loaded full run one segment took over 60 s to be archived; PostgreSQL's archiver
-        // also waits a minute after a failed attempt. Allow that once, not more.
-        { timeout: 150_000, interval: 200 },
-      )
-      .toSatisfy((last: string) => last >= segment);
+    const segment = await archiveWrittenWal(primary);
     await target.shipWal();
     return segment;
   };
