@@ -5,15 +5,15 @@ import type {
   ActionType,
   AdapterStatus,
   Configuration,
+  Delivery,
   Entry,
   FieldError,
   FileValue,
   RecordState,
   RejectionCode,
-  Translations,
 } from '@registra/core';
 
-export type { AdapterStatus } from '@registra/core';
+export type { AdapterStatus, Delivery } from '@registra/core';
 
 /** Options of `createClient`. Everything but `baseUrl` has a browser default. */
 export interface ClientOptions {
@@ -372,23 +372,4 @@ export interface DeliveryQuery {
   recordId?: string;
   after?: string;
   limit?: number;
-}
-
-/** A delivery to a hook as GET /api/v1/hooks/deliveries shows it. */
-export interface Delivery {
-  id: string;
-  hook: string;
-  /** The hook's (or adapter's) name as people read it, and its translations. */
-  hookLabel: string;
-  hookTranslations: Translations | null;
-  recordId: string;
-  trackingId: string | null;
-  recordType: string | null;
-  entryId: string;
-  state: 'pending' | 'failing' | 'done';
-  outcome: string | null;
-  attempts: number;
-  nextAttemptAt: string | null;
-  lastError: string | null;
-  createdAt: string;
 }

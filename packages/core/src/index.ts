@@ -1,5 +1,6 @@
 export * from './contracts/action.js';
 export * from './contracts/adapters.js';
+export * from './contracts/deliveries.js';
 export * from './contracts/duplicates.js';
 export * from './contracts/entry.js';
 export * from './contracts/problem.js';

@@ -1,29 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { TranslationsSchema } from '@registra/core';
+import { DeliverySchema } from '@registra/core';
 import { z } from 'zod';
 import { authenticate, callerOf, requirePermission } from '../http/authenticate.js';
 import type { AuthService } from '../services/auth.js';
 import type { Registry } from '../services/context.js';
 import { deliveries, MANAGE_HOOKS, retryDelivery } from '../services/hooks/deliveries.js';
-
-const DeliverySchema = z.object({
-  id: z.string(),
-  hook: z.string(),
-  /** The hook's name as people read it, and its translations by language. */
-  hookLabel: z.string(),
-  hookTranslations: TranslationsSchema.nullable(),
-  recordId: z.string(),
-  /** The record's tracking id and type, so that a person can tell which record it is. */
-  trackingId: z.string().nullable(),
-  recordType: z.string().nullable(),
-  entryId: z.string(),
-  state: z.enum(['pending', 'failing', 'done']),
-  outcome: z.string().nullable(),
-  attempts: z.number(),
-  nextAttemptAt: z.string().nullable(),
-  lastError: z.string().nullable(),
-  createdAt: z.string(),
-});
 
 /** PROTOCOL 8: the deliveries to hooks, for administrators. */
 export function hookRoutes(registry: Registry, auth: AuthService): FastifyPluginAsyncZod {

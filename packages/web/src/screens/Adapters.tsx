@@ -1,6 +1,7 @@
 import type { AdapterStatus } from '@registra/client';
-import { useCallback, useEffect, useState } from 'react';
-import { errorText, useClient, useWorkspace } from '../hooks/index.js';
+import { useState } from 'react';
+import { ServerScreen } from '../components/ServerScreen.js';
+import { useClient, useServerState, useWorkspace } from '../hooks/index.js';
 import { groupTrackingId, type Words } from '../words.js';
 
 /**
@@ -11,49 +12,30 @@ import { groupTrackingId, type Words } from '../words.js';
 export function Adapters() {
   const client = useClient();
   const workspace = useWorkspace();
-  const [adapters, setAdapters] = useState<AdapterStatus[] | null>(null);
-  const [problem, setProblem] = useState<string | null>(null);
+  const { value, problem, reload, act } = useServerState(
+    async () => (await client.adapters.list()).results,
+    [client],
+  );
   const [asked, setAsked] = useState<string | null>(null);
 
-  const load = useCallback(async () => {
-    try {
-      const { results } = await client.adapters.list();
-      setAdapters(results);
-      setProblem(null);
-    } catch (error) {
-      setProblem(errorText(error));
-    }
-  }, [client]);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
-
   const run = async (id: string) => {
-    try {
-      await client.adapters.run(id);
-      setAsked(id);
-    } catch (error) {
-      setProblem(errorText(error));
-    }
+    if (await act(() => client.adapters.run(id))) setAsked(id);
   };
 
   if (workspace.state === 'loading') return <p className="empty">…</p>;
   if (workspace.state === 'error') return <p className="error">{workspace.error}</p>;
   const { words } = workspace.value;
   const { t } = words;
+  const adapters = value;
   return (
-    <section aria-labelledby="adapters-title">
-      <h1 id="adapters-title">{t.adapters}</h1>
-      <p className="muted">{t.adaptersIntro}</p>
-      <button type="button" onClick={() => void load()}>
-        {t.refresh}
-      </button>
-      {problem && (
-        <p className="error" role="alert">
-          {problem}
-        </p>
-      )}
+    <ServerScreen
+      id="adapters"
+      title={t.adapters}
+      intro={t.adaptersIntro}
+      words={words}
+      problem={problem}
+      onRefresh={() => void reload()}
+    >
       {adapters && adapters.length === 0 && <p>{t.noAdapter}</p>}
       {adapters && adapters.length > 0 && (
         <ul className="deliveries" data-testid="adapters">
@@ -112,7 +94,7 @@ export function Adapters() {
           ))}
         </ul>
       )}
-    </section>
+    </ServerScreen>
   );
 }
 

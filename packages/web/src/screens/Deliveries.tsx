@@ -1,6 +1,6 @@
 import type { Delivery } from '@registra/client';
-import { useCallback, useEffect, useState } from 'react';
-import { errorText, useClient, useWorkspace } from '../hooks/index.js';
+import { ServerScreen } from '../components/ServerScreen.js';
+import { useClient, useServerState, useWorkspace } from '../hooks/index.js';
 import { groupTrackingId, type Words } from '../words.js';
 
 /**
@@ -11,48 +11,29 @@ import { groupTrackingId, type Words } from '../words.js';
 export function Deliveries() {
   const client = useClient();
   const workspace = useWorkspace();
-  const [deliveries, setDeliveries] = useState<Delivery[] | null>(null);
-  const [problem, setProblem] = useState<string | null>(null);
-
-  const load = useCallback(async () => {
-    try {
-      const { results } = await client.hooks.deliveries({ state: 'failing', limit: 100 });
-      setDeliveries(results);
-      setProblem(null);
-    } catch (error) {
-      setProblem(errorText(error));
-    }
-  }, [client]);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
+  const { value, problem, reload, act } = useServerState(
+    async () => (await client.hooks.deliveries({ state: 'failing', limit: 100 })).results,
+    [client],
+  );
 
   const retry = async (id: string) => {
-    try {
-      await client.hooks.retry(id);
-      await load();
-    } catch (error) {
-      setProblem(errorText(error));
-    }
+    if (await act(() => client.hooks.retry(id))) await reload();
   };
 
   if (workspace.state === 'loading') return <p className="empty">…</p>;
   if (workspace.state === 'error') return <p className="error">{workspace.error}</p>;
   const { words } = workspace.value;
   const { t } = words;
+  const deliveries = value;
   return (
-    <section aria-labelledby="deliveries-title">
-      <h1 id="deliveries-title">{t.failingDeliveries}</h1>
-      <p className="muted">{t.deliveriesIntro}</p>
-      <button type="button" onClick={() => void load()}>
-        {t.refresh}
-      </button>
-      {problem && (
-        <p className="error" role="alert">
-          {problem}
-        </p>
-      )}
+    <ServerScreen
+      id="deliveries"
+      title={t.failingDeliveries}
+      intro={t.deliveriesIntro}
+      words={words}
+      problem={problem}
+      onRefresh={() => void reload()}
+    >
       {deliveries && deliveries.length === 0 && <p>{t.noFailingDelivery}</p>}
       {deliveries && deliveries.length > 0 && (
         <ul className="deliveries" data-testid="failing-deliveries">
@@ -77,7 +58,7 @@ export function Deliveries() {
           ))}
         </ul>
       )}
-    </section>
+    </ServerScreen>
   );
 }
 

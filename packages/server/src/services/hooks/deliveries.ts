@@ -1,4 +1,4 @@
-import type { RegistryConfig, Translations } from '@registra/core';
+import type { Delivery, RegistryConfig, Translations } from '@registra/core';
 import { addJob } from '../../jobs/index.js';
 import { listDeliveries, makeDueNow, type DeliveryFilter } from '../../store/deliveries.js';
 import type { Registry } from '../context.js';
@@ -8,30 +8,11 @@ import { deliverTask, deliveryJob } from './tasks.js';
 /** Who may see and retry deliveries (PROTOCOL 8: administrators). */
 export const MANAGE_HOOKS = 'hook.manage';
 
-/** A delivery as the API shows it (PROTOCOL 8). */
-export interface DeliveryView {
-  id: string;
-  hook: string;
-  /** The hook's (or adapter's) label and its translations, so that people read a name. */
-  hookLabel: string;
-  hookTranslations: Translations | null;
-  recordId: string;
-  trackingId: string | null;
-  recordType: string | null;
-  entryId: string;
-  state: 'pending' | 'failing' | 'done';
-  outcome: string | null;
-  attempts: number;
-  nextAttemptAt: string | null;
-  lastError: string | null;
-  createdAt: string;
-}
-
 /** A page of deliveries, newest first, and the cursor of the next page. */
 export async function deliveries(
   registry: Registry,
   filter: Omit<DeliveryFilter, 'limit'> & { limit?: number | undefined },
-): Promise<{ results: DeliveryView[]; next: string | null }> {
+): Promise<{ results: Delivery[]; next: string | null }> {
   const limit = filter.limit ?? 50;
   const rows = await listDeliveries(registry.db, { ...filter, limit: limit + 1 });
   const page = rows.slice(0, limit).map((row) => ({
