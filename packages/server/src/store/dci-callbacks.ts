@@ -230,14 +230,3 @@ export async function withholdCallback(
     UPDATE dci_callbacks SET state = 'withheld', done_at = now(), last_error = ${code}
     WHERE id = ${id}::uuid AND state = 'pending'`.execute(db);
 }
-
-/** The message of a callback made in the same transaction (an unsubscription's outcome). */
-export async function setCallbackPayload(
-  db: Kysely<Database>,
-  correlationId: string,
-  payload: Record<string, unknown>,
-): Promise<void> {
-  await sql`
-    UPDATE dci_callbacks SET payload = ${JSON.stringify(payload)}::jsonb
-    WHERE correlation_id = ${correlationId}`.execute(db);
-}
