@@ -1084,5 +1084,20 @@ describe('DCI notifications and the consent of their subject', () => {
       'birth.child.dob',
       'birth.child.sex',
     ]);
+    // The citizen sees it too, with who was refused what and why.
+    const mine = await server.request('GET', '/api/v1/exchange/my-access', {
+      token: consent.session,
+    });
+    expect(mine.status).toBe(200);
+    const { results } = (await mine.json()) as { results: AuditRow[] };
+    expect(
+      results
+        .filter((r) => r.purpose === 'dci.notify')
+        .map((r) => [r.consumer, r.fields[0]?.outcome, r.fields[0]?.code]),
+    ).toEqual([
+      ['passport-office', 'withheld', 'CONSENT_REVOKED'],
+      ['passport-office', 'given', null],
+      ['passport-office', 'withheld', 'CONSENT_REQUIRED'],
+    ]);
   });
 });
