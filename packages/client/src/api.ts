@@ -10,6 +10,7 @@ import type {
   FileValue,
   RecordState,
   RejectionCode,
+  Translations,
 } from '@registra/core';
 
 export type { AdapterStatus } from '@registra/core';
@@ -377,6 +378,9 @@ export interface DeliveryQuery {
 export interface Delivery {
   id: string;
   hook: string;
+  /** The hook's (or adapter's) name as people read it, and its translations. */
+  hookLabel: string;
+  hookTranslations: Translations | null;
   recordId: string;
   trackingId: string | null;
   recordType: string | null;

@@ -41,9 +41,17 @@ describe('hooks in the configuration (PROTOCOL 8)', () => {
     expect(confirmationOf(birthOf(on), 'CORRECT')).toEqual({ permission: 'record.approve' });
   });
 
-  it('gives devices the behaviour without the hooks: no addresses, no secret names', () => {
+  it('gives devices the behaviour and the hooks by name: no addresses, no secret names', () => {
     const on = civilWith({ ...ON, REGISTRA_EVENTS_URL: 'http://127.0.0.1:9/events' });
-    expect(on.clientDocument.hooks).toEqual([]);
+    expect(on.clientDocument.hooks.map((h) => [h.id, h.label, h.translations?.['fr']])).toEqual([
+      ['rules', 'Civil registration rules', { label: 'Règles de l’état civil' }],
+      ['events', 'National statistics feed', { label: 'Flux des statistiques nationales' }],
+    ]);
+    for (const hook of on.clientDocument.hooks) {
+      expect(hook).not.toHaveProperty('url');
+      expect(hook).not.toHaveProperty('urlEnv');
+      expect(hook).not.toHaveProperty('secretEnv');
+    }
     expect(JSON.stringify(on.clientDocument)).not.toContain('REGISTRA_RULES');
     const onDevice = loadConfigurationOrThrow(on.clientDocument);
     expect(confirmationOf(birthOf(onDevice), 'REGISTER')).toEqual({
@@ -56,12 +64,42 @@ describe('hooks in the configuration (PROTOCOL 8)', () => {
   it('refuses hooks that cannot work, each with its path', () => {
     const result = withHooks(
       [
-        { id: 'a', kind: 'confirm', url: 'http://x.test', secretEnv: 'S' },
-        { id: 'b', kind: 'notify', secretEnv: 'S' },
-        { id: 'c', kind: 'confirm', url: 'http://x.test', secretEnv: 'S', actions: ['ASSIGN'] },
-        { id: 'd', kind: 'notify', url: 'http://x.test', secretEnv: 'S', recordTypes: ['cat'] },
-        { id: 'e', kind: 'confirm', url: 'http://x.test', secretEnv: 'S', actions: ['REGISTER'] },
-        { id: 'f', kind: 'confirm', url: 'http://x.test', secretEnv: 'S', actions: ['REGISTER'] },
+        { id: 'a', label: 'A', kind: 'confirm', url: 'http://x.test', secretEnv: 'S' },
+        { id: 'b', label: 'B', kind: 'notify', url: 'http://x.test', urlEnv: 'X', secretEnv: 'S' },
+        {
+          id: 'c',
+          label: 'C',
+          kind: 'confirm',
+          url: 'http://x.test',
+          secretEnv: 'S',
+          actions: ['ASSIGN'],
+        },
+        {
+          id: 'd',
+          label: 'D',
+          kind: 'notify',
+          url: 'http://x.test',
+          secretEnv: 'S',
+          recordTypes: ['cat'],
+        },
+        {
+          id: 'e',
+          label: 'E',
+          kind: 'confirm',
+          url: 'http://x.test',
+          secretEnv: 'S',
+          actions: ['REGISTER'],
+        },
+        {
+          id: 'f',
+          label: 'F',
+          kind: 'confirm',
+          url: 'http://x.test',
+          secretEnv: 'S',
+          actions: ['REGISTER'],
+        },
+        { id: 'g', label: 'G', kind: 'notify', url: 'http://x.test' },
+        { id: 'h', kind: 'notify' },
       ],
       (doc) => {
         const birth = (doc['recordTypes'] as { actions: Record<string, object> }[])[0];
@@ -72,13 +110,43 @@ describe('hooks in the configuration (PROTOCOL 8)', () => {
     if (result.ok) return;
     const paths = result.errors.map((e) => e.path);
     expect(paths).toContain('hooks.1');
+    expect(paths).toContain('hooks.6.secretEnv'); // an address, nothing to sign with
+    expect(paths).toContain('hooks.7.label'); // people read hooks by name
     expect(paths).toContain('recordTypes.0.actions.VALIDATE.confirmation');
     const crossChecked = withHooks([
-      { id: 'a', kind: 'confirm', url: 'http://x.test', secretEnv: 'S' },
-      { id: 'c', kind: 'confirm', url: 'http://x.test', secretEnv: 'S', actions: ['ASSIGN'] },
-      { id: 'd', kind: 'notify', url: 'http://x.test', secretEnv: 'S', recordTypes: ['cat'] },
-      { id: 'e', kind: 'confirm', url: 'http://x.test', secretEnv: 'S', actions: ['REGISTER'] },
-      { id: 'f', kind: 'confirm', url: 'http://x.test', secretEnv: 'S', actions: ['REGISTER'] },
+      { id: 'a', label: 'A', kind: 'confirm', url: 'http://x.test', secretEnv: 'S' },
+      {
+        id: 'c',
+        label: 'C',
+        kind: 'confirm',
+        url: 'http://x.test',
+        secretEnv: 'S',
+        actions: ['ASSIGN'],
+      },
+      {
+        id: 'd',
+        label: 'D',
+        kind: 'notify',
+        url: 'http://x.test',
+        secretEnv: 'S',
+        recordTypes: ['cat'],
+      },
+      {
+        id: 'e',
+        label: 'E',
+        kind: 'confirm',
+        url: 'http://x.test',
+        secretEnv: 'S',
+        actions: ['REGISTER'],
+      },
+      {
+        id: 'f',
+        label: 'F',
+        kind: 'confirm',
+        url: 'http://x.test',
+        secretEnv: 'S',
+        actions: ['REGISTER'],
+      },
     ]);
     expect(crossChecked.ok).toBe(false);
     if (crossChecked.ok) return;
@@ -93,7 +161,7 @@ describe('hooks in the configuration (PROTOCOL 8)', () => {
 
   it('checks that a confirmation names a confirm hook that covers the action', () => {
     const result = withHooks(
-      [{ id: 'events', kind: 'notify', url: 'http://x.test', secretEnv: 'S' }],
+      [{ id: 'events', label: 'EVENTS', kind: 'notify', url: 'http://x.test', secretEnv: 'S' }],
       (doc) => {
         const birth = (doc['recordTypes'] as { actions: Record<string, object> }[])[0];
         if (!birth) return;

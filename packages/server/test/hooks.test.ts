@@ -314,7 +314,12 @@ describe('notify hooks and the deliveries API (PROTOCOL 8)', () => {
       () => deliveriesOf(recordId, 'events', 'failing'),
       (list) => list.length > 0,
     );
-    expect(failing[0]).toMatchObject({ hook: 'events', state: 'failing' });
+    expect(failing[0]).toMatchObject({
+      hook: 'events',
+      hookLabel: 'National statistics feed',
+      hookTranslations: { fr: { label: 'Flux des statistiques nationales' } },
+      state: 'failing',
+    });
     expect(failing[0]?.lastError).toMatch(/answered 500: down/);
     receiver.reply = () => ({ status: 200 });
     const retry = await server.request('POST', `/api/v1/hooks/deliveries/${failing[0]?.id}/retry`, {

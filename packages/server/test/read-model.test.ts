@@ -182,9 +182,6 @@ describe('read model', () => {
       sent.set(renamed, Math.max(sent.get(renamed) ?? 0, renamedUpdate?.seq ?? -1));
     };
     const inFlight: Promise<void>[] = [];
-    // onProgress runs as each range is done, and two threads can finish at once: the writer's
-    // pushes are chained so that its deviceSeqs reach the server in order.
-    let serial = Promise.resolve();
     const report = await rebuildReadModel(server.registry, {
       databaseUrl: server.databaseUrl,
       threads: 2,

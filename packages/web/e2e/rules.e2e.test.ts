@@ -108,6 +108,10 @@ describe('a registrar with the rules service', () => {
     const recordId = await declared({ ...BIRTH, 'mother.dob': '1990-04-02' });
     const page = await register(recordId, 'desktop-registered-by-rules');
     await expect.poll(() => page.locator('main').innerText()).toMatch(/B-\d{4}-000001/);
+    // The history names the service by its label, not its id.
+    expect(await page.locator('main').innerText()).toContain(
+      'the outside system “Civil registration rules”',
+    );
   });
 
   test('sees the reason when the service refuses', async () => {
@@ -156,7 +160,7 @@ describe('a registrar with the rules service', () => {
         await page.getByRole('button', { name: /^refresh$/i }).click();
         return page.locator('main').innerText();
       })
-      .toMatch(/rules[\s\S]*Last error: no connection/);
+      .toMatch(/Civil registration rules[\s\S]*Last error: no connection/);
     await shoot(page, 'desktop-failing-deliveries');
     await page
       .getByRole('button', { name: /retry now/i })

@@ -170,7 +170,7 @@ export class Words {
     if (!id) return this.t.nobody;
     if (id === this.me) return this.t.you;
     if (id === 'system') return this.t.system;
-    if (id.startsWith('hook:')) return this.t.hook(id.slice(5));
+    if (id.startsWith('hook:')) return this.t.hook(this.hookLabel(id.slice(5)));
     const person = this.#people.get(id);
     if (!person) return this.t.someone(id);
     return `${person.name}, ${this.roleLabel(person.role, person.roleLabel)}, ${person.officeName}`;
@@ -181,6 +181,12 @@ export class Words {
     if (!id) return this.t.nobody;
     if (id === this.me) return this.t.you;
     return this.#people.get(id)?.name ?? this.person(id);
+  }
+
+  /** A hook (one of the country's systems) by its label; one since removed, by its id. */
+  hookLabel(id: string): string {
+    const hook = this.config.document.hooks.find((h) => h.id === id);
+    return hook ? this.text(hook, 'label') : id;
   }
 
   roleLabel(role: string, fallback = role): string {

@@ -89,6 +89,8 @@ export function loadConfiguration(input: unknown, options: LoadOptions = {}): Lo
     }
     hooks.set(adapter.id, {
       id: adapter.id,
+      label: adapter.label,
+      ...(adapter.translations ? { translations: adapter.translations } : {}),
       kind: 'notify',
       url,
       ...(adapter.recordTypes ? { recordTypes: adapter.recordTypes } : {}),
@@ -114,11 +116,12 @@ export function loadConfiguration(input: unknown, options: LoadOptions = {}): Lo
       roles,
       hooks,
       inAdapters,
-      // Devices need neither the hooks nor the exchange (its policies are the server's business).
+      // Devices need neither the hooks' addresses and secrets nor the exchange (its policies are
+      // the server's business); a hook's name they need: its APPROVE is in a record's history.
       clientDocument: {
         ...document,
         recordTypes: recordTypes.map(forDevices),
-        hooks: [],
+        hooks: document.hooks.map(({ url: _u, urlEnv: _e, secretEnv: _s, ...named }) => named),
         adapters: [],
         exchange: undefined,
         dci: undefined,

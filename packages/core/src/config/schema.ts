@@ -427,19 +427,25 @@ export const HOOK_KINDS = ['confirm', 'notify'] as const;
 
 /**
  * A connection to one of the country's systems (PROTOCOL 8). `url`, or `urlEnv` naming the
- * environment variable that holds it: unset, the hook is off. `recordTypes` and `actions` absent:
- * all of them (a confirm hook must list its actions). Times in seconds.
+ * environment variable that holds it: unset (or neither given), the hook is off. `recordTypes` and
+ * `actions` absent: all of them (a confirm hook must list its actions). Times in seconds.
  */
 export const HookSchema = z
   .strictObject({
     id: HookIdSchema,
+    /** How people see it named: in a record's history (it approves), in failing deliveries. */
+    label: z.string().min(1).max(200),
+    translations: TranslationsSchema.optional(),
     kind: z.enum(HOOK_KINDS),
     url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
     urlEnv: EnvNameSchema.optional(),
     recordTypes: z.array(RecordTypeIdSchema).min(1).optional(),
     actions: z.array(ActionTypeSchema).min(1).optional(),
-    /** The environment variable holding the signing secret (`whsec_<base64>` or any text). */
-    secretEnv: EnvNameSchema,
+    /**
+     * The environment variable holding the signing secret (`whsec_<base64>` or any text); needed
+     * by a hook with an address.
+     */
+    secretEnv: EnvNameSchema.optional(),
     /** Seconds a delivery may take before it counts as unanswered. */
     timeout: z.number().positive().max(60).default(10),
     /** Seconds after which an undecided request of a confirm hook gets the flag `hook-overdue`. */
@@ -449,8 +455,12 @@ export const HookSchema = z
       .max(30 * 86_400)
       .default(3600),
   })
-  .refine((h) => (h.url === undefined) !== (h.urlEnv === undefined), {
-    message: 'needs either url or urlEnv',
+  .refine((h) => h.url === undefined || h.urlEnv === undefined, {
+    message: 'gives url or urlEnv, not both',
+  })
+  .refine((h) => (h.url === undefined && h.urlEnv === undefined) || h.secretEnv !== undefined, {
+    message: 'a hook with an address needs secretEnv, to sign what it sends',
+    path: ['secretEnv'],
   });
 export type Hook = z.infer<typeof HookSchema>;
 

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { TranslationsSchema } from '@registra/core';
 import { z } from 'zod';
 import { authenticate, callerOf, requirePermission } from '../http/authenticate.js';
 import type { AuthService } from '../services/auth.js';
@@ -8,6 +9,9 @@ import { deliveries, MANAGE_HOOKS, retryDelivery } from '../services/hooks/deliv
 const DeliverySchema = z.object({
   id: z.string(),
   hook: z.string(),
+  /** The hook's name as people read it, and its translations by language. */
+  hookLabel: z.string(),
+  hookTranslations: TranslationsSchema.nullable(),
   recordId: z.string(),
   /** The record's tracking id and type, so that a person can tell which record it is. */
   trackingId: z.string().nullable(),

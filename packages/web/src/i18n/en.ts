@@ -136,7 +136,7 @@ export const en = {
   by: (who: string) => `by ${who}`,
   you: 'you',
   system: 'the system',
-  hook: (id: string) => `the outside system “${id}”`,
+  hook: (name: string) => `the outside system “${name}”`,
   someone: (id: string) => `user …${id.slice(-4)}`,
   configVersion: (version: string) => `configuration ${version}`,
   onDevice2: (when: string) => `on the device ${when}`,

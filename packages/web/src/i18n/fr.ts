@@ -134,7 +134,7 @@ export const fr: Messages = {
   by: (who) => `par ${who}`,
   you: 'vous',
   system: 'le système',
-  hook: (id) => `le système externe « ${id} »`,
+  hook: (name) => `le système externe « ${name} »`,
   someone: (id) => `utilisateur …${id.slice(-4)}`,
   configVersion: (version) => `configuration ${version}`,
   onDevice2: (when) => `sur l’appareil ${when}`,

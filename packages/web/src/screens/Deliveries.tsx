@@ -1,4 +1,4 @@
-import type { AdapterStatus, Delivery } from '@registra/client';
+import type { Delivery } from '@registra/client';
 import { useCallback, useEffect, useState } from 'react';
 import { errorText, useClient, useWorkspace } from '../hooks/index.js';
 import { groupTrackingId, type Words } from '../words.js';
@@ -12,15 +12,12 @@ export function Deliveries() {
   const client = useClient();
   const workspace = useWorkspace();
   const [deliveries, setDeliveries] = useState<Delivery[] | null>(null);
-  /** Adapters out are hooks too: their deliveries are named by the adapter's label. */
-  const [adapters, setAdapters] = useState<AdapterStatus[]>([]);
   const [problem, setProblem] = useState<string | null>(null);
 
   const load = useCallback(async () => {
     try {
       const { results } = await client.hooks.deliveries({ state: 'failing', limit: 100 });
       setDeliveries(results);
-      setAdapters((await client.adapters.list()).results);
       setProblem(null);
     } catch (error) {
       setProblem(errorText(error));
@@ -62,7 +59,7 @@ export function Deliveries() {
           {deliveries.map((d) => (
             <li key={d.id} className="card">
               <div>
-                <strong>{hookName(d.hook, adapters, words)}</strong> ·{' '}
+                <strong>{hookName(d, words)}</strong> ·{' '}
                 <a href={`#/records/${d.recordId}`}>{recordName(d, words)}</a> ·{' '}
                 {t.attempts(d.attempts)}
               </div>
@@ -90,12 +87,10 @@ function recordName(delivery: Delivery, words: Words): string {
   return `${words.recordTypeLabel(delivery.recordType)} ${groupTrackingId(delivery.trackingId)}`;
 }
 
-/** A hook by its id; an adapter out by its label, in the person's language. */
-function hookName(hook: string, adapters: readonly AdapterStatus[], words: Words): string {
-  const adapter = adapters.find((a) => a.id === hook);
-  if (!adapter) return hook;
+/** A hook (or an adapter out) by its label, in the person's language. */
+function hookName(delivery: Delivery, words: Words): string {
   return words.text(
-    { label: adapter.label, translations: adapter.translations ?? undefined },
+    { label: delivery.hookLabel, translations: delivery.hookTranslations ?? undefined },
     'label',
   );
 }

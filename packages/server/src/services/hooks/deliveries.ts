@@ -1,3 +1,4 @@
+import type { RegistryConfig, Translations } from '@registra/core';
 import { addJob } from '../../jobs/index.js';
 import { listDeliveries, makeDueNow, type DeliveryFilter } from '../../store/deliveries.js';
 import type { Registry } from '../context.js';
@@ -11,6 +12,9 @@ export const MANAGE_HOOKS = 'hook.manage';
 export interface DeliveryView {
   id: string;
   hook: string;
+  /** The hook's (or adapter's) label and its translations, so that people read a name. */
+  hookLabel: string;
+  hookTranslations: Translations | null;
   recordId: string;
   trackingId: string | null;
   recordType: string | null;
@@ -33,6 +37,7 @@ export async function deliveries(
   const page = rows.slice(0, limit).map((row) => ({
     id: row.id,
     hook: row.hook,
+    ...hookName(registry.config, row.hook),
     recordId: row.recordId,
     trackingId: row.trackingId,
     recordType: row.recordType,
@@ -50,6 +55,17 @@ export async function deliveries(
     createdAt: row.createdAt.toISOString(),
   }));
   return { results: page, next: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null };
+}
+
+/** A hook by its label; an adapter out is a hook too. A hook since removed keeps its id. */
+function hookName(
+  config: RegistryConfig,
+  id: string,
+): { hookLabel: string; hookTranslations: Translations | null } {
+  const named =
+    config.document.hooks.find((h) => h.id === id) ??
+    config.document.adapters.find((a) => a.id === id);
+  return { hookLabel: named?.label ?? id, hookTranslations: named?.translations ?? null };
 }
 
 /**
