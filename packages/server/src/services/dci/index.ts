@@ -234,7 +234,7 @@ export class DciService implements CallbackContext {
     const request = this.read(SubscribeRequestSchema, envelope, 'SubscribeRequest');
     const now = this.registry.now().toISOString();
     const created: Parameters<typeof insertSubscriptions>[1] = [];
-    const subscribe_response = [];
+    const subscribe_response: Record<string, unknown>[] = [];
     for (const item of request.subscribe_request) {
       const criteria = item.subscribe_criteria;
       const type = this.dci.recordTypes.find(
