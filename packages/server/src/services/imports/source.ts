@@ -84,7 +84,7 @@ async function* linesOf(input: Readable): AsyncGenerator<string> {
     yield* lines as AsyncIterable<string>;
   } catch (error) {
     if (error instanceof Error && error.message === 'maximum buffer reached')
-      throw new Error(TOO_LONG);
+      throw new Error(TOO_LONG, { cause: error });
     throw error;
   }
 }
