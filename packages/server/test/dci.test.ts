@@ -24,7 +24,7 @@ import {
   type Session,
   type TestServer,
 } from './harness.js';
-import { Receiver } from './receiver.js';
+import { civilRegistryWith, Receiver } from './receiver.js';
 
 /**
  * Issue 16, the DCI / SPDCI registry API, against a real server and PostgreSQL: every request and
@@ -193,6 +193,8 @@ interface SearchAnswer {
 
 let server: TestServer;
 let receiver: Receiver;
+/** The passport office's callback server (a partner that needs each subject's consent). */
+let passportOffice: Receiver;
 let consumer: string;
 let agent: Session;
 let registrar: Session;
@@ -202,11 +204,22 @@ const logLines: string[] = [];
 beforeAll(async () => {
   // The social protection MIS: the partner whose callbacks (on-search, notify, …) the test receives.
   receiver = await new Receiver({}).start();
+  passportOffice = await new Receiver({}).start();
   const env = {
     REGISTRA_DCI_SIGNING_KEY: `${KEYS}registry.private.jwk.json`,
     REGISTRA_DCI_SOCIAL_PROTECTION_URL: receiver.url,
+    REGISTRA_DCI_PASSPORT_OFFICE_URL: passportOffice.url,
   };
-  server = await startTestServer('civil-registry', {
+  // The example, with callbacks for the passport office and a life event a registered birth
+  // can have again and again (its certificate printed), to notify about a consented subject.
+  const config = civilRegistryWith((document) => {
+    const passport = document.dci.partners.find((p) => p.id === 'passport-office');
+    if (passport) passport.callbackUrlEnv = 'REGISTRA_DCI_PASSPORT_OFFICE_URL';
+    document.dci.recordTypes
+      .find((t) => t.recordType === 'birth')
+      ?.events.push({ event: 'CertificateIssued', actions: ['PRINT_CERTIFICATE'] });
+  });
+  server = await startTestServer(config, {
     jobs: true,
     env,
     app: {
@@ -232,6 +245,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   await receiver?.stop();
+  await passportOffice?.stop();
 });
 
 /** Waits until `found` gives something (the job runner delivers in the background). */
@@ -290,6 +304,11 @@ const MOTHERS = ['Grace', 'Esther', 'Precious', 'Agness', 'Beatrice', 'Florence'
  * that deduplication flags none, which would hold REGISTER); answers its registration number.
  */
 async function registeredBirth(): Promise<string> {
+  return (await registerBirth()).registrationNumber;
+}
+
+/** A registered birth (as `registeredBirth`): its id and registration number. */
+async function registerBirth(): Promise<{ recordId: string; registrationNumber: string }> {
   births += 1;
   const at = (list: string[], k: number) => list[k % list.length] as string;
   const recordId = await declareBirth(new Device(server, agent), {
@@ -310,11 +329,17 @@ async function registeredBirth(): Promise<string> {
   const record = await server.request('GET', `/api/v1/records/${recordId}`, {
     token: registrar.token,
   });
-  return ((await record.json()) as { record: { registrationNumber: string } }).record
-    .registrationNumber;
+  const { registrationNumber } = (
+    (await record.json()) as { record: { registrationNumber: string } }
+  ).record;
+  return { recordId, registrationNumber };
 }
 
-async function approvedConsent(subjectId: string): Promise<string> {
+/**
+ * A consent of the passport office about `subjectId`, approved by the citizen with their code as
+ * the consent portal does: its id, and the citizen's session the decision answers.
+ */
+async function approvedConsent(subjectId: string): Promise<{ id: string; session: string }> {
   const asked = await server.request('POST', '/api/v1/consents', {
     token: consumer,
     body: {
@@ -334,7 +359,8 @@ async function approvedConsent(subjectId: string): Promise<string> {
     body: { code, decision: 'approve' },
   });
   expect(decided.status).toBe(200);
-  return id;
+  const { session } = (await decided.json()) as { session: { token: string } };
+  return { id, session: session.token };
 }
 
 async function syncSearch(body: unknown): Promise<Response> {
@@ -344,7 +370,7 @@ async function syncSearch(body: unknown): Promise<Response> {
 describe('DCI sync search', () => {
   it('answers a consented subject, signed, clamped to the scope, audited, as the standard says', async () => {
     const brn = await registeredBirth();
-    const consentId = await approvedConsent(brn);
+    const { id: consentId } = await approvedConsent(brn);
     const request = await signed('passport-office', header('passport-office'), {
       transaction_id: uuidv7(),
       search_request: [byBrn(brn)],
@@ -897,5 +923,181 @@ describe('DCI async search, subscriptions and notifications', () => {
     expect(
       (await auditOf(later, 'social-protection')).filter((r) => r.purpose === 'dci.notify'),
     ).toEqual([]);
+  });
+});
+
+describe('DCI notifications and the consent of their subject', () => {
+  const COLLECTOR = {
+    relationship: 'mother',
+    name: 'A. Banda',
+    idType: 'NID',
+    idNumber: '1234567890',
+  };
+  interface NotifyEvent {
+    reference_id: string;
+    data: {
+      reg_event_type: string;
+      reg_records: { identifier: { identifier_value: string }[] } & Record<string, unknown>;
+    };
+  }
+  type NotifyAnswer = SearchAnswer & {
+    message: { transaction_id: string; notify_event: NotifyEvent[] };
+  };
+  interface Notification {
+    id: string;
+    state: string;
+    lastError: string | null;
+    attempts: number;
+    entryId: string;
+  }
+  /** The notifications of a subscription, as the outbox keeps them, oldest first. */
+  const notificationsOf = async (code: string): Promise<Notification[]> =>
+    (
+      await sql<Notification>`
+        SELECT id, state, last_error AS "lastError", attempts, payload->>'entryId' AS "entryId"
+        FROM dci_callbacks WHERE kind = 'notify' AND payload->>'subscription' = ${code}
+        ORDER BY created_at, id`.execute(server.db)
+    ).rows;
+  /** Waits until the subscription has `count` notifications and none of them is pending. */
+  const settled = (code: string, count: number) =>
+    eventually(async () => {
+      const rows = await notificationsOf(code);
+      return rows.length === count && rows.every((r) => r.state !== 'pending') ? rows : undefined;
+    }, `${count} notification(s) of ${code} settled`);
+  const print = (recordId: string, assign: boolean) =>
+    new Device(server, registrar).push(
+      ...(assign ? [action({ type: 'ASSIGN', recordId, assignee: registrar.user.id })] : []),
+      action({
+        type: 'PRINT_CERTIFICATE',
+        recordId,
+        annotation: { templateId: 'birth-certificate', collector: COLLECTOR },
+      }),
+    );
+
+  it('sends a partner that needs consent only what a standing consent permits, and settles the rest', async () => {
+    // The passport office (not an aggregate partner) subscribes to births and to certificates.
+    const transactionId = uuidv7();
+    const criteria = (event: string) => ({
+      reference_id: uuidv7(),
+      timestamp: new Date().toISOString(),
+      subscribe_criteria: {
+        version: '1.0.0',
+        reg_event_type: event,
+        filter_type: 'predicate',
+        filter: [],
+        notify_record_type: 'birth',
+      },
+    });
+    const subscribe = await signed(
+      'passport-office',
+      envelopeHeader('passport-office', 'subscribe', 2),
+      {
+        transaction_id: transactionId,
+        subscribe_request: [criteria('LiveBirth'), criteria('CertificateIssued')],
+      },
+    );
+    expect(
+      (await server.request('POST', '/dci/registry/subscribe', { body: subscribe })).status,
+    ).toBe(200);
+    const subscribed = await until(
+      () =>
+        passportOffice
+          .of('/registry/on-subscribe')
+          .find(
+            (r) => (r.json.message as { transaction_id?: string }).transaction_id === transactionId,
+          ),
+      'on-subscribe',
+    );
+    const answered = (
+      subscribed.json.message as {
+        subscribe_response: { status: string; subscriptions: { code: string }[] }[];
+      }
+    ).subscribe_response;
+    expect(answered.map((r) => r.status)).toEqual(['succ', 'succ']);
+    const [birthCode, certificateCode] = answered.map((r) => r.subscriptions[0]?.code ?? '');
+
+    // Registered, the birth has no consent yet (its number is new): the notification is withheld.
+    const { recordId, registrationNumber: brn } = await registerBirth();
+    expect((await settled(birthCode as string, 1)).map((n) => [n.state, n.lastError])).toEqual([
+      ['withheld', 'CONSENT_REQUIRED'],
+    ]);
+
+    // The citizen approves: the certificate's notification goes out, with the partner's scope.
+    const consent = await approvedConsent(brn);
+    expect((await print(recordId, true)).map((r) => r.outcome)).toEqual(['accepted', 'accepted']);
+    const [sent] = await settled(certificateCode as string, 1);
+    expect([sent?.state, sent?.lastError]).toEqual(['done', null]);
+    const notified = passportOffice.of('/registry/notify');
+    expect(notified.map((r) => (r.json.header as { message_id: string }).message_id)).toEqual([
+      sent?.id,
+    ]);
+    const notify = notified[0]?.json as unknown as NotifyAnswer;
+    expectValid(schemaOf('core', '/registry/notify', 'request'), notify);
+    expect(await registrySigned(notify)).toBe(true);
+    const event = notify.message.notify_event[0];
+    expect(event?.data.reg_event_type).toBe('CertificateIssued');
+    expect(event?.data.reg_records.identifier.map((i) => i.identifier_value)).toContain(brn);
+
+    // The citizen revokes it from the portal, with their session.
+    const revoked = await server.request('POST', `/api/v1/consents/${consent.id}/revoke`, {
+      token: consent.session,
+      body: { reason: 'I no longer want the passport office to know' },
+    });
+    expect(revoked.status).toBe(200);
+    expect(((await revoked.json()) as { status: string }).status).toBe('revoked');
+
+    // The next certificate: nothing of it reaches the partner, and it is settled, not retried.
+    expect((await print(recordId, false)).map((r) => r.outcome)).toEqual(['accepted']);
+    const [, withheld] = await settled(certificateCode as string, 2);
+    expect([withheld?.state, withheld?.lastError, withheld?.attempts]).toEqual([
+      'withheld',
+      'CONSENT_REVOKED',
+      0,
+    ]);
+    expect(passportOffice.of('/registry/notify')).toHaveLength(1);
+    const key = `dci.notify:${withheld?.entryId}:CertificateIssued`;
+    const job = await eventually(async () => {
+      const { rows } = await sql<{ lastError: string | null }>`
+        SELECT last_error AS "lastError" FROM graphile_worker.jobs WHERE key = ${key}`.execute(
+        server.db,
+      );
+      return rows.length === 0 || rows.some((r) => r.lastError !== null) ? rows : undefined;
+    }, 'the notification job finished or failed');
+    expect(job).toEqual([]);
+
+    // The audit has every notification, newest first: withheld with the consent's code, given
+    // under the consent, withheld for want of one.
+    const audit = (await auditOf(brn, 'passport-office')).filter((r) => r.purpose === 'dci.notify');
+    expect(
+      audit.map((r) => [
+        r.consentId,
+        [...new Set(r.fields.map((f) => `${f.outcome} ${f.code ?? ''}`.trim()))],
+      ]),
+    ).toEqual([
+      [null, ['withheld CONSENT_REVOKED']],
+      [consent.id, ['given']],
+      [null, ['withheld CONSENT_REQUIRED']],
+    ]);
+    expect(audit[0]?.fields.map((f) => f.field)).toEqual([
+      'birth.child.firstName',
+      'birth.child.surname',
+      'birth.child.dob',
+      'birth.child.sex',
+    ]);
+    // The citizen sees it too, with who was refused what and why.
+    const mine = await server.request('GET', '/api/v1/exchange/my-access', {
+      token: consent.session,
+    });
+    expect(mine.status).toBe(200);
+    const { results } = (await mine.json()) as { results: AuditRow[] };
+    expect(
+      results
+        .filter((r) => r.purpose === 'dci.notify')
+        .map((r) => [r.consumer, r.fields[0]?.outcome, r.fields[0]?.code]),
+    ).toEqual([
+      ['passport-office', 'withheld', 'CONSENT_REVOKED'],
+      ['passport-office', 'given', null],
+      ['passport-office', 'withheld', 'CONSENT_REQUIRED'],
+    ]);
   });
 });

@@ -123,6 +123,34 @@ export class Receiver {
   }
 }
 
+/** The parts of the civil registry example's configuration that tests change. */
+export interface CivilRegistryDocument {
+  version: string;
+  hooks: Record<string, unknown>[];
+  recordTypes: Record<string, unknown>[];
+  dci: {
+    recordTypes: { recordType: string; events: { event: string; actions: string[] }[] }[];
+    partners: ({ id: string } & Record<string, unknown>)[];
+  };
+}
+
+/**
+ * The civil registry example in a directory of its own, changed by `change` (its version marked
+ * as a test's), with its demo users.
+ */
+export function civilRegistryWith(change: (config: CivilRegistryDocument) => void): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'registra-config-'));
+  const source = path.join(EXAMPLES_DIR, 'civil-registry');
+  const config = JSON.parse(
+    readFileSync(path.join(source, 'config.json'), 'utf8'),
+  ) as CivilRegistryDocument;
+  change(config);
+  config.version = `${config.version}-test`;
+  writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+  copyFileSync(path.join(source, 'users.json'), path.join(dir, 'users.json'));
+  return dir;
+}
+
 /**
  * The civil registry example in a directory of its own, its hooks changed by `change` (quicker
  * timeouts and overdue times for tests), with its demo users.
@@ -131,17 +159,8 @@ export function civilRegistryWithHooks(
   change: (hook: Record<string, unknown>) => void = () => {},
   { deduplication = true }: { deduplication?: boolean } = {},
 ): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'registra-hooks-'));
-  const source = path.join(EXAMPLES_DIR, 'civil-registry');
-  const config = JSON.parse(readFileSync(path.join(source, 'config.json'), 'utf8')) as {
-    version: string;
-    hooks: Record<string, unknown>[];
-    recordTypes: Record<string, unknown>[];
-  };
-  for (const hook of config.hooks) change(hook);
-  if (!deduplication) for (const type of config.recordTypes) delete type['deduplication'];
-  config.version = `${config.version}-test`;
-  writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
-  copyFileSync(path.join(source, 'users.json'), path.join(dir, 'users.json'));
-  return dir;
+  return civilRegistryWith((config) => {
+    for (const hook of config.hooks) change(hook);
+    if (!deduplication) for (const type of config.recordTypes) delete type['deduplication'];
+  });
 }

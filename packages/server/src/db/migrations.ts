@@ -667,6 +667,18 @@ const migrations: Record<string, Migration> = {
       );
     },
   },
+
+  // A notification the subject's consent does not permit (no consent, or one revoked, expired or
+  // rejected) is settled `withheld`, its code in last_error: nothing of it is sent, and it is not
+  // retried (services/dci/callbacks.ts).
+  '0070_dci_callback_withheld': {
+    async up(db) {
+      await sql`ALTER TABLE dci_callbacks DROP CONSTRAINT dci_callbacks_state_check`.execute(db);
+      await sql`
+        ALTER TABLE dci_callbacks ADD CONSTRAINT dci_callbacks_state_check
+        CHECK (state IN ('pending', 'done', 'withheld'))`.execute(db);
+    },
+  },
 };
 
 /** The read model's table as migration 0001 made it. Frozen with the migration. */

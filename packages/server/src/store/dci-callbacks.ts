@@ -2,9 +2,15 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/schema.js';
 
 /**
- * The DCI tables (migrations 0061_dci, 0066_dci_txn_status): subscriptions, and the outbox of
- * callbacks to partners.
+ * The DCI tables (migrations 0061_dci, 0066_dci_txn_status, 0070_dci_callback_withheld):
+ * subscriptions, and the outbox of callbacks to partners.
  */
+
+/**
+ * A callback's state: `pending` until the partner answers 2xx (`done`), or `withheld` when what
+ * it would carry may not be sent (a notification without the subject's consent).
+ */
+export type CallbackState = 'pending' | 'done' | 'withheld';
 
 export type CallbackKind =
   'on-search' | 'on-subscribe' | 'on-unsubscribe' | 'notify' | 'txn-on-status';
@@ -29,7 +35,7 @@ export interface CallbackRow {
   correlationId: string;
   payload: Record<string, unknown>;
   response: unknown;
-  state: 'pending' | 'done';
+  state: CallbackState;
 }
 
 export async function insertSubscriptions(
@@ -155,7 +161,7 @@ function toCallback(r: {
   correlation_id: string;
   payload: Record<string, unknown>;
   response: unknown;
-  state: 'pending' | 'done';
+  state: CallbackState;
 }): CallbackRow {
   return {
     id: r.id,
@@ -196,6 +202,7 @@ export async function callbacksOfTransaction(
   return rows.map(toCallback);
 }
 
+/** An attempt's outcome: acknowledged (`done`), or failed and left `pending` for a retry. */
 export async function settleCallback(
   db: Kysely<Database>,
   id: string,
@@ -210,13 +217,16 @@ export async function settleCallback(
     WHERE id = ${id}::uuid`.execute(db);
 }
 
-/** The message of a callback made in the same transaction (an unsubscription's outcome). */
-export async function setCallbackPayload(
+/**
+ * Settles a callback that must not be sent (no attempt is made): `withheld`, with the reason's
+ * code as its last error, and never retried.
+ */
+export async function withholdCallback(
   db: Kysely<Database>,
-  correlationId: string,
-  payload: Record<string, unknown>,
+  id: string,
+  code: string,
 ): Promise<void> {
   await sql`
-    UPDATE dci_callbacks SET payload = ${JSON.stringify(payload)}::jsonb
-    WHERE correlation_id = ${correlationId}`.execute(db);
+    UPDATE dci_callbacks SET state = 'withheld', done_at = now(), last_error = ${code}
+    WHERE id = ${id}::uuid AND state = 'pending'`.execute(db);
 }

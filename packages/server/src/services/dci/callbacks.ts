@@ -1,5 +1,5 @@
-import { dciRecord, dciScopeOf, type RegistryConfig } from '@registra/core';
-import type { RawBuilder } from 'kysely';
+import { dciRecord, dciScopeOf, type DciPermit, type RegistryConfig } from '@registra/core';
+import type { Kysely, RawBuilder } from 'kysely';
 import { z } from 'zod';
 import { jobStatement, type TaskRef } from '../../jobs/index.js';
 import {
@@ -7,9 +7,11 @@ import {
   notificationsStatement,
   pendingCallbacks,
   settleCallback,
+  withholdCallback,
   type CallbackKind,
   type CallbackRow,
 } from '../../store/dci-callbacks.js';
+import type { Database } from '../../db/schema.js';
 import { insertExchangeAudit } from '../../store/exchange.js';
 import { findRecordState } from '../../store/records.js';
 import type { AppendEffect } from '../append/effects.js';
@@ -18,6 +20,7 @@ import { openState } from '../vault/open.js';
 import { signEnvelope, type SigningKey } from './envelope.js';
 import type { SearchRequest, TxnStatusRequest } from './messages.js';
 import type { Partner } from './partners.js';
+import { subjectPermit } from './permit.js';
 import { searchRegistry, type SearchResponse } from './search.js';
 import { txnStatusOf } from './txn-status.js';
 import type { DciConfig } from '@registra/core';
@@ -28,7 +31,9 @@ import type { DciConfig } from '@registra/core';
  * statuses (`/registry/txn/on-status`) and the notifications of life events (`/registry/notify`). Each is a row of the outbox (dci_callbacks) written in the
  * transaction that causes it, sent by a graphile-worker job, signed when sent, and retried with the
  * queue's exponential backoff until the partner answers 2xx: at-least-once, and the partner
- * dedupes on the header's `message_id` (stable per callback).
+ * dedupes on the header's `message_id` (stable per callback). A notification takes the subject's
+ * consent as a search does, at each attempt: without it nothing is sent, and the callback is
+ * settled `withheld` with the consent's code.
  */
 export const dciCallbackTask: TaskRef<{ id?: string | undefined; entryId?: string | undefined }> = {
   name: 'dci.callback',
@@ -107,6 +112,10 @@ export async function sendCallbacks(
     try {
       if (!partner?.callbackUrl) throw new Error(`partner "${row.partner}" has no callback URL`);
       const built = await messageOf(context, partner, row);
+      if ('withheld' in built) {
+        await withhold(context, partner, row, built);
+        continue;
+      }
       response = built.keep;
       subject = built.subject;
       const envelope = await signEnvelope(
@@ -134,28 +143,56 @@ export async function sendCallbacks(
   if (failures.length > 0) throw new Error(`DCI callbacks not delivered: ${failures.join('; ')}`);
 }
 
-/** The record a notification is about: who it is, and which scope of the partner was sent. */
+/**
+ * The record a notification is about: who it is, which scope of the partner was sent, and the
+ * consent it was sent under (none for an aggregate partner).
+ */
 interface Subject {
   subjectId: string;
   recordType: string;
+  consentId: string | null;
+}
+
+/** A notification the subject's consent does not permit: why, and about whom. */
+interface Withheld {
+  withheld: Extract<DciPermit, { permit: false }>['code'];
+  subject: Subject;
 }
 
 /**
- * A notification sent, in the exchange audit like the requests: the partner, the subject, the
- * fields of its scope, and whether the partner took it (`given`) or the attempt failed.
+ * Settles a notification not permitted, in one transaction with its audit row: nothing of the
+ * record leaves, and it is not retried (a later event is a notification of its own, checked anew).
+ */
+async function withhold(
+  context: CallbackContext,
+  partner: Partner,
+  row: CallbackRow,
+  { withheld: code, subject }: Withheld,
+): Promise<void> {
+  await context.registry.db.transaction().execute(async (trx) => {
+    await withholdCallback(trx, row.id, code);
+    await auditNotify(context, partner, subject, code, trx);
+  });
+}
+
+/**
+ * A notification in the exchange audit like the requests: the partner, the subject, the fields of
+ * its scope, and whether the partner took it (`given`), the attempt failed
+ * (`DCI_CALLBACK_FAILED`) or the subject's consent withheld it (`CONSENT_…`).
  */
 function auditNotify(
   context: CallbackContext,
   partner: Partner,
   subject: Subject,
   code: string | null,
+  db: Kysely<Database> = context.registry.db,
 ): Promise<void> {
-  return insertExchangeAudit(context.registry.db, {
+  return insertExchangeAudit(db, {
     at: context.registry.now().toISOString(),
     consumer: partner.config.id,
     subjectId: subject.subjectId,
     purpose: DCI_NOTIFY_PURPOSE,
-    consentId: null,
+    consentId: subject.consentId,
     fields: dciScopeOf(partner.config, subject.recordType).map((field) => ({
       field: `${subject.recordType}.${field}`,
       outcome: code ? 'withheld' : 'given',
@@ -165,17 +202,20 @@ function auditNotify(
   });
 }
 
-async function messageOf(
-  context: CallbackContext,
-  partner: Partner,
-  row: CallbackRow,
-): Promise<{
+/** What a callback sends: its message, its header's status and count, what to keep of it. */
+interface Built {
   message: unknown;
   status: 'succ' | 'rjct' | 'pdng';
   total: number;
   keep: unknown;
   subject: Subject | null;
-}> {
+}
+
+async function messageOf(
+  context: CallbackContext,
+  partner: Partner,
+  row: CallbackRow,
+): Promise<Built | Withheld> {
   const { registry, dci } = context;
   if (row.kind === 'on-search') {
     const answer =
@@ -218,6 +258,14 @@ async function messageOf(
     const stored = await findRecordState(registry.db, payload.recordId);
     const type = dci.recordTypes.find((t) => t.recordType === stored?.type);
     if (!subscription || !stored || !type) throw new Error('the subscription or record is gone');
+    // The subject's consent as it stands now (each attempt anew), taken as a search takes it.
+    const permit = await subjectPermit(registry, partner, stored, registry.now());
+    const subject = {
+      subjectId: stored.registrationNumber ?? stored.id,
+      recordType: stored.type,
+      consentId: permit.permit ? permit.consentId : null,
+    };
+    if (!permit.permit) return { withheld: permit.code, subject };
     const record = await openState(registry, stored);
     const message = {
       transaction_id: row.transactionId,
@@ -240,7 +288,7 @@ async function messageOf(
       status: 'succ',
       total: 1,
       keep: null,
-      subject: { subjectId: stored.registrationNumber ?? stored.id, recordType: stored.type },
+      subject,
     };
   }
   const message = {

@@ -6,7 +6,6 @@ import {
   endSubscriptions,
   insertCallbackStatement,
   insertSubscriptions,
-  setCallbackPayload,
   type CallbackKind,
 } from '../../store/dci-callbacks.js';
 import { insertExchangeAudit } from '../../store/exchange.js';
@@ -175,13 +174,18 @@ export class DciService implements CallbackContext {
     return signEnvelope(this.signer, header, response);
   }
 
-  /** A callback to send: written, then its job added, in one transaction. */
+  /**
+   * A callback to send: written, then its job added, in one transaction. A `payload` made by a
+   * function is made in that transaction (from what it changes there), so that the job, which may
+   * run the moment it commits, never finds the callback without its message.
+   */
   private async enqueue(
     partner: Partner,
     kind: Exclude<CallbackKind, 'notify'>,
     transactionId: string,
-    payload: Record<string, unknown>,
-    before?: (trx: Registry['db']) => Promise<void>,
+    payload:
+      | Record<string, unknown>
+      | ((trx: Registry['db'], correlationId: string) => Promise<Record<string, unknown>>),
   ): Promise<string> {
     if (!partner.callbackUrl) {
       throw dciProblem(
@@ -195,7 +199,7 @@ export class DciService implements CallbackContext {
     const id = uuidv7();
     const correlationId = uuidv7();
     await this.registry.db.transaction().execute(async (trx) => {
-      await before?.(trx);
+      const made = typeof payload === 'function' ? await payload(trx, correlationId) : payload;
       await writeAll(trx, [
         insertCallbackStatement({
           id,
@@ -203,7 +207,7 @@ export class DciService implements CallbackContext {
           kind,
           transactionId,
           correlationId,
-          payload,
+          payload: made,
         }),
       ]);
       await addJob(trx, dciCallbackTask, { payload: { id }, jobKey: `dci.callback:${id}` });
@@ -230,7 +234,7 @@ export class DciService implements CallbackContext {
     const request = this.read(SubscribeRequestSchema, envelope, 'SubscribeRequest');
     const now = this.registry.now().toISOString();
     const created: Parameters<typeof insertSubscriptions>[1] = [];
-    const subscribe_response = [];
+    const subscribe_response: Record<string, unknown>[] = [];
     for (const item of request.subscribe_request) {
       const criteria = item.subscribe_criteria;
       const type = this.dci.recordTypes.find(
@@ -317,8 +321,10 @@ export class DciService implements CallbackContext {
       partner,
       'on-subscribe',
       request.transaction_id,
-      { message: { transaction_id: request.transaction_id, subscribe_response } },
-      (trx) => insertSubscriptions(trx, created),
+      async (trx) => {
+        await insertSubscriptions(trx, created);
+        return { message: { transaction_id: request.transaction_id, subscribe_response } };
+      },
     );
     await this.audit(partner.config.id, 'subscribe', null);
     return this.ack(partner, 'subscribe', correlationId);
@@ -328,34 +334,37 @@ export class DciService implements CallbackContext {
   async unsubscribe(body: unknown): Promise<DciEnvelope> {
     const { partner, envelope } = await this.receive(body, 'unsubscribe');
     const request = this.read(UnsubscribeRequestSchema, envelope, 'UnSubscribeRequest');
-    let statuses = new Map<string, 'subscribe' | 'unsubscribe'>();
+    // The outcome is made with the change, in its transaction: the callback's job may run the
+    // moment it commits.
     const correlationId = await this.enqueue(
       partner,
       'on-unsubscribe',
       request.transaction_id,
-      {},
-      async (trx) => {
-        statuses = await endSubscriptions(trx, partner.config.id, request.subscription_codes);
+      async (trx, correlationId) => {
+        const statuses = await endSubscriptions(trx, partner.config.id, request.subscription_codes);
+        const unknown = request.subscription_codes.filter((c) => !statuses.has(c));
+        const ended = [...statuses.entries()].filter(([, s]) => s === 'subscribe');
+        const message = {
+          transaction_id: request.transaction_id,
+          correlation_id: correlationId,
+          timestamp: this.registry.now().toISOString(),
+          status: unknown.length > 0 || ended.length === 0 ? 'rjct' : 'succ',
+          ...(unknown.length > 0
+            ? {
+                status_reason_code: 'rjct.subscription_code.invalid',
+                status_reason_message: `unknown: ${unknown.join(', ')}`,
+              }
+            : ended.length === 0
+              ? { status_reason_code: 'rjct.event.already_unsubscribed' }
+              : {}),
+          subscription_status: [...statuses.keys()].map((code) => ({
+            code,
+            status: 'unsubscribe',
+          })),
+        };
+        return { message };
       },
     );
-    const unknown = request.subscription_codes.filter((c) => !statuses.has(c));
-    const ended = [...statuses.entries()].filter(([, s]) => s === 'subscribe');
-    const message = {
-      transaction_id: request.transaction_id,
-      correlation_id: correlationId,
-      timestamp: this.registry.now().toISOString(),
-      status: unknown.length > 0 || ended.length === 0 ? 'rjct' : 'succ',
-      ...(unknown.length > 0
-        ? {
-            status_reason_code: 'rjct.subscription_code.invalid',
-            status_reason_message: `unknown: ${unknown.join(', ')}`,
-          }
-        : ended.length === 0
-          ? { status_reason_code: 'rjct.event.already_unsubscribed' }
-          : {}),
-      subscription_status: [...statuses.keys()].map((code) => ({ code, status: 'unsubscribe' })),
-    };
-    await setCallbackPayload(this.registry.db, correlationId, { message });
     await this.audit(partner.config.id, 'unsubscribe', null);
     return this.ack(partner, 'unsubscribe', correlationId);
   }

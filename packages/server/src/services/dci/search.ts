@@ -1,7 +1,6 @@
 import {
   blindFor,
   dciPage,
-  dciPermit,
   dciRecord,
   dciScopeOf,
   dciSearches,
@@ -16,11 +15,12 @@ import {
 } from '@registra/core';
 import { v7 as uuidv7 } from 'uuid';
 import { findDciRecords, type DciRecordQuery } from '../../store/dci.js';
-import { insertExchangeAudit, latestConsent } from '../../store/exchange.js';
+import { insertExchangeAudit } from '../../store/exchange.js';
 import type { Registry } from '../context.js';
 import { openStates } from '../vault/open.js';
 import type { SearchRequest } from './messages.js';
 import type { Partner } from './partners.js';
+import { subjectPermit } from './permit.js';
 
 /** The purpose a DCI access is audited under (PROTOCOL 12's audit). */
 export const DCI_SEARCH_PURPOSE = 'dci.search';
@@ -92,13 +92,7 @@ export async function searchRegistry(
   const found = outcomes.filter((o): o is Found => 'records' in o);
   const subjects = found.flatMap((f) => f.records.map((record) => ({ record, search: f.search })));
   const permits = await Promise.all(
-    subjects.map(async ({ record }) => {
-      const consent =
-        partner.config.aggregate || !partner.config.consumer || !record.registrationNumber
-          ? null
-          : await latestConsent(registry.db, partner.config.consumer, record.registrationNumber);
-      return dciPermit(partner.config, consent, now);
-    }),
+    subjects.map(({ record }) => subjectPermit(registry, partner, record, now)),
   );
   const denied = permits.some((p) => !p.permit);
   const latency = Math.round(performance.now() - started);
