@@ -1100,4 +1100,74 @@ describe('DCI notifications and the consent of their subject', () => {
       ['passport-office', 'withheld', 'CONSENT_REQUIRED'],
     ]);
   });
+
+  it('withholds a notification queued before its subscription ended: the partner asked for no more', async () => {
+    const transactionId = uuidv7();
+    const subscribe = await signed(
+      'social-protection',
+      envelopeHeader('social-protection', 'subscribe'),
+      {
+        transaction_id: transactionId,
+        subscribe_request: [
+          {
+            reference_id: uuidv7(),
+            timestamp: new Date().toISOString(),
+            subscribe_criteria: {
+              version: '1.0.0',
+              reg_event_type: 'LiveBirth',
+              filter_type: 'predicate',
+              filter: [],
+              notify_record_type: 'birth',
+            },
+          },
+        ],
+      },
+    );
+    expect(
+      (await server.request('POST', '/dci/registry/subscribe', { body: subscribe })).status,
+    ).toBe(200);
+    const subscribed = await until(
+      () =>
+        receiver
+          .of('/registry/on-subscribe')
+          .find(
+            (r) => (r.json.message as { transaction_id?: string }).transaction_id === transactionId,
+          ),
+      'on-subscribe',
+    );
+    const code = (
+      subscribed.json.message as { subscribe_response: { subscriptions: { code: string }[] }[] }
+    ).subscribe_response[0]?.subscriptions[0]?.code as string;
+
+    // The partner is down: the next birth's notification waits, retried.
+    receiver.reply = (delivery) =>
+      delivery.path === '/registry/notify' ? { status: 503, body: {} } : { status: 200, body: {} };
+    try {
+      await registeredBirth();
+      await eventually(async () => {
+        const [notification] = await notificationsOf(code);
+        return notification && notification.attempts >= 1 ? notification : undefined;
+      }, 'a failed attempt');
+      const unsubscribe = await signed(
+        'social-protection',
+        envelopeHeader('social-protection', 'unsubscribe'),
+        {
+          transaction_id: uuidv7(),
+          timestamp: new Date().toISOString(),
+          subscription_codes: [code],
+        },
+      );
+      expect(
+        (await server.request('POST', '/dci/registry/unsubscribe', { body: unsubscribe })).status,
+      ).toBe(200);
+      // Its next attempt sends nothing and settles it: no retrying a notification nobody wants.
+      const [notification] = await settled(code, 1);
+      expect([notification?.state, notification?.lastError]).toEqual([
+        'withheld',
+        'SUBSCRIPTION_ENDED',
+      ]);
+    } finally {
+      receiver.reply = () => ({ status: 200, body: {} });
+    }
+  });
 });

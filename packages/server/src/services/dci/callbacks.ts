@@ -153,11 +153,13 @@ interface Subject {
   consentId: string | null;
 }
 
-/** A notification the subject's consent does not permit: why, and about whom. */
-interface Withheld {
-  withheld: Extract<DciPermit, { permit: false }>['code'];
-  subject: Subject;
-}
+/**
+ * A notification not to send: the subject's consent does not permit it (why, and about whom), or
+ * its subscription ended after it was queued (nothing of the record was read).
+ */
+type Withheld =
+  | { withheld: Extract<DciPermit, { permit: false }>['code']; subject: Subject }
+  | { withheld: 'SUBSCRIPTION_ENDED'; subject: null };
 
 /**
  * Settles a notification not permitted, in one transaction with its audit row: nothing of the
@@ -171,7 +173,7 @@ async function withhold(
 ): Promise<void> {
   await context.registry.db.transaction().execute(async (trx) => {
     await withholdCallback(trx, row.id, code);
-    await auditNotify(context, partner, subject, code, trx);
+    if (subject) await auditNotify(context, partner, subject, code, trx);
   });
 }
 
@@ -258,6 +260,9 @@ async function messageOf(
     const stored = await findRecordState(registry.db, payload.recordId);
     const type = dci.recordTypes.find((t) => t.recordType === stored?.type);
     if (!subscription || !stored || !type) throw new Error('the subscription or record is gone');
+    // Unsubscribed between the event and this attempt: the partner asked for no more.
+    if (subscription.status === 'unsubscribe')
+      return { withheld: 'SUBSCRIPTION_ENDED', subject: null };
     // The subject's consent as it stands now (each attempt anew), taken as a search takes it.
     const permit = await subjectPermit(registry, partner, stored, registry.now());
     const subject = {
