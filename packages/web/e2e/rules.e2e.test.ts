@@ -112,6 +112,9 @@ describe('a registrar with the rules service', () => {
     expect(await page.locator('main').innerText()).toContain(
       'the outside system “Civil registration rules”',
     );
+    // The request shows its outcome once decided, not "waiting for a decision".
+    const request = page.getByTestId('history-entry').filter({ hasText: /^Register by/ });
+    await expect.poll(() => request.innerText()).toMatch(/approved/);
   });
 
   test('sees the reason when the service refuses', async () => {
@@ -128,6 +131,8 @@ describe('a registrar with the rules service', () => {
     await expect
       .poll(() => page.locator('main').innerText())
       .toMatch(/The mother must be at least 12 years older than the child/);
+    const request = page.getByTestId('history-entry').filter({ hasText: /^Register by/ });
+    await expect.poll(() => request.innerText()).toMatch(/declined/);
   });
 
   test('an administrator sees a failing delivery with its last error, and retries it', async () => {

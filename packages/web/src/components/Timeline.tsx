@@ -19,6 +19,22 @@ export function Timeline({ local, words }: { local: LocalRecord; words: Words })
     requested: t.outcomeRequested,
     rejected: t.outcomeRejected,
   };
+  /** A request's outcome once decided (its APPROVE or DECLINE is in the log), else its own. */
+  const badge = (entry: Entry): { text: string; className: string } => {
+    if (entry.status === 'requested') {
+      const decision = local.entries.find(
+        (e) =>
+          e.requestId === entry.id &&
+          e.status === 'accepted' &&
+          (e.type === 'APPROVE' || e.type === 'DECLINE'),
+      );
+      if (decision?.type === 'APPROVE')
+        return { text: t.outcomeApproved, className: 'outcome-accepted' };
+      if (decision?.type === 'DECLINE')
+        return { text: t.outcomeDeclined, className: 'outcome-rejected' };
+    }
+    return { text: outcome[entry.status], className: `outcome-${entry.status}` };
+  };
   return (
     <ol className="timeline">
       {local.entries.map((entry) => (
@@ -26,7 +42,7 @@ export function Timeline({ local, words }: { local: LocalRecord; words: Words })
           <div className="event-head">
             <strong>{words.actionLabel(entry, type)}</strong>{' '}
             <span className="who">{t.by(words.person(entry.createdBy))}</span>
-            <span className={`badge outcome-${entry.status}`}>{outcome[entry.status]}</span>
+            <span className={`badge ${badge(entry).className}`}>{badge(entry).text}</span>
           </div>
           <div className="muted small">
             {words.when(entry.recordedAt ?? entry.occurredAt)}

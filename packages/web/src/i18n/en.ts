@@ -144,6 +144,8 @@ export const en = {
   notFromDevice: 'not from a device',
   outcomeAccepted: 'accepted',
   outcomeRequested: 'waiting for a decision',
+  outcomeApproved: 'approved',
+  outcomeDeclined: 'declined',
   outcomeRejected: 'refused',
   waitingBadge: 'waiting to send',
   savedOnDevice: (when: string) => `saved on this device ${when}`,

@@ -142,6 +142,8 @@ export const fr: Messages = {
   notFromDevice: 'pas depuis un appareil',
   outcomeAccepted: 'acceptée',
   outcomeRequested: 'en attente de décision',
+  outcomeApproved: 'approuvée',
+  outcomeDeclined: 'refusée',
   outcomeRejected: 'refusée',
   waitingBadge: 'en attente d’envoi',
   savedOnDevice: (when) => `enregistré sur cet appareil ${when}`,
