@@ -2,6 +2,10 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // Two test files at a time, whatever the core count (Vitest would run one on two cores): the
+    // files mostly wait on PostgreSQL, Chromium, child processes and timers, not on the CPU
+    // (figures in the README's Tests section). E2e files still run one at a time among themselves.
+    maxWorkers: 2,
     projects: [
       {
         test: {
