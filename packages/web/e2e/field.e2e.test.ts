@@ -274,7 +274,10 @@ describe('the field app', () => {
     await setOffline(context, false);
     await syncNow(page);
     await openQueue(page, 'needs-attention');
-    await page.getByText('NOT_ASSIGNED').first().waitFor();
+    await page.locator('[data-code="NOT_ASSIGNED"]').first().waitFor();
+    // People read why, not the code.
+    await page.getByText('The record must be assigned to you first').first().waitFor();
+    expect(await page.locator('main').innerText()).not.toContain('NOT_ASSIGNED');
     await page.getByText('Typed Offline').first().waitFor();
     await shoot(page, 'phone-needs-attention');
     await context.close();

@@ -54,7 +54,10 @@ function AttentionCard({ item, words }: { item: AttentionItem; words: Words }) {
 
   return (
     <li className="card attention-item" data-testid="attention-item">
-      <strong>{t.refused(words.actionLabel(item.action, recordType?.id ?? ''), item.code)}</strong>
+      {/* The code is for support staff and tests; people read the server's sentence below. */}
+      <strong data-code={item.code}>
+        {t.refused(words.actionLabel(item.action, recordType?.id ?? ''))}
+      </strong>
       <p>{sentence(item.message)}</p>
       {item.errors.length > 0 && (
         <ul className="errors">

@@ -1,6 +1,6 @@
 import type { LocalRecord } from '@registra/client';
 import type { Action, Entry } from '@registra/core';
-import type { Words } from '../words.js';
+import { sentence, type Words } from '../words.js';
 import { Changes } from './Changes.js';
 
 /**
@@ -75,13 +75,13 @@ export function Timeline({ local, words }: { local: LocalRecord; words: Words })
           )}
         </li>
       ))}
-      {refused.map(({ action, code, rejectedAt }) => (
-        <li key={action.id} className="event rejected">
+      {refused.map(({ action, code, message, rejectedAt }) => (
+        <li key={action.id} className="event rejected" data-code={code}>
           <div className="event-head">
             <strong>{words.actionLabel(action, type)}</strong> {t.by(t.you)}
             <span className="badge outcome-rejected">{t.outcomeRejected}</span>
-            <code>{code}</code>
           </div>
+          <div className="small">{sentence(message)}</div>
           <div className="muted small">{t.refusedAt(words.when(rejectedAt))}</div>
         </li>
       ))}

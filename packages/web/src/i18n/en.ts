@@ -312,7 +312,7 @@ export const en = {
   matchCount: (n: number) => (n === 1 ? '1 record matches.' : `${n} records match.`),
   noResult: (q: string) => `No record matches “${q}”.`,
   // attention
-  refused: (action: string, code: string) => `${action} was refused (${code})`,
+  refused: (action: string) => `${action} was refused`,
   typed: 'What was typed:',
   editResend: 'Edit and resend as new',
   dismiss: 'Dismiss',

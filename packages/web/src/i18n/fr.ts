@@ -306,7 +306,7 @@ export const fr: Messages = {
   searchOffline: 'Hors ligne : seuls les dossiers de cet appareil sont cherchés.',
   matchCount: (n) => (n <= 1 ? `${n} dossier correspond.` : `${n} dossiers correspondent.`),
   noResult: (q) => `Aucun dossier ne correspond à « ${q} ».`,
-  refused: (action, code) => `${action} : refusé (${code})`,
+  refused: (action) => `${action} : refusé`,
   typed: 'Ce qui avait été saisi :',
   editResend: 'Modifier et renvoyer',
   dismiss: 'Écarter',
