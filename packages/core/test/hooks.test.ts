@@ -62,42 +62,27 @@ describe('hooks in the configuration (PROTOCOL 8)', () => {
   });
 
   it('refuses hooks that cannot work, each with its path', () => {
+    /** A hook on (an address and a secret), named by its id. */
+    const hook = (id: string, rest: Record<string, unknown>) => ({
+      id,
+      label: id.toUpperCase(),
+      url: 'http://x.test',
+      secretEnv: 'S',
+      ...rest,
+    });
+    // Well formed, but each wrong with the rest of the configuration.
+    const crossWrong = [
+      hook('a', { kind: 'confirm' }),
+      hook('c', { kind: 'confirm', actions: ['ASSIGN'] }),
+      hook('d', { kind: 'notify', recordTypes: ['cat'] }),
+      hook('e', { kind: 'confirm', actions: ['REGISTER'] }),
+      hook('f', { kind: 'confirm', actions: ['REGISTER'] }),
+    ];
     const result = withHooks(
       [
-        { id: 'a', label: 'A', kind: 'confirm', url: 'http://x.test', secretEnv: 'S' },
-        { id: 'b', label: 'B', kind: 'notify', url: 'http://x.test', urlEnv: 'X', secretEnv: 'S' },
-        {
-          id: 'c',
-          label: 'C',
-          kind: 'confirm',
-          url: 'http://x.test',
-          secretEnv: 'S',
-          actions: ['ASSIGN'],
-        },
-        {
-          id: 'd',
-          label: 'D',
-          kind: 'notify',
-          url: 'http://x.test',
-          secretEnv: 'S',
-          recordTypes: ['cat'],
-        },
-        {
-          id: 'e',
-          label: 'E',
-          kind: 'confirm',
-          url: 'http://x.test',
-          secretEnv: 'S',
-          actions: ['REGISTER'],
-        },
-        {
-          id: 'f',
-          label: 'F',
-          kind: 'confirm',
-          url: 'http://x.test',
-          secretEnv: 'S',
-          actions: ['REGISTER'],
-        },
+        crossWrong[0],
+        hook('b', { kind: 'notify', urlEnv: 'X' }), // url and urlEnv both
+        ...crossWrong.slice(1),
         { id: 'g', label: 'G', kind: 'notify', url: 'http://x.test' },
         { id: 'h', kind: 'notify' },
       ],
@@ -113,41 +98,7 @@ describe('hooks in the configuration (PROTOCOL 8)', () => {
     expect(paths).toContain('hooks.6.secretEnv'); // an address, nothing to sign with
     expect(paths).toContain('hooks.7.label'); // people read hooks by name
     expect(paths).toContain('recordTypes.0.actions.VALIDATE.confirmation');
-    const crossChecked = withHooks([
-      { id: 'a', label: 'A', kind: 'confirm', url: 'http://x.test', secretEnv: 'S' },
-      {
-        id: 'c',
-        label: 'C',
-        kind: 'confirm',
-        url: 'http://x.test',
-        secretEnv: 'S',
-        actions: ['ASSIGN'],
-      },
-      {
-        id: 'd',
-        label: 'D',
-        kind: 'notify',
-        url: 'http://x.test',
-        secretEnv: 'S',
-        recordTypes: ['cat'],
-      },
-      {
-        id: 'e',
-        label: 'E',
-        kind: 'confirm',
-        url: 'http://x.test',
-        secretEnv: 'S',
-        actions: ['REGISTER'],
-      },
-      {
-        id: 'f',
-        label: 'F',
-        kind: 'confirm',
-        url: 'http://x.test',
-        secretEnv: 'S',
-        actions: ['REGISTER'],
-      },
-    ]);
+    const crossChecked = withHooks(crossWrong);
     expect(crossChecked.ok).toBe(false);
     if (crossChecked.ok) return;
     expect(crossChecked.errors.map((e) => `${e.path}: ${e.message}`)).toEqual([

@@ -599,6 +599,61 @@ const envelopeHeader = (sender: string, action: string, count = 1) => ({
   action,
 });
 
+/** A signed subscribe request of `partner` to births' `events`, one criterion each. */
+const subscribeRequest = (partner: string, events: string[]) =>
+  signed(partner, envelopeHeader(partner, 'subscribe', events.length), {
+    transaction_id: uuidv7(),
+    subscribe_request: events.map((event) => ({
+      reference_id: uuidv7(),
+      timestamp: new Date().toISOString(),
+      subscribe_criteria: {
+        version: '1.0.0',
+        reg_event_type: event,
+        filter_type: 'predicate',
+        filter: [],
+        notify_record_type: 'birth',
+      },
+    })),
+  });
+
+type OnSubscribe = SearchAnswer & {
+  message: { subscribe_response: { status: string; subscriptions: { code: string }[] }[] };
+};
+
+/**
+ * Sends a subscribe request and waits for its answer at the partner's receiver: the ack and the
+ * on-subscribe callback, whose subscriptions' codes are in request order.
+ */
+async function subscribe(request: Awaited<ReturnType<typeof subscribeRequest>>, at: Receiver) {
+  const acked = await server.request('POST', '/dci/registry/subscribe', { body: request });
+  expect(acked.status).toBe(200);
+  const ack = (await acked.json()) as SearchAnswer;
+  const answered = await until(
+    () =>
+      at
+        .of('/registry/on-subscribe')
+        .find(
+          (r) =>
+            (r.json.message as { transaction_id?: string }).transaction_id ===
+            request.message.transaction_id,
+        ),
+    'on-subscribe',
+  );
+  const onSubscribe = answered.json as unknown as OnSubscribe;
+  const codes = onSubscribe.message.subscribe_response.map(
+    (r) => r.subscriptions[0]?.code as string,
+  );
+  return { ack, onSubscribe, codes };
+}
+
+/** A signed unsubscribe request of `partner` for its subscriptions `codes`. */
+const unsubscribeRequest = (partner: string, codes: string[]) =>
+  signed(partner, envelopeHeader(partner, 'unsubscribe'), {
+    transaction_id: uuidv7(),
+    timestamp: new Date().toISOString(),
+    subscription_codes: codes,
+  });
+
 describe('DCI async search, subscriptions and notifications', () => {
   it("acknowledges a search and posts the signed result to the partner's /registry/on-search", async () => {
     const brn = await registeredBirth();
@@ -778,49 +833,15 @@ describe('DCI async search, subscriptions and notifications', () => {
   });
 
   it('subscribes to births, notifies a new birth signed, and stops after unsubscribing', async () => {
-    const transactionId = uuidv7();
-    const subscribe = await signed(
-      'social-protection',
-      envelopeHeader('social-protection', 'subscribe'),
-      {
-        transaction_id: transactionId,
-        subscribe_request: [
-          {
-            reference_id: uuidv7(),
-            timestamp: new Date().toISOString(),
-            subscribe_criteria: {
-              version: '1.0.0',
-              reg_event_type: 'LiveBirth',
-              filter_type: 'predicate',
-              filter: [],
-              notify_record_type: 'birth',
-            },
-          },
-        ],
-      },
-    );
-    expectValid(schemaOf('core', '/registry/subscribe', 'request'), subscribe);
-    const acked = await server.request('POST', '/dci/registry/subscribe', { body: subscribe });
-    expect(acked.status).toBe(200);
-    const ack = (await acked.json()) as SearchAnswer;
+    const request = await subscribeRequest('social-protection', ['LiveBirth']);
+    const transactionId = request.message.transaction_id;
+    expectValid(schemaOf('core', '/registry/subscribe', 'request'), request);
+    const { ack, onSubscribe, codes } = await subscribe(request, receiver);
     expectValid(schemaOf('core', '/registry/subscribe', 'response'), ack);
     expect(await registrySigned(ack)).toBe(true);
-
-    const subscribed = await until(
-      () =>
-        receiver
-          .of('/registry/on-subscribe')
-          .find(
-            (r) => (r.json.message as { transaction_id?: string }).transaction_id === transactionId,
-          ),
-      'on-subscribe',
-    );
-    const onSubscribe = subscribed.json as unknown as SearchAnswer & {
-      message: { subscribe_response: { status: string; subscriptions: { code: string }[] }[] };
-    };
     expectValid(schemaOf('core', '/registry/on-subscribe', 'request'), onSubscribe);
     expect(await registrySigned(onSubscribe)).toBe(true);
-    const code = onSubscribe.message.subscribe_response[0]?.subscriptions[0]?.code as string;
+    const code = codes[0] as string;
     expect(code).toBeTruthy();
 
     // The partner fails the first notification: it is retried, and both attempts are audited.
@@ -888,11 +909,7 @@ describe('DCI async search, subscriptions and notifications', () => {
     expect(notifyAudit[0]?.fields.map((f) => f.field)).toContain('birth.child.firstName');
     expect(notifyAudit[0]?.fields.map((f) => f.field)).not.toContain('birth.informant.phone');
 
-    const unsubscribe = await signed(
-      'social-protection',
-      envelopeHeader('social-protection', 'unsubscribe'),
-      { transaction_id: uuidv7(), timestamp: new Date().toISOString(), subscription_codes: [code] },
-    );
+    const unsubscribe = await unsubscribeRequest('social-protection', [code]);
     const unacked = await server.request('POST', '/dci/registry/unsubscribe', {
       body: unsubscribe,
     });
@@ -976,45 +993,12 @@ describe('DCI notifications and the consent of their subject', () => {
 
   it('sends a partner that needs consent only what a standing consent permits, and settles the rest', async () => {
     // The passport office (not an aggregate partner) subscribes to births and to certificates.
-    const transactionId = uuidv7();
-    const criteria = (event: string) => ({
-      reference_id: uuidv7(),
-      timestamp: new Date().toISOString(),
-      subscribe_criteria: {
-        version: '1.0.0',
-        reg_event_type: event,
-        filter_type: 'predicate',
-        filter: [],
-        notify_record_type: 'birth',
-      },
-    });
-    const subscribe = await signed(
-      'passport-office',
-      envelopeHeader('passport-office', 'subscribe', 2),
-      {
-        transaction_id: transactionId,
-        subscribe_request: [criteria('LiveBirth'), criteria('CertificateIssued')],
-      },
+    const { onSubscribe, codes } = await subscribe(
+      await subscribeRequest('passport-office', ['LiveBirth', 'CertificateIssued']),
+      passportOffice,
     );
-    expect(
-      (await server.request('POST', '/dci/registry/subscribe', { body: subscribe })).status,
-    ).toBe(200);
-    const subscribed = await until(
-      () =>
-        passportOffice
-          .of('/registry/on-subscribe')
-          .find(
-            (r) => (r.json.message as { transaction_id?: string }).transaction_id === transactionId,
-          ),
-      'on-subscribe',
-    );
-    const answered = (
-      subscribed.json.message as {
-        subscribe_response: { status: string; subscriptions: { code: string }[] }[];
-      }
-    ).subscribe_response;
-    expect(answered.map((r) => r.status)).toEqual(['succ', 'succ']);
-    const [birthCode, certificateCode] = answered.map((r) => r.subscriptions[0]?.code ?? '');
+    expect(onSubscribe.message.subscribe_response.map((r) => r.status)).toEqual(['succ', 'succ']);
+    const [birthCode, certificateCode] = codes;
 
     // Registered, the birth has no consent yet (its number is new): the notification is withheld.
     const { recordId, registrationNumber: brn } = await registerBirth();
@@ -1102,42 +1086,11 @@ describe('DCI notifications and the consent of their subject', () => {
   });
 
   it('withholds a notification queued before its subscription ended: the partner asked for no more', async () => {
-    const transactionId = uuidv7();
-    const subscribe = await signed(
-      'social-protection',
-      envelopeHeader('social-protection', 'subscribe'),
-      {
-        transaction_id: transactionId,
-        subscribe_request: [
-          {
-            reference_id: uuidv7(),
-            timestamp: new Date().toISOString(),
-            subscribe_criteria: {
-              version: '1.0.0',
-              reg_event_type: 'LiveBirth',
-              filter_type: 'predicate',
-              filter: [],
-              notify_record_type: 'birth',
-            },
-          },
-        ],
-      },
+    const { codes } = await subscribe(
+      await subscribeRequest('social-protection', ['LiveBirth']),
+      receiver,
     );
-    expect(
-      (await server.request('POST', '/dci/registry/subscribe', { body: subscribe })).status,
-    ).toBe(200);
-    const subscribed = await until(
-      () =>
-        receiver
-          .of('/registry/on-subscribe')
-          .find(
-            (r) => (r.json.message as { transaction_id?: string }).transaction_id === transactionId,
-          ),
-      'on-subscribe',
-    );
-    const code = (
-      subscribed.json.message as { subscribe_response: { subscriptions: { code: string }[] }[] }
-    ).subscribe_response[0]?.subscriptions[0]?.code as string;
+    const code = codes[0] as string;
 
     // The partner is down: the next birth's notification waits, retried.
     receiver.reply = (delivery) =>
@@ -1148,15 +1101,7 @@ describe('DCI notifications and the consent of their subject', () => {
         const [notification] = await notificationsOf(code);
         return notification && notification.attempts >= 1 ? notification : undefined;
       }, 'a failed attempt');
-      const unsubscribe = await signed(
-        'social-protection',
-        envelopeHeader('social-protection', 'unsubscribe'),
-        {
-          transaction_id: uuidv7(),
-          timestamp: new Date().toISOString(),
-          subscription_codes: [code],
-        },
-      );
+      const unsubscribe = await unsubscribeRequest('social-protection', [code]);
       expect(
         (await server.request('POST', '/dci/registry/unsubscribe', { body: unsubscribe })).status,
       ).toBe(200);
