@@ -162,8 +162,9 @@ type Withheld =
   | { withheld: 'SUBSCRIPTION_ENDED'; subject: null };
 
 /**
- * Settles a notification not permitted, in one transaction with its audit row: nothing of the
- * record leaves, and it is not retried (a later event is a notification of its own, checked anew).
+ * Settles a notification not to send, in one transaction with its audit row (when it is about a
+ * subject): nothing of the record leaves, and it is not retried (a later event is a notification
+ * of its own, checked anew).
  */
 async function withhold(
   context: CallbackContext,
