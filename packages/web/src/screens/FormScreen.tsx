@@ -50,13 +50,18 @@ export function FormScreen({ mode }: { mode: FormMode }) {
   const heading = useRef<HTMLHeadingElement>(null);
   const config = workspace.state === 'ready' ? workspace.value.config : null;
   const mounted = useRef(true);
+  /** The address this form is at (a key per address in App): the one it may rewrite. */
+  const address = useRef(window.location.hash);
   const autosave = useAutosave(client, (draft) => {
-    // Saved after the person left the form (the last keystrokes): the address is no longer its.
-    if (!mounted.current) return;
-    if (draftId.current === draft.id && window.location.hash === `#/drafts/${draft.id}`) return;
+    // Saved after the person left the form (the last keystrokes), or as they leave it: the
+    // address already names another screen (its hashchange may not have reached the app yet).
+    // Rewriting it would pull the person back into the form.
+    if (!mounted.current || window.location.hash !== address.current) return;
     draftId.current = draft.id;
+    if (address.current === `#/drafts/${draft.id}`) return;
     // From now on the address names the draft: a reload opens it where it was left.
-    history.replaceState(null, '', `#/drafts/${draft.id}`);
+    address.current = `#/drafts/${draft.id}`;
+    history.replaceState(null, '', address.current);
     if (user) rememberOpenForm(user.id, `/drafts/${draft.id}`);
   });
 
