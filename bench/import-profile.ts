@@ -13,19 +13,11 @@
  *     BENCH_PROFILE=out-%.cpuprofile   also profile the process (% = the side) and print the top
  *                                      self time
  */
-import {
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-  createReadStream,
-} from 'node:fs';
-import { Session } from 'node:inspector/promises';
+import { mkdtempSync, readFileSync, rmSync, statSync, createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { cpuProfiled, StatementTimer } from './profiling.js';
 import { openRegistry, readEnv, seed, loadConfigFile, resolveConfigDir } from '@registra/server';
 import {
   BATCH_ROWS,
@@ -41,67 +33,7 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const MAPPING = path.join(ROOT, 'examples/social-registry/import/individuals.mapping.json');
 const N = size('BENCH_IMPORT_ROWS', 10_000, 100);
 
-const statements = new Map<string, { calls: number; ms: number }>();
-let timing = false;
-
-function label(text: string): string {
-  return text
-    .replace(/\s+/g, ' ')
-    .trim()
-    .replace(/\(\$\d+(, \$\d+)*\)/g, '($…)')
-    .slice(0, 70);
-}
-
-type Query = (this: pg.Client, ...args: unknown[]) => unknown;
-const query = pg.Client.prototype.query as unknown as Query;
-const timed: Query = function (...args) {
-  const result = query.apply(this, args);
-  const first = args[0];
-  const text = typeof first === 'string' ? first : (first as { text?: unknown } | null)?.text;
-  if (timing && typeof text === 'string' && result instanceof Promise) {
-    const started = performance.now();
-    result.then(
-      () => {
-        const stat = statements.get(label(text)) ?? { calls: 0, ms: 0 };
-        stat.calls += 1;
-        stat.ms += performance.now() - started;
-        statements.set(label(text), stat);
-      },
-      () => undefined,
-    );
-  }
-  return result;
-};
-
-/** Functions with the most self time in a V8 CPU profile. */
-function topFunctions(profile: {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
-  samples?: number[];
-  timeDeltas?: number[];
-}): Row[] {
-  const byNode = new Map<number, number>();
-  (profile.samples ?? []).forEach((id, i) =>
-    byNode.set(id, (byNode.get(id) ?? 0) + (profile.timeDeltas?.[i] ?? 0) / 1000),
-  );
-  const byFunction = new Map<string, number>();
-  let total = 0;
-  for (const node of profile.nodes) {
-    const ms = byNode.get(node.id) ?? 0;
-    total += ms;
-    const where = node.callFrame.url.replace(/^.*\/(node_modules|packages)\//, '$1/');
-    const key =
-      `${node.callFrame.functionName || '(anonymous)'} ${where}:${node.callFrame.lineNumber}`.trim();
-    byFunction.set(key, (byFunction.get(key) ?? 0) + ms);
-  }
-  return [...byFunction]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, 30)
-    .map(([fn, ms]) => ({
-      function: fn,
-      'self ms': Math.round(ms),
-      share: `${((100 * ms) / total).toFixed(1)}%`,
-    }));
-}
+const timer = new StatementTimer(70);
 
 /** One import of `file` on a fresh database, `inFlight` batches at once: its SQL and wall time. */
 async function importOnce(
@@ -113,7 +45,7 @@ async function importOnce(
   effects: boolean,
   profileTo: string | undefined,
 ): Promise<{ rows: Row[]; rowsPerSecond: number }> {
-  statements.clear();
+  timer.statements.clear();
   const { url, db } = await cluster.database();
   const { configFile, usersFile } = resolveConfigDir('social-registry');
   await seed(db, loadConfigFile(configFile), usersFile, PASSWORD);
@@ -134,38 +66,26 @@ async function importOnce(
     mapping: JSON.parse(readFileSync(MAPPING, 'utf8')) as unknown,
     bytesTotal: statSync(file).size,
   });
-  const session = profileTo ? new Session() : null;
-  if (session) {
-    session.connect();
-    await session.post('Profiler.enable');
-    await session.post('Profiler.start');
-  }
-  timing = true;
-  const started = performance.now();
-  const status = await runImport(registry, caller, prepared, createReadStream(file), undefined, {
-    inFlight,
-    batchRows,
-  });
-  const wall = performance.now() - started;
-  timing = false;
-  if (status.rowsImported !== N) throw new Error(`imported ${status.rowsImported} of ${N}`);
-  if (session && profileTo) {
-    const { profile } = await session.post('Profiler.stop');
-    writeFileSync(profileTo, JSON.stringify(profile));
-    session.disconnect();
-    console.log(`CPU profile written to ${profileTo}; most self time:`);
-    table(topFunctions(profile));
-  }
+  let status: Awaited<ReturnType<typeof runImport>> | undefined;
+  const wall = await cpuProfiled(
+    profileTo,
+    () =>
+      timer.time(async () => {
+        status = await runImport(registry, caller, prepared, createReadStream(file), undefined, {
+          inFlight,
+          batchRows,
+        });
+      }),
+    { limit: 30, lines: true },
+  );
+  if (status?.rowsImported !== N) throw new Error(`imported ${status?.rowsImported} of ${N}`);
   const batches = Math.ceil(N / batchRows);
-  const rows: Row[] = [...statements]
-    .sort((a, b) => b[1].ms - a[1].ms)
-    .map(([statement, { calls, ms }]) => ({
-      'per batch': statement,
-      calls: (calls / batches).toFixed(2),
-      ms: (ms / batches).toFixed(1),
-    }));
-  const sql = [...statements.values()].reduce((n, s) => n + s.ms, 0);
-  const trips = [...statements.values()].reduce((n, s) => n + s.calls, 0);
+  const rows: Row[] = timer.byTime().map(([statement, { calls, ms }]) => ({
+    'per batch': statement,
+    calls: (calls / batches).toFixed(2),
+    ms: (ms / batches).toFixed(1),
+  }));
+  const { ms: sql, calls: trips } = timer.total();
   const rowsPerSecond = N / (wall / 1000);
   rows.push(
     {
@@ -179,7 +99,7 @@ async function importOnce(
 }
 
 export async function run(): Promise<Row[]> {
-  pg.Client.prototype.query = timed as unknown as typeof pg.Client.prototype.query;
+  timer.install();
   const sides = (process.env['BENCH_IN_FLIGHT'] ?? '1,2').split(',');
   const dir = mkdtempSync(path.join(tmpdir(), 'registra-bench-import-profile-'));
   const cluster = await startCluster();
