@@ -258,6 +258,19 @@ async function until<T>(found: () => T | undefined, what: string): Promise<T> {
   throw new Error(`never received: ${what}`);
 }
 
+/** Waits for the callback of `transactionId` that the registry posts to `path` at a partner. */
+function callbackAt(at: Receiver, path: string, transactionId: string) {
+  return until(
+    () =>
+      at
+        .of(path)
+        .find(
+          (r) => (r.json.message as { transaction_id?: string }).transaction_id === transactionId,
+        ),
+    path,
+  );
+}
+
 /** Waits until the awaited `found` gives something (a row written after a delivery, …). */
 async function eventually<T>(found: () => Promise<T | undefined>, what: string): Promise<T> {
   for (let i = 0; i < 600; i++) {
@@ -628,17 +641,7 @@ async function subscribe(request: Awaited<ReturnType<typeof subscribeRequest>>, 
   const acked = await server.request('POST', '/dci/registry/subscribe', { body: request });
   expect(acked.status).toBe(200);
   const ack = (await acked.json()) as SearchAnswer;
-  const answered = await until(
-    () =>
-      at
-        .of('/registry/on-subscribe')
-        .find(
-          (r) =>
-            (r.json.message as { transaction_id?: string }).transaction_id ===
-            request.message.transaction_id,
-        ),
-    'on-subscribe',
-  );
+  const answered = await callbackAt(at, '/registry/on-subscribe', request.message.transaction_id);
   const onSubscribe = answered.json as unknown as OnSubscribe;
   const codes = onSubscribe.message.subscribe_response.map(
     (r) => r.subscriptions[0]?.code as string,
@@ -670,15 +673,7 @@ describe('DCI async search, subscriptions and notifications', () => {
     expect(ack.message.ack_status).toBe('ACK');
     expect(await registrySigned(ack)).toBe(true);
 
-    const callback = await until(
-      () =>
-        receiver
-          .of('/registry/on-search')
-          .find(
-            (r) => (r.json.message as { transaction_id?: string }).transaction_id === transactionId,
-          ),
-      'on-search',
-    );
+    const callback = await callbackAt(receiver, '/registry/on-search', transactionId);
     const body = callback.json as unknown as SearchAnswer;
     expectValid(schemaOf('social', '/registry/on-search', 'request'), body);
     expect(await registrySigned(body)).toBe(true);
@@ -721,15 +716,7 @@ describe('DCI async search, subscriptions and notifications', () => {
     expect((await server.request('POST', '/dci/registry/search', { body: search })).status).toBe(
       200,
     );
-    await until(
-      () =>
-        receiver
-          .of('/registry/on-search')
-          .find(
-            (r) => (r.json.message as { transaction_id?: string }).transaction_id === transactionId,
-          ),
-      'on-search',
-    );
+    await callbackAt(receiver, '/registry/on-search', transactionId);
     const statusRequest = (asked: string) =>
       signed('social-protection', envelopeHeader('social-protection', 'txn-status'), {
         transaction_id: uuidv7(),
@@ -765,16 +752,10 @@ describe('DCI async search, subscriptions and notifications', () => {
     expect(await registrySigned(ack)).toBe(true);
     expect([ack.header.action, ack.message.ack_status]).toEqual(['txn-status', 'ACK']);
 
-    const callback = await until(
-      () =>
-        receiver
-          .of('/registry/txn/on-status')
-          .find(
-            (r) =>
-              (r.json.message as { transaction_id?: string }).transaction_id ===
-              request.message.transaction_id,
-          ),
-      'txn/on-status',
+    const callback = await callbackAt(
+      receiver,
+      '/registry/txn/on-status',
+      request.message.transaction_id,
     );
     const onStatus = callback.json as unknown as TxnAnswer;
     // The social API's schema: its records are a list (the core API's RegistryRecord is one object).
@@ -805,16 +786,10 @@ describe('DCI async search, subscriptions and notifications', () => {
     expect(
       (await server.request('POST', '/dci/registry/txn/status', { body: unknown })).status,
     ).toBe(200);
-    const rejected = await until(
-      () =>
-        receiver
-          .of('/registry/txn/on-status')
-          .find(
-            (r) =>
-              (r.json.message as { transaction_id?: string }).transaction_id ===
-              unknown.message.transaction_id,
-          ),
-      'txn/on-status (unknown transaction)',
+    const rejected = await callbackAt(
+      receiver,
+      '/registry/txn/on-status',
+      unknown.message.transaction_id,
     );
     const rejectedBody = rejected.json as unknown as TxnAnswer;
     expectValid(schemaOf('social', '/registry/txn/on-status', 'request'), rejectedBody);
@@ -915,16 +890,10 @@ describe('DCI async search, subscriptions and notifications', () => {
     });
     expect(unacked.status).toBe(200);
     expectValid(schemaOf('core', '/registry/unsubscribe', 'response'), await unacked.json());
-    const ended = await until(
-      () =>
-        receiver
-          .of('/registry/on-unsubscribe')
-          .find(
-            (r) =>
-              (r.json.message as { transaction_id?: string }).transaction_id ===
-              unsubscribe.message.transaction_id,
-          ),
-      'on-unsubscribe',
+    const ended = await callbackAt(
+      receiver,
+      '/registry/on-unsubscribe',
+      unsubscribe.message.transaction_id,
     );
     expect(await registrySigned(ended.json as unknown as SearchAnswer)).toBe(true);
     expect((ended.json.message as { subscription_status: unknown }).subscription_status).toEqual([
