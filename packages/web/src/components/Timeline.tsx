@@ -37,44 +37,47 @@ export function Timeline({ local, words }: { local: LocalRecord; words: Words })
   };
   return (
     <ol className="timeline">
-      {local.entries.map((entry) => (
-        <li key={entry.id} className={`event ${entry.status}`} data-testid="history-entry">
-          <div className="event-head">
-            <strong>{words.actionLabel(entry, type)}</strong>{' '}
-            <span className="who">{t.by(words.person(entry.createdBy))}</span>
-            <span className={`badge ${badge(entry).className}`}>{badge(entry).text}</span>
-          </div>
-          <div className="muted small">
-            {words.when(entry.recordedAt ?? entry.occurredAt)}
-            {entry.deviceId !== null && entry.recordedAt
-              ? ` · ${t.onDevice2(words.when(entry.occurredAt))}`
-              : ''}
-            {entry.configVersion ? (
-              <span data-testid="entry-config-version">
-                {` · ${t.configVersion(entry.configVersion)}`}
-              </span>
-            ) : null}
-          </div>
-          {entry.message && <div className="small">{entry.message}</div>}
-          <Details action={entry} entries={local.entries} words={words} />
-          {entry.registrationNumber && (
-            <div className="small">
-              {t.registrationNumber}: {entry.registrationNumber}
+      {local.entries.map((entry) => {
+        const shown = badge(entry);
+        return (
+          <li key={entry.id} className={`event ${entry.status}`} data-testid="history-entry">
+            <div className="event-head">
+              <strong>{words.actionLabel(entry, type)}</strong>{' '}
+              <span className="who">{t.by(words.person(entry.createdBy))}</span>
+              <span className={`badge ${shown.className}`}>{shown.text}</span>
             </div>
-          )}
-          {recordType && entry.declaration && Object.keys(entry.declaration).length > 0 && (
-            <details className="small">
-              <summary>{t.changesTitle}</summary>
-              <Changes
-                recordType={recordType}
-                before={{}}
-                patch={entry.declaration}
-                words={words}
-              />
-            </details>
-          )}
-        </li>
-      ))}
+            <div className="muted small">
+              {words.when(entry.recordedAt ?? entry.occurredAt)}
+              {entry.deviceId !== null && entry.recordedAt
+                ? ` · ${t.onDevice2(words.when(entry.occurredAt))}`
+                : ''}
+              {entry.configVersion ? (
+                <span data-testid="entry-config-version">
+                  {` · ${t.configVersion(entry.configVersion)}`}
+                </span>
+              ) : null}
+            </div>
+            {entry.message && <div className="small">{entry.message}</div>}
+            <Details action={entry} entries={local.entries} words={words} />
+            {entry.registrationNumber && (
+              <div className="small">
+                {t.registrationNumber}: {entry.registrationNumber}
+              </div>
+            )}
+            {recordType && entry.declaration && Object.keys(entry.declaration).length > 0 && (
+              <details className="small">
+                <summary>{t.changesTitle}</summary>
+                <Changes
+                  recordType={recordType}
+                  before={{}}
+                  patch={entry.declaration}
+                  words={words}
+                />
+              </details>
+            )}
+          </li>
+        );
+      })}
       {refused.map(({ action, code, message, rejectedAt }) => (
         <li key={action.id} className="event rejected" data-code={code}>
           <div className="event-head">
